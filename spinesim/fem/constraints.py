@@ -1,0 +1,306 @@
+"""Supports and multi-point constraints, and the reduced system they define.
+
+Every constraint is linear in the DOFs ``u`` (3*node + component, mesh node order):
+
+* ``Support``: prescribed displacement of some components of a node set (mm);
+* ``MultiPointConstraint``: ``u[slaves] = C @ u + offset`` with C sparse, not referring to
+  slaves. Reference nodes and beam-to-solid ties are built on it.
+
+By default constraints are applied by transformation, ``u = T u_r + g``: the reduced matrix
+``T^T K T`` stays symmetric positive definite and no penalty number spoils its conditioning.
+A penalty form is offered for multi-point constraints (``method="penalty"``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike
+from scipy.sparse.csgraph import connected_components
+
+from spinesim.errors import ConstraintError
+
+log = logging.getLogger(__name__)
+
+RIGID_MODE_NAMES = ("translation x", "translation y", "translation z",
+                    "rotation about x", "rotation about y", "rotation about z")
+_COMPONENT = "xyz"
+
+
+@dataclass(frozen=True, eq=False)
+class Support:
+    """Prescribed displacement (mm) of ``components`` (0=x, 1=y, 2=z) of ``nodes``.
+
+    ``value`` is a scalar, one value per component, or an array (len(nodes), len(components)).
+    """
+
+    nodes: np.ndarray
+    components: tuple[int, ...] = (0, 1, 2)
+    value: ArrayLike = 0.0
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "nodes", np.unique(np.asarray(self.nodes, np.int64).ravel()))
+        comps = tuple(int(c) for c in self.components)
+        if not comps or any(c not in (0, 1, 2) for c in comps) or len(set(comps)) != len(comps):
+            raise ConstraintError(f"support {self.name!r}: components must be distinct values "
+                                  f"from 0, 1, 2 (x, y, z), got {self.components}")
+        object.__setattr__(self, "components", comps)
+
+    def dofs_and_values(self, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+        """User DOF ids and prescribed values, both (len(nodes) * len(components),)."""
+        if len(self.nodes) == 0:
+            raise ConstraintError(f"support {self.name!r} has no nodes")
+        if self.nodes[0] < 0 or self.nodes[-1] >= n_nodes:
+            bad = self.nodes[(self.nodes < 0) | (self.nodes >= n_nodes)]
+            raise ConstraintError(f"support {self.name!r}: node ids outside 0..{n_nodes - 1}: "
+                                  f"{bad[:10].tolist()}")
+        shape = (len(self.nodes), len(self.components))
+        try:
+            vals = np.broadcast_to(np.asarray(self.value, dtype=float), shape)
+        except ValueError:
+            raise ConstraintError(f"support {self.name!r}: value of shape "
+                                  f"{np.shape(self.value)} does not fit {shape}") from None
+        dofs = 3 * self.nodes[:, None] + np.array(self.components)[None, :]
+        return dofs.ravel(), np.array(vals, dtype=float).ravel()
+
+
+@dataclass(frozen=True, eq=False)
+class MultiPointConstraint:
+    """Linear constraints ``u[slaves] = C @ u + offset`` over user DOFs.
+
+    Parameters
+    ----------
+    slaves : (m,) int
+        Constrained DOFs (3*node + component), each once.
+    C : sparse (m, n_dofs)
+        Coefficients on the master DOFs; must not refer to any slave DOF.
+    offset : (m,) float
+        Constant part (mm). Default zero.
+    method : "transformation" or "penalty"
+        Elimination (default) or a penalty spring of ``penalty`` N/mm per constraint.
+    """
+
+    slaves: np.ndarray
+    C: sp.csr_matrix
+    offset: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    method: str = "transformation"
+    penalty: float = 0.0
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        slaves = np.asarray(self.slaves, np.int64).ravel()
+        C = sp.csr_matrix(self.C)
+        off = np.asarray(self.offset, float).ravel()
+        off = np.zeros(len(slaves)) if off.size == 0 else off
+        if C.shape[0] != len(slaves) or len(off) != len(slaves):
+            raise ConstraintError(f"MPC {self.name!r}: {len(slaves)} slaves but C has "
+                                  f"{C.shape[0]} rows and offset {len(off)} values")
+        if len(np.unique(slaves)) != len(slaves):
+            raise ConstraintError(f"MPC {self.name!r}: a slave DOF appears twice")
+        if self.method not in ("transformation", "penalty"):
+            raise ConstraintError(f"MPC {self.name!r}: method must be 'transformation' or "
+                                  f"'penalty', got {self.method!r}")
+        if self.method == "penalty" and not self.penalty > 0:
+            raise ConstraintError(f"MPC {self.name!r}: penalty method needs penalty > 0 (N/mm)")
+        object.__setattr__(self, "slaves", slaves)
+        object.__setattr__(self, "C", C)
+        object.__setattr__(self, "offset", off)
+
+    def rows(self, n_dofs: int) -> sp.csr_matrix:
+        """The constraint as rows A u = offset with A = E_slaves - C, shape (m, n_dofs)."""
+        m = len(self.slaves)
+        E = sp.csr_matrix((np.ones(m), (np.arange(m), self.slaves)), shape=(m, n_dofs))
+        return sp.csr_matrix(E - self.C)
+
+
+def _describe(dof: int) -> str:
+    return f"node {dof // 3} {_COMPONENT[dof % 3]}"
+
+
+def rigid_modes(points: np.ndarray) -> np.ndarray:
+    """(3n, 6) rigid-body modes about the centroid, each column scaled to unit length."""
+    n = len(points)
+    x = points - points.mean(axis=0)
+    R = np.zeros((n, 3, 6))
+    for i in range(3):
+        R[:, i, i] = 1.0
+    R[:, 1, 3], R[:, 2, 3] = -x[:, 2], x[:, 1]
+    R[:, 0, 4], R[:, 2, 4] = x[:, 2], -x[:, 0]
+    R[:, 0, 5], R[:, 1, 5] = -x[:, 1], x[:, 0]
+    R = R.reshape(3 * n, 6)
+    norms = np.linalg.norm(R, axis=0)
+    return R / np.where(norms > 0, norms, 1.0)
+
+
+def _name_mode(v: np.ndarray) -> str:
+    v = v / np.abs(v).max()
+    terms = [(abs(c), f"{c:+.2f} {RIGID_MODE_NAMES[k]}") for k, c in enumerate(v) if abs(c) > 0.05]
+    if len(terms) == 1:
+        return RIGID_MODE_NAMES[int(np.argmax(np.abs(v)))]
+    return " ".join(t for _, t in sorted(terms, reverse=True))
+
+
+def free_rigid_modes(points: np.ndarray, node_graph: sp.csr_matrix,
+                     constraint_rows: sp.csr_matrix) -> list[tuple[np.ndarray, list[str]]]:
+    """Rigid-body motions left free by the constraints, per connected part of the model.
+
+    Returns a list of (node ids of the part, names of its free modes); empty when none is free.
+    """
+    n = len(points)
+    n_parts, labels = connected_components(node_graph, directed=False)
+    A = constraint_rows.tocsc()
+    out = []
+    for part in range(n_parts):
+        nodes = np.flatnonzero(labels == part)
+        dofs = (3 * nodes[:, None] + np.arange(3)).ravel()
+        R = rigid_modes(points[nodes])
+        M = (A[:, dofs] @ R) if A.shape[0] else np.zeros((0, 6))
+        M = np.asarray(M)
+        if M.shape[0]:
+            _, s, Vt = np.linalg.svd(M, full_matrices=True)
+            rank = int(np.sum(s > 1e-10 * max(1.0, s.max(initial=0.0))))
+            null = Vt[rank:]
+        else:
+            null = np.eye(6)
+        if len(null):
+            out.append((nodes, [_name_mode(v) for v in null]))
+    return out
+
+
+class ConstraintSet:
+    """All supports and MPCs of a model, reduced to ``u = T u_r + g`` over internal DOFs.
+
+    Parameters
+    ----------
+    n_nodes : int
+    supports : sequence of Support
+    mpcs : sequence of MultiPointConstraint
+    dof_rank : (3 n_nodes,) int
+        Internal DOF of each user DOF (see ``Assembler.user_dofs``).
+    """
+
+    def __init__(self, n_nodes: int, supports=(), mpcs=(), dof_rank: np.ndarray | None = None):
+        n = 3 * n_nodes
+        self.n_dofs = n
+        rank = np.arange(n) if dof_rank is None else np.asarray(dof_rank)
+        self.supports = tuple(supports)
+        self.mpcs = tuple(m for m in mpcs if m.method == "transformation")
+        self.penalty_mpcs = tuple(m for m in mpcs if m.method == "penalty")
+        fixed_user, values = [], []
+        for s in self.supports:
+            d, v = s.dofs_and_values(n_nodes)
+            fixed_user.append(d)
+            values.append(v)
+        fu = np.concatenate(fixed_user) if fixed_user else np.zeros(0, np.int64)
+        fv = np.concatenate(values) if values else np.zeros(0)
+        order = np.argsort(fu, kind="stable")
+        fu, fv = fu[order], fv[order]
+        dup = np.flatnonzero(np.diff(fu) == 0)
+        clash = dup[fv[dup] != fv[dup + 1]]
+        if len(clash):
+            raise ConstraintError("two supports prescribe different values on "
+                                  + ", ".join(_describe(int(fu[i])) for i in clash[:10]))
+        keep = np.ones(len(fu), bool)
+        keep[dup + 1] = False
+        self.fixed_user, self.fixed_values_user = fu[keep], fv[keep]
+        slaves_user = (np.concatenate([m.slaves for m in self.mpcs])
+                       if self.mpcs else np.zeros(0, np.int64))
+        both = np.intersect1d(slaves_user, self.fixed_user)
+        if len(both):
+            raise ConstraintError("DOFs both supported and MPC slaves: "
+                                  + ", ".join(_describe(int(d)) for d in both[:10]))
+        if len(np.unique(slaves_user)) != len(slaves_user):
+            raise ConstraintError("a DOF is the slave of two multi-point constraints")
+        # ---- internal numbering
+        self.fixed = rank[self.fixed_user]
+        self.slaves = rank[slaves_user]
+        constrained = np.zeros(n, bool)
+        constrained[self.fixed] = True
+        constrained[self.slaves] = True
+        self.free = np.flatnonzero(~constrained)
+        self.selection_only = not self.mpcs
+        perm = sp.csr_matrix((np.ones(n), (rank, np.arange(n))), shape=(n, n))  # user -> internal
+        self._perm = perm
+        if self.mpcs:
+            C_user = sp.vstack([m.C for m in self.mpcs]).tocsr()
+            C = sp.csr_matrix(C_user @ perm.T)  # columns in internal numbering
+            if C[:, self.slaves].nnz:
+                raise ConstraintError("a multi-point constraint refers to another constraint's "
+                                      "slave DOF as a master (chain constraints explicitly)")
+            self._C = C
+            self._offset = np.concatenate([m.offset for m in self.mpcs])
+        col = -np.ones(n, np.int64)
+        col[self.free] = np.arange(len(self.free))
+        rows, cols, vals = [self.free], [np.arange(len(self.free))], [np.ones(len(self.free))]
+        if self.mpcs:
+            Cc = self._C.tocoo()
+            on_free = col[Cc.col] >= 0
+            rows.append(self.slaves[Cc.row[on_free]])
+            cols.append(col[Cc.col[on_free]])
+            vals.append(Cc.data[on_free])
+        self.T = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                               shape=(n, len(self.free)))
+        involved = constrained.copy()
+        for m in self.mpcs + self.penalty_mpcs:
+            involved[rank[m.C.indices]] = True
+            involved[rank[m.slaves]] = True
+        self.involved = involved  # DOFs that can carry a reaction or constraint force
+        self._map: np.ndarray | None = None
+
+    # --------------------------------------------------------------- constraint rows
+    def rows_user(self) -> sp.csr_matrix:
+        """All constraints as rows ``A u = b`` over user DOFs (for rigid-mode checks)."""
+        k = len(self.fixed_user)
+        A = [sp.csr_matrix((np.ones(k), (np.arange(k), self.fixed_user)), shape=(k, self.n_dofs))]
+        A += [m.rows(self.n_dofs) for m in self.mpcs + self.penalty_mpcs]
+        return sp.vstack(A).tocsr()
+
+    def g(self, values: np.ndarray | None = None) -> np.ndarray:
+        """Internal DOF vector of prescribed parts: support values and MPC offsets (mm)."""
+        g = np.zeros(self.n_dofs)
+        g[self.fixed] = self.fixed_values_user if values is None else values
+        if self.mpcs:
+            g[self.slaves] = self._C @ g + self._offset
+        return g
+
+    # --------------------------------------------------------------- reduced operators
+    def add_penalties(self, K: sp.csr_matrix, f: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+        """K + sum alpha a a^T and f + alpha offset a for penalty MPCs (internal order)."""
+        if not self.penalty_mpcs:
+            return K, f
+        for m in self.penalty_mpcs:
+            A = sp.csr_matrix(m.rows(self.n_dofs) @ self._perm.T)
+            K = K + m.penalty * (A.T @ A)
+            f = f + m.penalty * (A.T @ m.offset)
+        return sp.csr_matrix(K), f
+
+    def reduce_matrix(self, K: sp.csr_matrix) -> sp.csr_matrix:
+        """``T^T K T``. For supports only, the reduced values are gathered through a map built
+        on the first call, so refills cost one indexed copy."""
+        if not self.selection_only or self.penalty_mpcs:
+            return sp.csr_matrix(self.T.T @ K @ self.T)
+        if self._map is None or len(self._map_src) != K.nnz:
+            probe = sp.csr_matrix((np.arange(K.nnz, dtype=np.float64), K.indices, K.indptr),
+                                  shape=K.shape)
+            sub = probe[self.free][:, self.free].tocsr()
+            sub.sort_indices()
+            self._map = sub.data.astype(np.int64)
+            self._map_src = K.data
+            self._reduced = sp.csr_matrix((K.data[self._map], sub.indices, sub.indptr),
+                                          shape=sub.shape)
+        else:
+            np.take(K.data, self._map, out=self._reduced.data)
+        return self._reduced
+
+    def reduce_rhs(self, K: sp.csr_matrix, f: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """``T^T (f - K g)`` for internal-order f and g."""
+        r = f - K @ g if np.any(g) else f
+        return self.T.T @ r
+
+    def expand(self, u_r: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """Full internal DOF vector ``T u_r + g``."""
+        return self.T @ u_r + g
