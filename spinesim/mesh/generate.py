@@ -46,6 +46,39 @@ def add_midside_nodes(points: np.ndarray, tets: np.ndarray) -> tuple[np.ndarray,
     return new_pts, np.hstack([tets, edge_nodes])
 
 
+def grid(xs: np.ndarray, ys: np.ndarray, zs: np.ndarray, cell_type: str = "hexahedron",
+         region: np.ndarray | None = None, region_names: dict[int, str] | None = None) -> Mesh:
+    """A structured mesh on the tensor grid ``xs`` x ``ys`` x ``zs`` (mm, increasing).
+
+    ``region`` gives a tag per grid cell, shape (nx, ny, nz) (each tet of a split cell inherits
+    it). Node sets ``xmin`` ... ``zmax`` hold the nodes of each face.
+    """
+    axes = [np.asarray(a, dtype=float) for a in (xs, ys, zs)]
+    if any(a.ndim != 1 or len(a) < 2 or np.any(np.diff(a) <= 0) for a in axes):
+        raise ValueError("grid: each axis needs at least 2 strictly increasing coordinates")
+    n = tuple(len(a) - 1 for a in axes)
+    X, Y, Z = np.meshgrid(*axes, indexing="ij")
+    points = np.stack([X.ravel(), Y.ravel(), Z.ravel()], axis=1)
+    hexes = _grid_hexes(n)
+    tags = np.ones(len(hexes), np.int32) if region is None else \
+        np.asarray(region, np.int32).reshape(-1)
+    if len(tags) != len(hexes):
+        raise ValueError(f"grid: region must have shape {n}, got {np.shape(region)}")
+    if cell_type == "hexahedron":
+        cells = hexes
+    elif cell_type in ("tetra", "tetra10"):
+        cells = hexes[:, _HEX_TO_TET].reshape(-1, 4)
+        tags = np.repeat(tags, len(_HEX_TO_TET))
+        if cell_type == "tetra10":
+            points, cells = add_midside_nodes(points, cells)
+    else:
+        raise ValueError(f"grid: cell_type must be tetra, tetra10 or hexahedron, got {cell_type!r}")
+    lo = np.array([a[0] for a in axes])
+    hi = np.array([a[-1] for a in axes])
+    names = region_names or {int(t): f"region_{t}" for t in np.unique(tags)}
+    return Mesh(points, (CellBlock(cell_type, cells, tags),), names, _face_sets(points, lo, hi))
+
+
 def box(size: tuple[float, float, float] = (1.0, 1.0, 1.0),
         n: tuple[int, int, int] = (4, 4, 4),
         cell_type: str = "tetra",
@@ -61,19 +94,7 @@ def box(size: tuple[float, float, float] = (1.0, 1.0, 1.0),
     lo = np.asarray(origin, dtype=float)
     hi = lo + np.asarray(size, dtype=float)
     axes = [np.linspace(lo[d], hi[d], n[d] + 1) for d in range(3)]
-    X, Y, Z = np.meshgrid(*axes, indexing="ij")
-    points = np.stack([X.ravel(), Y.ravel(), Z.ravel()], axis=1)
-    hexes = _grid_hexes(n)
-    if cell_type == "hexahedron":
-        cells = hexes
-    elif cell_type in ("tetra", "tetra10"):
-        cells = hexes[:, _HEX_TO_TET].reshape(-1, 4)
-        if cell_type == "tetra10":
-            points, cells = add_midside_nodes(points, cells)
-    else:
-        raise ValueError(f"box: cell_type must be tetra, tetra10 or hexahedron, got {cell_type!r}")
-    block = CellBlock(cell_type, cells, np.ones(len(cells), dtype=np.int32))
-    return Mesh(points, (block,), {1: region_name}, _face_sets(points, lo, hi))
+    return grid(*axes, cell_type=cell_type, region_names={1: region_name})
 
 
 def box_with_cells(target_cells: int, cell_type: str = "tetra",
