@@ -22,11 +22,10 @@ from numpy.typing import ArrayLike
 from scipy.sparse.csgraph import connected_components
 
 from spinesim.errors import ConstraintError
+from spinesim.fem.solvers import RIGID_MODE_NAMES, rigid_body_modes
 
 log = logging.getLogger(__name__)
 
-RIGID_MODE_NAMES = ("translation x", "translation y", "translation z",
-                    "rotation about x", "rotation about y", "rotation about z")
 _COMPONENT = "xyz"
 
 
@@ -123,15 +122,7 @@ def _describe(dof: int) -> str:
 
 def rigid_modes(points: np.ndarray) -> np.ndarray:
     """(3n, 6) rigid-body modes about the centroid, each column scaled to unit length."""
-    n = len(points)
-    x = points - points.mean(axis=0)
-    R = np.zeros((n, 3, 6))
-    for i in range(3):
-        R[:, i, i] = 1.0
-    R[:, 1, 3], R[:, 2, 3] = -x[:, 2], x[:, 1]
-    R[:, 0, 4], R[:, 2, 4] = x[:, 2], -x[:, 0]
-    R[:, 0, 5], R[:, 1, 5] = -x[:, 1], x[:, 0]
-    R = R.reshape(3 * n, 6)
+    R = rigid_body_modes(points)
     norms = np.linalg.norm(R, axis=0)
     return R / np.where(norms > 0, norms, 1.0)
 
