@@ -22,16 +22,17 @@ from numpy.typing import ArrayLike
 from scipy.sparse.csgraph import connected_components
 
 from spinesim.errors import ConstraintError
-from spinesim.fem.solvers import RIGID_MODE_NAMES, rigid_body_modes
+from spinesim.fem.dofs import DofLayout
+from spinesim.fem.solvers import RIGID_MODE_NAMES
 
 log = logging.getLogger(__name__)
 
-_COMPONENT = "xyz"
 
 
 @dataclass(frozen=True, eq=False)
 class Support:
-    """Prescribed displacement (mm) of ``components`` (0=x, 1=y, 2=z) of ``nodes``.
+    """Prescribed displacement (mm) of ``components`` (0=x, 1=y, 2=z; on 6-DOF beam and
+    reference nodes also 3=rx, 4=ry, 5=rz, in rad) of ``nodes`` (model node ids).
 
     ``value`` is a scalar, one value per component, or an array (len(nodes), len(components)).
     """
@@ -44,26 +45,24 @@ class Support:
     def __post_init__(self) -> None:
         object.__setattr__(self, "nodes", np.unique(np.asarray(self.nodes, np.int64).ravel()))
         comps = tuple(int(c) for c in self.components)
-        if not comps or any(c not in (0, 1, 2) for c in comps) or len(set(comps)) != len(comps):
+        if not comps or any(c not in range(6) for c in comps) or len(set(comps)) != len(comps):
             raise ConstraintError(f"support {self.name!r}: components must be distinct values "
-                                  f"from 0, 1, 2 (x, y, z), got {self.components}")
+                                  f"from 0-2 (x, y, z) or 3-5 (rotations of 6-DOF nodes), got "
+                                  f"{self.components}")
         object.__setattr__(self, "components", comps)
 
-    def dofs_and_values(self, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
-        """User DOF ids and prescribed values, both (len(nodes) * len(components),)."""
+    def dofs_and_values(self, layout: "DofLayout | int") -> tuple[np.ndarray, np.ndarray]:
+        """Global DOF ids and prescribed values, both (len(nodes) * len(components),)."""
+        layout = DofLayout(layout) if isinstance(layout, (int, np.integer)) else layout
         if len(self.nodes) == 0:
             raise ConstraintError(f"support {self.name!r} has no nodes")
-        if self.nodes[0] < 0 or self.nodes[-1] >= n_nodes:
-            bad = self.nodes[(self.nodes < 0) | (self.nodes >= n_nodes)]
-            raise ConstraintError(f"support {self.name!r}: node ids outside 0..{n_nodes - 1}: "
-                                  f"{bad[:10].tolist()}")
-        shape = (len(self.nodes), len(self.components))
+        dofs = layout.dofs(self.nodes, self.components, what=f"support {self.name!r}")
+        shape = dofs.shape
         try:
             vals = np.broadcast_to(np.asarray(self.value, dtype=float), shape)
         except ValueError:
             raise ConstraintError(f"support {self.name!r}: value of shape "
                                   f"{np.shape(self.value)} does not fit {shape}") from None
-        dofs = 3 * self.nodes[:, None] + np.array(self.components)[None, :]
         return dofs.ravel(), np.array(vals, dtype=float).ravel()
 
 
@@ -116,17 +115,6 @@ class MultiPointConstraint:
         return sp.csr_matrix(E - self.C)
 
 
-def _describe(dof: int) -> str:
-    return f"node {dof // 3} {_COMPONENT[dof % 3]}"
-
-
-def rigid_modes(points: np.ndarray) -> np.ndarray:
-    """(3n, 6) rigid-body modes about the centroid, each column scaled to unit length."""
-    R = rigid_body_modes(points)
-    norms = np.linalg.norm(R, axis=0)
-    return R / np.where(norms > 0, norms, 1.0)
-
-
 def _name_mode(v: np.ndarray) -> str:
     v = v / np.abs(v).max()
     terms = [(abs(c), f"{c:+.2f} {RIGID_MODE_NAMES[k]}") for k, c in enumerate(v) if abs(c) > 0.05]
@@ -136,21 +124,32 @@ def _name_mode(v: np.ndarray) -> str:
 
 
 def free_rigid_modes(points: np.ndarray, node_graph: sp.csr_matrix,
-                     constraint_rows: sp.csr_matrix) -> list[tuple[np.ndarray, list[str]]]:
+                     constraint_rows: sp.csr_matrix,
+                     layout: DofLayout | None = None) -> list[tuple[np.ndarray, list[str]]]:
     """Rigid-body motions left free by the constraints, per connected part of the model.
 
-    Returns a list of (node ids of the part, names of its free modes); empty when none is free.
+    Parameters
+    ----------
+    points : (n_nodes, 3) mm, node positions in the layout's node order
+    node_graph : (n_nodes, n_nodes) which nodes are coupled (by elements or constraints)
+    constraint_rows : (m, n_dofs) constraints ``A u = b`` in the same DOF numbering
+    layout : DofLayout, default all nodes 3-DOF
+
+    Returns
+    -------
+    list of (node ids of the part, names of its free modes); empty when none is free.
     """
-    n = len(points)
+    layout = layout or DofLayout(len(points))
     n_parts, labels = connected_components(node_graph, directed=False)
     A = constraint_rows.tocsc()
+    node_of = layout.node_of_dof(np.arange(layout.n_dofs))
     out = []
     for part in range(n_parts):
         nodes = np.flatnonzero(labels == part)
-        dofs = (3 * nodes[:, None] + np.arange(3)).ravel()
-        R = rigid_modes(points[nodes])
-        M = (A[:, dofs] @ R) if A.shape[0] else np.zeros((0, 6))
-        M = np.asarray(M)
+        dofs = np.flatnonzero(labels[node_of] == part)
+        R = layout.rigid_modes(points, center=points[nodes].mean(axis=0))[dofs]
+        R /= np.where((nrm := np.linalg.norm(R, axis=0)) > 0, nrm, 1.0)
+        M = np.asarray(A[:, dofs] @ R) if A.shape[0] else np.zeros((0, 6))
         if M.shape[0]:
             _, s, Vt = np.linalg.svd(M, full_matrices=True)
             rank = int(np.sum(s > 1e-10 * max(1.0, s.max(initial=0.0))))
@@ -167,15 +166,19 @@ class ConstraintSet:
 
     Parameters
     ----------
-    n_nodes : int
+    layout : DofLayout or int
+        The DOF layout, or the number of (3-DOF) solid nodes.
     supports : sequence of Support
     mpcs : sequence of MultiPointConstraint
-    dof_rank : (3 n_nodes,) int
+    dof_rank : (n_dofs,) int
         Internal DOF of each user DOF (see ``Assembler.user_dofs``).
     """
 
-    def __init__(self, n_nodes: int, supports=(), mpcs=(), dof_rank: np.ndarray | None = None):
-        n = 3 * n_nodes
+    def __init__(self, layout: DofLayout | int, supports=(), mpcs=(),
+                 dof_rank: np.ndarray | None = None):
+        layout = DofLayout(layout) if isinstance(layout, (int, np.integer)) else layout
+        self.layout = layout
+        n = layout.n_dofs
         self.n_dofs = n
         rank = np.arange(n) if dof_rank is None else np.asarray(dof_rank)
         self.supports = tuple(supports)
@@ -183,7 +186,7 @@ class ConstraintSet:
         self.penalty_mpcs = tuple(m for m in mpcs if m.method == "penalty")
         fixed_user, values = [], []
         for s in self.supports:
-            d, v = s.dofs_and_values(n_nodes)
+            d, v = s.dofs_and_values(layout)
             fixed_user.append(d)
             values.append(v)
         fu = np.concatenate(fixed_user) if fixed_user else np.zeros(0, np.int64)
@@ -194,7 +197,7 @@ class ConstraintSet:
         clash = dup[fv[dup] != fv[dup + 1]]
         if len(clash):
             raise ConstraintError("two supports prescribe different values on "
-                                  + ", ".join(_describe(int(fu[i])) for i in clash[:10]))
+                                  + ", ".join(layout.describe(int(fu[i])) for i in clash[:10]))
         keep = np.ones(len(fu), bool)
         keep[dup + 1] = False
         self.fixed_user, self.fixed_values_user = fu[keep], fv[keep]
@@ -203,7 +206,7 @@ class ConstraintSet:
         both = np.intersect1d(slaves_user, self.fixed_user)
         if len(both):
             raise ConstraintError("DOFs both supported and MPC slaves: "
-                                  + ", ".join(_describe(int(d)) for d in both[:10]))
+                                  + ", ".join(layout.describe(int(d)) for d in both[:10]))
         if len(np.unique(slaves_user)) != len(slaves_user):
             raise ConstraintError("a DOF is the slave of two multi-point constraints")
         # ---- internal numbering

@@ -16,7 +16,9 @@ from numpy.typing import ArrayLike
 from spinesim.errors import ConstraintError, SolverError
 from spinesim.fem.assembler import Assembler
 from spinesim.fem.constraints import ConstraintSet, MultiPointConstraint, Support, free_rigid_modes
+from spinesim.fem.dofs import DofLayout
 from spinesim.fem.materials import Material
+from spinesim.fem.system import ElementSet, SystemAssembler
 from spinesim.mesh.mesh import Mesh
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,8 @@ class StaticSolution:
     external : (n_nodes, 3) N; the applied nodal forces
     strain_energy : N·mm
     info : solver information (method, iterations, residual, seconds)
+    node_dofs : (n_extra, 6) displacements (mm) and rotations (rad) of the 6-DOF nodes
+    node_reactions : (n_extra, 6) reaction forces (N) and moments (N·mm) on the 6-DOF nodes
     """
 
     displacement: np.ndarray
@@ -40,6 +44,8 @@ class StaticSolution:
     external: np.ndarray
     strain_energy: float
     info: dict = field(default_factory=dict)
+    node_dofs: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)))
+    node_reactions: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)))
 
 
 class LinearElasticModel:
@@ -55,6 +61,12 @@ class LinearElasticModel:
         Mean-dilatation B-bar for hex8/tet10 (nearly incompressible materials).
     solver : "auto", "direct", "amg" or "pardiso"
     rtol : relative residual for iterative solves
+    extra_points : (n_extra, 3) mm, optional
+        Positions of 6-DOF nodes (beam nodes, reference nodes); their model node ids follow
+        the mesh nodes: ``mesh.n_nodes + k``.
+    element_sets : sequence of ElementSet
+        Beams, springs and couplings over model DOFs (``spinesim.fem.dofs.DofLayout``); their
+        values are given in ``element_values`` and refilled with ``set_elements``.
 
     Raises
     ------
@@ -65,11 +77,20 @@ class LinearElasticModel:
 
     def __init__(self, mesh: Mesh, E: ArrayLike | Material, nu: ArrayLike | None = None, *,
                  supports: Sequence[Support] = (), mpcs: Sequence[MultiPointConstraint] = (),
-                 bbar: bool = False, solver: str = "auto", rtol: float = 1e-8) -> None:
+                 bbar: bool = False, solver: str = "auto", rtol: float = 1e-8,
+                 extra_points: ArrayLike | None = None, element_sets: Sequence[ElementSet] = (),
+                 element_values: dict[str, np.ndarray] | None = None) -> None:
         self.mesh = mesh
         self.assembler = Assembler(mesh, bbar=bbar)
-        asm = self.assembler
-        self.constraints = ConstraintSet(mesh.n_nodes, supports, mpcs, dof_rank=asm.user_dofs())
+        extra = np.zeros((0, 3)) if extra_points is None else np.asarray(extra_points, float)
+        if extra.ndim != 2 or extra.shape[1] != 3 or not np.all(np.isfinite(extra)):
+            raise ValueError(f"extra_points must be finite with shape (n, 3), got {extra.shape}")
+        self.extra_points = extra
+        self.layout = DofLayout(mesh.n_nodes, len(extra))
+        self.system = SystemAssembler(self.assembler, self.layout, element_sets)
+        self.constraints = ConstraintSet(self.layout, supports, mpcs,
+                                         dof_rank=self.system.dof_rank)
+        self.system.assemble(**(element_values or {}))
         self._check_rigid_modes()
         self.solver_method = solver
         self.rtol = rtol
@@ -78,82 +99,102 @@ class LinearElasticModel:
         self.set_material(E, nu)
 
     # ----------------------------------------------------------------- set-up
+    @property
+    def points(self) -> np.ndarray:
+        """All node positions (mm) in internal order: solid nodes (RCM), then 6-DOF nodes."""
+        return np.vstack([self.assembler.points, self.extra_points])
+
     def _check_rigid_modes(self) -> None:
-        asm, cs = self.assembler, self.constraints
+        cs, lay = self.constraints, self.layout
         A = cs.rows_user()
-        graph = asm.node_graph()
+        graph = self.system.node_graph()
+        A_int = sp.csr_matrix(A @ cs._perm.T) if A.shape[0] else sp.csr_matrix((0, lay.n_dofs))
         if A.shape[0]:  # nodes tied by constraints belong to one part
-            A_int = A @ cs._perm.T
-            node_of = sp.csr_matrix((np.ones(A.shape[1]), (np.arange(A.shape[1]),
-                                     np.arange(A.shape[1]) // 3)), shape=(A.shape[1], self.mesh.n_nodes))
-            An = abs(A_int) @ node_of
+            node_of = lay.node_of_dof(np.arange(lay.n_dofs))
+            to_node = sp.csr_matrix((np.ones(lay.n_dofs), (np.arange(lay.n_dofs), node_of)),
+                                    shape=(lay.n_dofs, lay.n_nodes))
+            An = abs(A_int) @ to_node
             graph = graph + (An.T @ An)
-        else:
-            A_int = A
-        free = free_rigid_modes(asm.points, sp.csr_matrix(graph), sp.csr_matrix(A_int))
+        free = free_rigid_modes(self.points, sp.csr_matrix(graph), A_int, lay)
         if free:
+            user_node = np.concatenate([self.assembler.node_order,
+                                        np.arange(self.mesh.n_nodes, lay.n_nodes)])
             parts = []
             for nodes, names in free:
-                user = np.sort(asm.node_order[nodes])
+                user = np.sort(user_node[nodes])
                 parts.append(f"the part with {len(user)} nodes (e.g. node ids "
                              f"{user[:5].tolist()}) can move freely: {', '.join(names)}")
             raise ConstraintError("the model is under-constrained; " + "; ".join(parts)
                                   + ". Add supports or constraints that fix these motions.")
 
-    def set_material(self, E: ArrayLike | Material, nu: ArrayLike | None = None) -> None:
-        """Refill the stiffness for new moduli (pattern and maps reused) and update the solver."""
-        from spinesim.fem.solvers import make_solver, rigid_body_modes
+    def _refresh(self, K: sp.csr_matrix) -> None:
+        from spinesim.fem.solvers import make_solver
 
-        K = self.assembler.assemble(E, nu)
-        K_r = self.constraints.reduce_matrix(K)
-        if self.constraints.penalty_mpcs:
-            K_r = self.constraints.reduce_matrix(self.constraints.add_penalties(K, np.zeros(K.shape[0]))[0])
-        self._K_r = K_r
+        cs = self.constraints
+        if cs.penalty_mpcs:
+            K = cs.add_penalties(K, np.zeros(K.shape[0]))[0]
+        K_r = cs.reduce_matrix(K)
         if self._solver is None:
-            if self._near_nullspace is None:
-                B = rigid_body_modes(self.assembler.points)
-                self._near_nullspace = np.ascontiguousarray(self.constraints.T.T @ B)
+            B = self.layout.rigid_modes(self.points)
+            self._near_nullspace = np.ascontiguousarray(cs.T.T @ B)
             self._solver = make_solver(K_r, method=self.solver_method,
                                        near_nullspace=self._near_nullspace, rtol=self.rtol)
         else:
             self._solver.update(K_r)
 
+    def set_material(self, E: ArrayLike | Material, nu: ArrayLike | None = None) -> None:
+        """Refill the stiffness for new moduli (pattern and maps reused) and update the solver."""
+        self._refresh(self.system.assemble(self.assembler.material(E, nu)))
+
+    def set_elements(self, **values: np.ndarray) -> None:
+        """Refill element sets (e.g. loosened screw springs) and update the solver."""
+        self._refresh(self.system.assemble(**values))
+
     # ----------------------------------------------------------------- solve
-    def solve(self, forces: ArrayLike | None = None, *, support_values: ArrayLike | None = None,
+    def solve(self, forces: ArrayLike | None = None, *, node_loads: ArrayLike | None = None,
+              support_values: ArrayLike | None = None,
               x0: np.ndarray | None = None) -> StaticSolution:
         """Solve one load case.
 
         Parameters
         ----------
         forces : (n_nodes, 3) N, optional
-            Nodal forces (sum of ``spinesim.fem.loads`` results), mesh node order.
-        support_values : (n_fixed,) mm, optional
-            New values of the prescribed displacements, in the order of
-            ``constraints.fixed_user``; default the supports' own values.
+            Nodal forces on the mesh nodes (sums of ``spinesim.fem.loads`` results).
+        node_loads : (n_extra, 6), optional
+            Forces (N) and moments (N·mm) on the 6-DOF nodes.
+        support_values : (n_fixed,) mm or rad, optional
+            New values of the prescribed DOFs, in the order of ``constraints.fixed_user``;
+            default the supports' own values.
         x0 : (n_nodes, 3) mm, optional
-            Initial guess for iterative solvers.
+            Initial guess of the mesh displacements for iterative solvers.
         """
-        asm, cs = self.assembler, self.constraints
+        cs, lay, asm = self.constraints, self.layout, self.assembler
         n = self.mesh.n_nodes
         f_user = np.zeros((n, 3)) if forces is None else np.asarray(forces, dtype=float)
-        if f_user.shape != (n, 3):
-            raise ValueError(f"forces must have shape ({n}, 3), got {f_user.shape}")
-        if not np.all(np.isfinite(f_user)):
-            bad = np.unique(np.argwhere(~np.isfinite(f_user))[:, 0])
-            raise ValueError(f"forces contain NaN/inf at node ids {bad[:10].tolist()}")
-        K = asm.matrix
-        f = asm.vector_to_internal(f_user).ravel()
+        m_user = np.zeros((lay.n_extra, 6)) if node_loads is None else \
+            np.asarray(node_loads, dtype=float)
+        for name, arr, shape in (("forces", f_user, (n, 3)),
+                                 ("node_loads", m_user, (lay.n_extra, 6))):
+            if arr.shape != shape:
+                raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+            if not np.all(np.isfinite(arr)):
+                bad = np.unique(np.argwhere(~np.isfinite(arr))[:, 0])
+                raise ValueError(f"{name} contain NaN/inf at node ids {bad[:10].tolist()}")
+        K = self.system.matrix
+        f = np.concatenate([asm.vector_to_internal(f_user).ravel(), m_user.ravel()])
         g = cs.g(None if support_values is None else np.asarray(support_values, float))
         if cs.penalty_mpcs:
             K, f = cs.add_penalties(K, f)
         b = cs.reduce_rhs(K, f, g)
         x0_r = None
         if x0 is not None:
-            x0_r = cs.T.T @ asm.vector_to_internal(np.asarray(x0, float)).ravel()
+            x_full = np.concatenate([asm.vector_to_internal(np.asarray(x0, float)).ravel(),
+                                     np.zeros(6 * lay.n_extra)])
+            x0_r = cs.T.T @ x_full
         t0 = time.perf_counter()
         u_r = self._solver.solve(b, x0=x0_r)
-        info = dict(self._solver.info) if isinstance(self._solver.info, dict) else \
-            dict(vars(self._solver.info))
+        info = dict(vars(self._solver.info)) if not isinstance(self._solver.info, dict) \
+            else dict(self._solver.info)
         info["total_solve_s"] = time.perf_counter() - t0
         if not np.all(np.isfinite(u_r)):
             raise SolverError("the solver returned non-finite displacements; the model is "
@@ -162,11 +203,13 @@ class LinearElasticModel:
         Ku = K @ u
         reactions = Ku - f
         reactions[~cs.involved] = 0.0
-        energy = 0.5 * float(u @ Ku)
+        ns = 3 * n
         return StaticSolution(
-            displacement=asm.vector_to_user(u.reshape(n, 3)),
-            reactions=asm.vector_to_user(reactions.reshape(n, 3)),
+            displacement=asm.vector_to_user(u[:ns].reshape(n, 3)),
+            reactions=asm.vector_to_user(reactions[:ns].reshape(n, 3)),
             external=f_user,
-            strain_energy=energy,
+            strain_energy=0.5 * float(u @ Ku),
             info=info,
+            node_dofs=u[ns:].reshape(-1, 6),
+            node_reactions=reactions[ns:].reshape(-1, 6),
         )
