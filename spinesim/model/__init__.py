@@ -1,0 +1,1 @@
+"""Model layer: materials library, hardware, loads."""
