@@ -60,3 +60,24 @@ def test_node_pulled_against_embedded_springs_moves_by_force_over_stiffness():
     assert sol.node_dofs[0, 2] == pytest.approx(5.0 / 25.0, rel=1e-12)
     d = relative_displacement(sol.node_dofs[:, :3], sol.displacement[host][None], loc.N)
     assert d[0] == pytest.approx([0, 0, 0.2], abs=1e-12)
+
+
+def test_torsion_spring_is_free_in_rigid_rotation_and_resists_relative_twist():
+    from spinesim.fem.elements import reference
+    from spinesim.fem.embedded import torsion_spring_matrices
+
+    mesh = distorted(box((2, 2, 2), (2, 2, 2), "hexahedron"), 0.2, seed=6)
+    x = np.array([[0.8, 1.2, 1.1]])
+    loc = locate_points(mesh, x)
+    blk = mesh.solid_blocks[0]
+    dN = reference("hexahedron").grad(loc.xi)
+    X = mesh.points[blk.cells[loc.local]]
+    J = np.einsum("qkd,qkr->qdr", X, dN)
+    gradN = np.einsum("qkr,qrd->qkd", dN, np.linalg.inv(J))
+    t = np.array([[0.0, 0.6, 0.8]])
+    K = torsion_spring_matrices(gradN, t, [30.0])[0]
+    theta = np.array([2e-3, -1e-3, 4e-3])
+    host_u = np.cross(theta, mesh.points[loc.nodes[0]])  # rigid rotation of the host
+    assert np.abs(K @ np.concatenate([theta, host_u.ravel()])).max() < 1e-12 * np.abs(K).max()
+    twist = np.concatenate([0.01 * t[0], np.zeros(3 * 8)])  # node twists, host at rest
+    assert twist @ K @ twist == pytest.approx(30.0 * 0.01**2, rel=1e-12)

@@ -52,3 +52,22 @@ def split_axial_normal(d: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.
     t = axis / np.linalg.norm(axis, axis=1)[:, None]
     a = np.einsum("pi,pi->p", d, t)
     return np.abs(a), np.linalg.norm(d - a[:, None] * t, axis=1)
+
+
+def torsion_spring_matrices(grad_N: np.ndarray, axis: np.ndarray, k_torsion: np.ndarray
+                            ) -> np.ndarray:
+    """Element matrices (p, 3+3nen, 3+3nen) in N·mm/rad for DOFs ``(node rx, ry, rz, solid node
+    1 x, y, z, ...)`` of a torsional spring on the twist about ``axis`` between the node's
+    rotation and the host material's rotation ``omega = curl(u) / 2`` at the node:
+    ``phi = t . theta - t . omega`` with ``t . omega = sum_k (t x grad N_k) . u_k / 2``.
+
+    Parameters
+    ----------
+    grad_N : (p, nen, 3) shape-function gradients of the host at the node, 1/mm
+    axis : (p, 3) unit screw axes
+    k_torsion : (p,) torsional stiffness, N·mm/rad
+    """
+    t = axis / np.linalg.norm(axis, axis=1)[:, None]
+    host = -0.5 * np.cross(t[:, None, :], grad_N)  # (p, nen, 3)
+    b = np.concatenate([t, host.reshape(len(t), -1)], axis=1)
+    return np.asarray(k_torsion, float).reshape(-1, 1, 1) * np.einsum("pi,pj->pij", b, b)

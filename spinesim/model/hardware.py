@@ -1,0 +1,351 @@
+"""Pedicle screws and rods as 3D beams tied into solid bone.
+
+A screw is a line of 6-DOF beam nodes from its head (the tulip, where the rod sits) through its
+entry point to its tip. Every node from the entry point on must lie inside the solid mesh: it is
+tied to the material point of the host element by interface springs (``spinesim.fem.embedded``)
+with an axial and a normal stiffness per unit length. Rods are beams through the screw heads;
+with the default rigid tulip the rod shares the head node.
+
+``build_hardware`` turns screws and rods into what ``LinearElasticModel`` takes (6-DOF node
+positions, element sets with their values); ``hardware_results`` turns a solution into section
+forces and surface stresses of every beam element and the micromotion of every screw node.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from spinesim.errors import MeshError
+from spinesim.fem.dofs import DofLayout
+from spinesim.fem.embedded import (embedded_spring_matrices, relative_displacement,
+                                   split_axial_normal, spring_tensors, torsion_spring_matrices)
+from spinesim.fem.system import ElementSet
+from spinesim.mesh.mesh import Mesh
+
+log = logging.getLogger(__name__)
+
+
+def _vec(name: str, v: ArrayLike) -> np.ndarray:
+    a = np.asarray(v, float).ravel()
+    if a.shape != (3,) or not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be 3 finite coordinates (mm), got {v!r}")
+    return a
+
+
+@dataclass(frozen=True)
+class Screw:
+    """A pedicle screw (mm).
+
+    Attributes
+    ----------
+    name : label used in errors and results, e.g. ``"L4 left"``
+    head : (3,) position of the head (tulip centre), where the rod is attached
+    entry : (3,) entry point into the bone; the shank runs from here along ``direction``
+    direction : (3,) direction into the bone (normalised)
+    length_mm : shank length inside the bone
+    core_diameter_mm, outer_diameter_mm : thread root and crest diameters; the beam section is
+        the core (the thread root carries the stress)
+    thread_pitch_mm : pitch, kept as data
+    material : implant material name (``spinesim.model.implant_materials``)
+    n_segments : beam elements along the shank
+    """
+
+    name: str
+    head: tuple[float, float, float]
+    entry: tuple[float, float, float]
+    direction: tuple[float, float, float]
+    length_mm: float
+    core_diameter_mm: float = 4.5
+    outer_diameter_mm: float = 6.5
+    thread_pitch_mm: float = 2.5
+    material: str = "ti6al4v"
+    n_segments: int = 8
+
+    def __post_init__(self) -> None:
+        for k in ("head", "entry", "direction"):
+            object.__setattr__(self, k, tuple(_vec(f"screw {self.name!r} {k}", getattr(self, k))))
+        if not np.linalg.norm(self.direction) > 0:
+            raise ValueError(f"screw {self.name!r}: direction must be non-zero")
+        if not (self.length_mm > 0 and self.core_diameter_mm > 0
+                and self.outer_diameter_mm >= self.core_diameter_mm):
+            raise ValueError(f"screw {self.name!r}: need length_mm > 0 and 0 < core_diameter_mm "
+                             f"<= outer_diameter_mm, got {self.length_mm}, "
+                             f"{self.core_diameter_mm}, {self.outer_diameter_mm}")
+        if self.n_segments < 1:
+            raise ValueError(f"screw {self.name!r}: n_segments must be >= 1")
+
+    @property
+    def axis(self) -> np.ndarray:
+        d = np.asarray(self.direction)
+        return d / np.linalg.norm(d)
+
+    def node_positions(self) -> tuple[np.ndarray, int]:
+        """Positions (m, 3) of the head, (neck,) entry ... tip, and the index of the entry node."""
+        entry = np.asarray(self.entry)
+        shank = entry + np.outer(np.linspace(0, self.length_mm, self.n_segments + 1), self.axis)
+        head = np.asarray(self.head)
+        if np.linalg.norm(head - entry) < 1e-9:
+            return shank, 0
+        return np.vstack([head, shank]), 1
+
+
+@dataclass(frozen=True)
+class Rod:
+    """A rod through the heads of ``screws`` (in order), straight between them unless
+    ``path`` gives the contoured centre line (polyline through the heads, mm)."""
+
+    name: str
+    screws: tuple[str, ...]
+    diameter_mm: float = 5.5
+    material: str = "ti6al4v"
+    segments_per_span: int = 8
+    path: tuple | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.screws) < 2:
+            raise ValueError(f"rod {self.name!r}: needs at least two screws")
+        if not self.diameter_mm > 0:
+            raise ValueError(f"rod {self.name!r}: diameter_mm must be > 0")
+
+
+@dataclass(frozen=True)
+class Interface:
+    """Screw-bone interface stiffness per unit screw length (N/mm per mm = MPa).
+
+    The defaults tie the screw to the bone ("bonded"): both stiffnesses are ``tie_factor``
+    times the host element's Young's modulus, i.e. the interface is much stiffer than the bone
+    around it. This is a modelling choice, not a measured value; loosening scales it down
+    (fibrous tissue about 1-10 % of the bonded stiffness, a rule built on Pilliar et al., Clin
+    Orthop Relat Res 208:108 (1986) and Jasty et al., J Bone Joint Surg Am 79:707 (1997)).
+    Give ``k_axial``/``k_normal`` (MPa) to set them directly. The screw's spin about its own
+    axis is resisted by a torsional spring against the host's rotation, of stiffness
+    ``k_normal r^2`` per unit length (N·mm/rad per mm; the same interface layer acting at the
+    outer radius r of the thread).
+    """
+
+    tie_factor: float = 10.0
+    k_axial: float | None = None
+    k_normal: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class HardwareSystem:
+    """Everything ``LinearElasticModel`` needs for the hardware, plus result bookkeeping."""
+
+    layout: DofLayout
+    points: np.ndarray  # (n_extra, 3) positions of the 6-DOF nodes
+    element_sets: tuple[ElementSet, ...]
+    element_values: dict
+    beams: dict = field(default_factory=dict)  # name -> dict(nodes, material, section, owner)
+    ties: dict = field(default_factory=dict)  # name -> dict(screw, node, host nodes, N, axis, S)
+
+
+def _material(name: str, what: str) -> tuple[float, float]:
+    from spinesim.errors import MaterialError
+    from spinesim.model.implant_materials import implant_material
+
+    m = implant_material(name)
+    if m.nu is None:
+        raise MaterialError(f"{what}: material {name!r} has no sourced Poisson's ratio in the "
+                            "materials library; choose another material or add a cited value")
+    return m.E_mpa, m.nu
+
+
+def _rod_v_ref(axis: np.ndarray) -> np.ndarray:
+    """One reference vector for a whole rod (local y), so moments compare along it."""
+    mean = axis.mean(axis=0)
+    ref = np.array([1.0, 0.0, 0.0]) if abs(mean[0]) < 0.9 * np.linalg.norm(mean) else \
+        np.array([0.0, 1.0, 0.0])
+    return np.broadcast_to(ref, axis.shape).copy()
+
+
+def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
+                   host_modulus: ArrayLike, interface: Interface = Interface()) -> HardwareSystem:
+    """Beam nodes, beam and interface element sets for ``screws`` and ``rods`` in ``mesh``.
+
+    Parameters
+    ----------
+    mesh : the solid (bone or test block) mesh, mm
+    screws, rods : the hardware; rods attach rigidly to the screw heads they name
+    host_modulus : (n_solid_cells,) MPa, Young's modulus of each solid cell (scales the default
+        interface stiffness)
+    interface : screw-bone interface stiffness
+
+    Raises
+    ------
+    MeshError
+        A screw node from the entry point on lies outside every solid cell (reported by screw
+        and node), or a rod names an unknown screw.
+    """
+    from spinesim.fem.beam import beam_stiffness, default_v_ref
+    from spinesim.fem.sections import CircularSection
+    from spinesim.mesh.locate import locate_points, require_inside
+
+    n_solid = mesh.n_nodes
+    names = [s.name for s in screws]
+    if len(set(names)) != len(names):
+        raise ValueError(f"screw names must be unique, got {names}")
+    pts: list[np.ndarray] = []
+    head_node: dict[str, int] = {}
+    screw_elems, tied = [], []  # (n1, n2, screw index) and (node, screw index, k, tributary)
+    for i, s in enumerate(screws):
+        pos, entry = s.node_positions()
+        first = n_solid + sum(len(p) for p in pts)
+        ids = first + np.arange(len(pos))
+        pts.append(pos)
+        head_node[s.name] = int(ids[0])
+        screw_elems += [(ids[k], ids[k + 1], i) for k in range(len(ids) - 1)]
+        seg = s.length_mm / s.n_segments
+        for k in range(entry, len(ids)):
+            end = k in (entry, len(ids) - 1)
+            tied.append((ids[k], i, k - entry, seg * (0.5 if end else 1.0)))
+    rod_elems = []  # (n1, n2, rod index)
+    for j, r in enumerate(rods):
+        missing = [n for n in r.screws if n not in head_node]
+        if missing:
+            raise MeshError(f"rod {r.name!r} names unknown screws {missing}; screws: {names}")
+        heads = [head_node[n] for n in r.screws]
+        chain = [heads[0]]
+        for sa, sb in zip(r.screws[:-1], r.screws[1:]):
+            b = head_node[sb]
+            xa = np.asarray(screws[names.index(sa)].head)
+            xb = np.asarray(screws[names.index(sb)].head)
+            t = np.linspace(0, 1, r.segments_per_span + 1)[1:-1, None]
+            inner = xa + t * (xb - xa)
+            first = n_solid + sum(len(p) for p in pts)
+            pts.append(inner)
+            chain += list(first + np.arange(len(inner))) + [b]
+        rod_elems += [(chain[k], chain[k + 1], j) for k in range(len(chain) - 1)]
+    points = np.vstack(pts) if pts else np.zeros((0, 3))
+    layout = DofLayout(n_solid, len(points))
+    allp = np.vstack([mesh.points, points])
+
+    sets, values, beams = [], {}, {}
+    for set_name, elems, parts, diam in (
+            ("screw_beams", screw_elems, screws, lambda p: p.core_diameter_mm),
+            ("rod_beams", rod_elems, rods, lambda p: p.diameter_mm)):
+        if not elems:
+            continue
+        e = np.asarray(elems, np.int64)
+        x1, x2 = allp[e[:, 0]], allp[e[:, 1]]
+        mats = [_material(parts[k].material, f"{set_name[:-6]} {parts[k].name!r}") for k in e[:, 2]]
+        E = np.array([m[0] for m in mats])
+        nu = np.array([m[1] for m in mats])
+        section = CircularSection(np.array([diam(parts[k]) for k in e[:, 2]]))
+        axis = (x2 - x1) / np.linalg.norm(x2 - x1, axis=1)[:, None]
+        v_ref = _rod_v_ref(axis) if set_name == "rod_beams" else default_v_ref(x1, x2)
+        K = beam_stiffness(x1, x2, E, nu, section.area, section.inertia, section.polar,
+                           section.shear_coefficient(nu), v_ref)
+        dofs = np.concatenate([layout.dofs(e[:, 0], range(6)), layout.dofs(e[:, 1], range(6))],
+                              axis=1) if len(e) else np.zeros((0, 12), np.int64)
+        sets.append(ElementSet(set_name, dofs))
+        values[set_name] = K
+        beams[set_name] = dict(nodes=e[:, :2], owner=[parts[k].name for k in e[:, 2]], E=E, nu=nu,
+                               section=section, v_ref=v_ref, x1=x1, x2=x2)
+
+    ties = {}
+    if tied:
+        t = np.asarray(tied, dtype=object)
+        node = t[:, 0].astype(np.int64)
+        owner = t[:, 1].astype(np.int64)
+        trib = t[:, 3].astype(float)
+        loc = locate_points(mesh, allp[node])
+        require_inside(loc, labels=[f"screw {screws[o].name!r} node {k}"
+                                    for o, k in zip(owner, t[:, 2])], what="screw node")
+        axis = np.array([screws[o].axis for o in owner])
+        E_host = np.asarray(host_modulus, float)[loc.cell]
+        ka = (interface.k_axial if interface.k_axial is not None
+              else interface.tie_factor * E_host) * trib
+        kn = (interface.k_normal if interface.k_normal is not None
+              else interface.tie_factor * E_host) * trib
+        S = spring_tensors(axis, np.broadcast_to(ka, trib.shape), np.broadcast_to(kn, trib.shape))
+        r_out = np.array([0.5 * screws[o].outer_diameter_mm for o in owner])
+        kt = kn * r_out**2
+        nen = (loc.nodes >= 0).sum(axis=1)
+        for size in np.unique(nen):
+            sel = np.flatnonzero(nen == size)
+            host = loc.nodes[sel, :size]
+            N = loc.N[sel, :size]
+            gradN = _host_gradients(mesh, loc, sel, size)
+            m = 3 * size
+            K = np.zeros((len(sel), 6 + m, 6 + m))
+            tr = np.r_[0:3, 6:6 + m]
+            rot = np.r_[3:6, 6:6 + m]
+            K[np.ix_(np.arange(len(sel)), tr, tr)] = embedded_spring_matrices(N, S[sel])
+            K[np.ix_(np.arange(len(sel)), rot, rot)] += torsion_spring_matrices(
+                gradN, axis[sel], kt[sel])
+            dofs = np.concatenate([layout.dofs(node[sel], range(6)),
+                                   layout.dofs(host.ravel(), (0, 1, 2)).reshape(len(sel), -1)],
+                                  axis=1)
+            name = f"screw_interface_{size}"
+            sets.append(ElementSet(name, dofs))
+            values[name] = K
+            ties[name] = dict(node=node[sel], host=host, N=N, axis=axis[sel], S=S[sel],
+                              screw=[screws[o].name for o in owner[sel]],
+                              index=t[sel, 2].astype(int), tributary_mm=trib[sel])
+    return HardwareSystem(layout, points, tuple(sets), values, beams, ties)
+
+
+def _host_gradients(mesh: Mesh, loc, sel: np.ndarray, size: int) -> np.ndarray:
+    """Shape-function gradients (len(sel), size, 3) of the host cells at the located points."""
+    from spinesim.fem.elements import reference
+
+    out = np.empty((len(sel), size, 3))
+    blocks = mesh.solid_blocks
+    for b in np.unique(loc.block[sel]):
+        rows = np.flatnonzero(loc.block[sel] == b)
+        blk = blocks[int(b)]
+        ref = reference(blk.type)
+        idx = sel[rows]
+        dN = ref.grad(loc.xi[idx])  # (q, nen, 3)
+        X = mesh.points[blk.cells[loc.local[idx]]]  # (q, nen, 3)
+        J = np.einsum("qkd,qkr->qdr", X, dN)
+        out[rows] = np.einsum("qkr,qrd->qkd", dN, np.linalg.inv(J))
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class ScrewInterfaceResult:
+    """Per tied screw node: screw name, node index along the shank (0 = entry), micromotion
+    (µm: total, axial, normal) and interface force (N) on the screw."""
+
+    screw: list
+    index: np.ndarray
+    micromotion_um: np.ndarray
+    axial_um: np.ndarray
+    normal_um: np.ndarray
+    force_n: np.ndarray
+
+
+def hardware_results(hw: HardwareSystem, solution) -> tuple[dict, ScrewInterfaceResult | None]:
+    """Beam section results per element set and screw-bone micromotion of one solution.
+
+    Returns ``({"screw_beams": BeamSectionResults, "rod_beams": ...}, ScrewInterfaceResult)``.
+    """
+    from spinesim.fem.beam import section_results
+
+    n_solid = hw.layout.n_solid
+    u6 = solution.node_dofs
+    sections = {}
+    for name, b in hw.beams.items():
+        e = b["nodes"] - n_solid
+        u_e = np.concatenate([u6[e[:, 0]], u6[e[:, 1]]], axis=1)
+        sections[name] = section_results(b["x1"], b["x2"], b["E"], b["nu"], b["section"], u_e,
+                                         v_ref=b["v_ref"])
+    if not hw.ties:
+        return sections, None
+    parts = []
+    for t in hw.ties.values():
+        d = relative_displacement(u6[t["node"] - n_solid, :3], solution.displacement[t["host"]],
+                                  t["N"])
+        a, n = split_axial_normal(d, t["axis"])
+        force = -np.einsum("pij,pj->pi", t["S"], d)  # on the screw
+        parts.append((t["screw"], t["index"], 1e3 * np.linalg.norm(d, axis=1), 1e3 * a, 1e3 * n,
+                      force))
+    cat = [np.concatenate([p[k] for p in parts]) for k in range(1, 6)]
+    screw = [s for p in parts for s in p[0]]
+    return sections, ScrewInterfaceResult(screw, *cat)
