@@ -9,7 +9,7 @@ from conftest import record
 from spinesim.fem.constraints import Support
 from spinesim.fem.couplings import distributing_coupling, kinematic_coupling
 from spinesim.fem.dofs import DofLayout
-from spinesim.fem.loads import surface_load
+from spinesim.fem.loads import reference_load, surface_load
 from spinesim.fem.static import LinearElasticModel
 from spinesim.mesh.facets import boundary_facets
 from spinesim.mesh.generate import box
@@ -29,8 +29,10 @@ def test_pure_moment_gives_zero_net_force_and_the_moment_in_the_reactions(axis):
     ref_point = np.array([1.0, 1.5, 4.0])
     model, _ = _model(mesh, distributing_coupling, ref_point, top,
                       supports=[Support(mesh.node_sets["zmin"])], solver="direct")
-    M = np.zeros(6)
-    M[3 + axis] = 7500.0  # 7.5 N·m in N·mm
+    moment_nm = np.zeros(3)
+    moment_nm[axis] = 7.5  # the standard pure moment, N·m at the user edge
+    M = reference_load(moment_nm=moment_nm)
+    assert M[3 + axis] == 7500.0  # N·mm inside
     sol = model.solve(node_loads=M[None])
     R = sol.reactions
     bottom = mesh.node_sets["zmin"]

@@ -71,8 +71,9 @@ class Assembler:
     def __init__(self, mesh: Mesh, *, bbar: bool = False, n_threads: int | None = None,
                  quadrature: dict | None = None) -> None:
         t0 = time.perf_counter()
-        if not mesh.solid_blocks:
-            raise MeshError("the mesh has no solid cells (tetra, tetra10 or hexahedron) to assemble")
+        if not mesh.solid_blocks and mesh.n_nodes:
+            raise MeshError("the mesh has nodes but no solid cells (tetra, tetra10 or hexahedron) "
+                            "to assemble; an empty mesh (no nodes) is allowed for beam-only models")
         self.mesh = mesh
         self.bbar = bool(bbar)
         self.n_threads = int(n_threads or numba.get_num_threads())
@@ -172,7 +173,7 @@ class Assembler:
     def vector_to_user(self, v: np.ndarray) -> np.ndarray:
         """A nodal vector (3*n_nodes,) or (n_nodes, 3) from internal to user node order."""
         v = np.asarray(v)
-        shaped = v.reshape(self.mesh.n_nodes, -1)
+        shaped = v.reshape(self.mesh.n_nodes, -1) if v.size else v.reshape(0, 3)
         out = np.empty_like(shaped)
         out[self.node_order] = shaped
         return out.reshape(v.shape)
@@ -180,7 +181,8 @@ class Assembler:
     def vector_to_internal(self, v: np.ndarray) -> np.ndarray:
         """A nodal vector from user to internal node order (inverse of ``vector_to_user``)."""
         v = np.asarray(v)
-        return v.reshape(self.mesh.n_nodes, -1)[self.node_order].reshape(v.shape)
+        shaped = v.reshape(self.mesh.n_nodes, -1) if v.size else v.reshape(0, 3)
+        return shaped[self.node_order].reshape(v.shape)
 
 
 def stiffness_matrix(mesh: Mesh, E: ArrayLike | Material, nu: ArrayLike | None = None, *,

@@ -99,3 +99,23 @@ def kinematic_coupling(layout: DofLayout, ref_node: int, ref_point: ArrayLike,
     C = sp.csr_matrix((coeff.ravel(), (rows.ravel(), cols.ravel())), shape=(3 * m, layout.n_dofs))
     slaves = layout.dofs(nodes, (0, 1, 2), what=name).ravel()
     return MultiPointConstraint(slaves, C, name=name)
+
+
+def rigid_link(layout: DofLayout, master: int, master_point: ArrayLike, slaves: ArrayLike,
+               slave_points: np.ndarray, name: str = "rigid link") -> MultiPointConstraint:
+    """6-DOF nodes ``slaves`` (at ``slave_points``, mm) move rigidly with the 6-DOF node
+    ``master``: ``u_s = u_m + theta_m x (x_s - x_m)`` and ``theta_s = theta_m``."""
+    slaves = np.asarray(slaves, np.int64).ravel()
+    if np.any(slaves < layout.n_solid) or master < layout.n_solid:
+        raise ConstraintError(f"{name}: master and slaves must be 6-DOF nodes")
+    d = np.asarray(slave_points, float).reshape(-1, 3) - np.asarray(master_point, float)
+    m = len(slaves)
+    coeff = np.zeros((m, 6, 6))
+    coeff[:, :3, :3] = np.eye(3)
+    coeff[:, :3, 3:] = -_cross_matrices(d)
+    coeff[:, 3:, 3:] = np.eye(3)
+    mdofs = layout.dofs([master], range(6), what=name).ravel()
+    rows = np.broadcast_to(np.arange(6 * m).reshape(m, 6, 1), coeff.shape)
+    cols = np.broadcast_to(mdofs[None, None, :], coeff.shape)
+    C = sp.csr_matrix((coeff.ravel(), (rows.ravel(), cols.ravel())), shape=(6 * m, layout.n_dofs))
+    return MultiPointConstraint(layout.dofs(slaves, range(6), what=name).ravel(), C, name=name)

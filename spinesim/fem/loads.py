@@ -102,3 +102,19 @@ def body_force(mesh: Mesh, density_force: ArrayLike) -> np.ndarray:
         fe = np.einsum("qk,eq,ed->ekd", N, dv, bb)
         np.add.at(out, blk.cells.ravel(), fe.reshape(-1, 3))
     return out
+
+
+#: N·mm per N·m (user-facing moments are in N·m; internal moments in N·mm).
+NMM_PER_NM = 1000.0
+
+
+def reference_load(force_n: ArrayLike = (0.0, 0.0, 0.0),
+                   moment_nm: ArrayLike = (0.0, 0.0, 0.0)) -> np.ndarray:
+    """Load vector (6,) for a 6-DOF reference node: forces in N, moments given in N·m and
+    returned in N·mm (the internal unit), e.g. ``reference_load(moment_nm=(7.5, 0, 0))``."""
+    f = np.asarray(force_n, float).ravel()
+    m = np.asarray(moment_nm, float).ravel()
+    if f.shape != (3,) or m.shape != (3,) or not (np.all(np.isfinite(f)) and np.all(np.isfinite(m))):
+        raise ValueError(f"reference_load: force_n and moment_nm must be 3 finite values each, "
+                         f"got {force_n!r} and {moment_nm!r}")
+    return np.concatenate([f, NMM_PER_NM * m])

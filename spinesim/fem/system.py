@@ -76,7 +76,14 @@ class SystemAssembler:
             d = self.dof_rank[s.dofs]
             k = d.shape[1]
             set_keys[name] = _keys(np.repeat(d, k, axis=1).ravel(), np.tile(d, (1, k)).ravel(), n)
-        keys = np.unique(np.concatenate([solid_keys, *set_keys.values()]))
+        # the solid keys are sorted and unique (CSR with sorted columns); merge in the few
+        # element-set entries that are new, without sorting the whole pattern again
+        extra = np.unique(np.concatenate(list(set_keys.values()))) if set_keys else \
+            np.zeros(0, np.int64)
+        if len(solid_keys):
+            pos = np.minimum(np.searchsorted(solid_keys, extra), len(solid_keys) - 1)
+            extra = extra[solid_keys[pos] != extra]
+        keys = np.insert(solid_keys, np.searchsorted(solid_keys, extra), extra)
         rows, cols = keys // n, keys % n
         indptr = np.zeros(n + 1, np.int64)
         np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])

@@ -20,6 +20,8 @@ def rcm_order(mesh: "Mesh") -> np.ndarray:
     Nodes are coupled when they share a solid, facet or line cell.
     """
     n = mesh.n_nodes
+    if n == 0:
+        return np.zeros(0, np.int64)
     aptr, adj = node_adjacency([b.cells for b in mesh.blocks], n)
     graph = sp.csr_matrix((np.ones(len(adj), np.int8), adj, aptr), shape=(n, n))
     return np.asarray(reverse_cuthill_mckee(graph, symmetric_mode=True), dtype=np.int64)

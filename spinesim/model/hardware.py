@@ -142,6 +142,7 @@ class HardwareSystem:
     element_values: dict
     beams: dict = field(default_factory=dict)  # name -> dict(nodes, material, section, owner)
     ties: dict = field(default_factory=dict)  # name -> dict(screw, node, host nodes, N, axis, S)
+    timings: dict = field(default_factory=dict)  # seconds: locate, beams, interface
 
 
 def _material(name: str, what: str) -> tuple[float, float]:
@@ -185,6 +186,10 @@ def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
     from spinesim.fem.sections import CircularSection
     from spinesim.mesh.locate import locate_points, require_inside
 
+    import time
+
+    clock = {"beams": 0.0, "locate": 0.0, "interface": 0.0}
+    t0 = time.perf_counter()
     n_solid = mesh.n_nodes
     names = [s.name for s in screws]
     if len(set(names)) != len(names):
@@ -248,12 +253,16 @@ def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
                                section=section, v_ref=v_ref, x1=x1, x2=x2)
 
     ties = {}
+    clock["beams"] = time.perf_counter() - t0
     if tied:
         t = np.asarray(tied, dtype=object)
         node = t[:, 0].astype(np.int64)
         owner = t[:, 1].astype(np.int64)
         trib = t[:, 3].astype(float)
+        t1 = time.perf_counter()
         loc = locate_points(mesh, allp[node])
+        clock["locate"] = time.perf_counter() - t1
+        t1 = time.perf_counter()
         require_inside(loc, labels=[f"screw {screws[o].name!r} node {k}"
                                     for o, k in zip(owner, t[:, 2])], what="screw node")
         axis = np.array([screws[o].axis for o in owner])
@@ -287,7 +296,8 @@ def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
             ties[name] = dict(node=node[sel], host=host, N=N, axis=axis[sel], S=S[sel],
                               screw=[screws[o].name for o in owner[sel]],
                               index=t[sel, 2].astype(int), tributary_mm=trib[sel])
-    return HardwareSystem(layout, points, tuple(sets), values, beams, ties)
+        clock["interface"] = time.perf_counter() - t1
+    return HardwareSystem(layout, points, tuple(sets), values, beams, ties, clock)
 
 
 def _host_gradients(mesh: Mesh, loc, sel: np.ndarray, size: int) -> np.ndarray:

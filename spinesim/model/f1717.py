@@ -1,0 +1,176 @@
+"""The ASTM F1717 vertebrectomy construct in compression bending, as a beam model.
+
+Set-up (the standard's geometry as far as the reference notes give it): two test blocks held by
+hinge pins, bilateral screws and rods; the load acts along the line through the two pins, a
+moment arm of 40 mm anterior of the screw/rod plane (ASTM F1717, as summarised by test
+laboratories); the active length between the upper and lower screws is 76 mm for the lumbar
+set-up (Foltz et al. 2019, PMC6722018).
+
+Model: the rods are 3D Timoshenko beams between the screw heads; each test block is rigid (the
+screws are clamped at the block face: UHMWPE's modulus is not among the sourced values, and the
+standard's blocks are chosen much stiffer than the construct); each block hangs on its pin, a
+6-DOF reference node that may rotate only about the pin axis (lateral, x). The lower pin is
+fixed, the upper one moves along the load axis only. The screw stress is evaluated on the screw
+section at the block face, where it carries the force and moment of the rod end.
+
+Axes: x lateral, y anterior (towards the pins), z along the load axis (up).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spinesim.fem.beam import BeamSectionResults, section_results, surface_stresses
+from spinesim.fem.constraints import Support
+from spinesim.fem.couplings import rigid_link
+from spinesim.fem.dofs import DofLayout
+from spinesim.fem.sections import CircularSection
+from spinesim.fem.static import LinearElasticModel
+from spinesim.fem.system import ElementSet
+from spinesim.mesh.mesh import Mesh
+from spinesim.model.implant_materials import implant_material
+
+#: Lumbar active length (mm): Foltz et al. (2019), PMC6722018.
+ACTIVE_LENGTH_MM = 76.0
+#: Moment arm from the load axis to the screw/rod plane (mm): ASTM F1717, as summarised by test
+#: laboratories (reference notes, provenance "from the literature, not re-checked").
+MOMENT_ARM_MM = 40.0
+
+
+@dataclass(frozen=True)
+class F1717Setup:
+    """Parameters of the construct (mm, material names of ``implant_materials``).
+
+    ``screw_spacing_mm`` (lateral distance between the two rods) is a parameter of this model,
+    not a value from the reference notes; in symmetric compression bending the results do not
+    depend on it.
+    """
+
+    rod_material: str = "ti6al4v"
+    rod_diameter_mm: float = 5.5
+    screw_material: str = "ti6al4v"
+    screw_diameter_mm: float = 6.5
+    active_length_mm: float = ACTIVE_LENGTH_MM
+    moment_arm_mm: float = MOMENT_ARM_MM
+    screw_spacing_mm: float = 40.0
+    rod_segments: int = 16
+
+    def __post_init__(self) -> None:
+        for k in ("rod_diameter_mm", "screw_diameter_mm", "active_length_mm", "moment_arm_mm",
+                  "screw_spacing_mm"):
+            if not getattr(self, k) > 0:
+                raise ValueError(f"F1717: {k} must be > 0, got {getattr(self, k)}")
+        if self.rod_segments < 1:
+            raise ValueError("F1717: rod_segments must be >= 1")
+
+
+@dataclass(frozen=True, eq=False)
+class F1717Result:
+    """Per newton of applied compression unless stated."""
+
+    stiffness_n_per_mm: float
+    rod_stress_per_n_mpa: float
+    screw_stress_per_n_mpa: float
+    first_yield_load_n: float
+    first_yield_part: str
+    rod_sections: BeamSectionResults
+    screw_sections: BeamSectionResults
+    top_displacement_mm: float
+
+
+def _materials(setup: F1717Setup):
+    rod, screw = implant_material(setup.rod_material), implant_material(setup.screw_material)
+    for part, m in (("rod", rod), ("screw", screw)):
+        if m.nu is None or m.yield_mpa is None:
+            from spinesim.errors import MaterialError
+
+            raise MaterialError(f"F1717: {part} material {m.name!r} lacks a sourced "
+                                f"{'Poisson ratio' if m.nu is None else 'yield strength'}; "
+                                "use ti6al4v or cocr, or add a cited value")
+    return rod, screw
+
+
+def solve_f1717(setup: F1717Setup = F1717Setup()) -> F1717Result:
+    """Build and solve the construct under a unit compressive load (1 N)."""
+    rod_mat, screw_mat = _materials(setup)
+    L, d, s, n = setup.active_length_mm, setup.moment_arm_mm, setup.screw_spacing_mm, \
+        setup.rod_segments
+    z = np.linspace(0.0, L, n + 1)
+    rods = [np.column_stack([np.full(n + 1, x), np.zeros(n + 1), z]) for x in (-s / 2, s / 2)]
+    pins = np.array([[0.0, d, 0.0], [0.0, d, L]])
+    points = np.vstack([*rods, pins])
+    layout = DofLayout(0, len(points))
+    rod_ids = [np.arange(n + 1), n + 1 + np.arange(n + 1)]
+    bottom_pin, top_pin = 2 * (n + 1), 2 * (n + 1) + 1
+    e = np.vstack([np.column_stack([ids[:-1], ids[1:]]) for ids in rod_ids])
+    x1, x2 = points[e[:, 0]], points[e[:, 1]]
+    section = CircularSection(setup.rod_diameter_mm)
+    nu = rod_mat.nu
+    v_ref = np.broadcast_to([0.0, 1.0, 0.0], x1.shape)  # local y anterior for every rod element
+    from spinesim.fem.beam import beam_stiffness
+
+    K = beam_stiffness(x1, x2, rod_mat.E_mpa, nu, section.area, section.inertia, section.polar,
+                       section.shear_coefficient(nu), v_ref)
+    dofs = np.concatenate([layout.dofs(e[:, 0], range(6)), layout.dofs(e[:, 1], range(6))], axis=1)
+    heads_bottom = np.array([rod_ids[0][0], rod_ids[1][0]])
+    heads_top = np.array([rod_ids[0][-1], rod_ids[1][-1]])
+    mpcs = [rigid_link(layout, bottom_pin, pins[0], heads_bottom, points[heads_bottom],
+                       name="lower block"),
+            rigid_link(layout, top_pin, pins[1], heads_top, points[heads_top], name="upper block")]
+    supports = [Support([bottom_pin], (0, 1, 2, 4, 5), name="lower pin (hinge about x)"),
+                Support([top_pin], (0, 1, 4, 5), name="upper pin (slides along z)")]
+    empty = Mesh(np.zeros((0, 3)), ())
+    model = LinearElasticModel(empty, np.zeros(0), np.zeros(0), supports=supports, mpcs=mpcs,
+                               extra_points=points, element_sets=[ElementSet("rods", dofs)],
+                               element_values={"rods": K}, solver="direct")
+    loads = np.zeros((len(points), 6))
+    loads[top_pin, 2] = -1.0  # 1 N compression
+    sol = model.solve(node_loads=loads)
+    u = sol.node_dofs
+    top = -float(u[top_pin, 2])
+    rod_res = section_results(x1, x2, rod_mat.E_mpa, nu, section,
+                              np.concatenate([u[e[:, 0]], u[e[:, 1]]], axis=1), v_ref=v_ref)
+    screw_res = _screw_sections(rod_res, e, heads_bottom, heads_top, x1, x2, v_ref)
+    screw_section = CircularSection(setup.screw_diameter_mm)
+    rod_stress = float(rod_res.von_mises_max.max())
+    screw_stress = float(_max_von_mises(screw_res, screw_section))
+    yields = {"rod": rod_mat.yield_mpa / rod_stress, "screw": screw_mat.yield_mpa / screw_stress}
+    part = min(yields, key=yields.get)
+    return F1717Result(1.0 / top, rod_stress, screw_stress, yields[part], part, rod_res,
+                       screw_res, top)
+
+
+def _screw_sections(rod: BeamSectionResults, e: np.ndarray, heads_bottom: np.ndarray,
+                    heads_top: np.ndarray, x1: np.ndarray, x2: np.ndarray,
+                    v_ref: np.ndarray) -> BeamSectionResults:
+    """Resultants on the screw section at the block face for the four screws: the force and
+    moment of the rod end, in a screw frame (x along the screw, anterior +y; y = global z)."""
+    from spinesim.fem.beam import local_frames
+
+    R = local_frames(x1, x2, v_ref)
+    rows = []
+    for heads, end in ((heads_bottom, 0), (heads_top, 1)):
+        for h in heads:
+            k = int(np.flatnonzero(e[:, end] == h)[0])
+            f_loc = np.array([rod.N[k, end], rod.Vy[k, end], rod.Vz[k, end]])
+            m_loc = np.array([rod.T[k, end], rod.My[k, end], rod.Mz[k, end]])
+            F, M = R[k].T @ f_loc, R[k].T @ m_loc  # global, acting on the rod's positive face
+            rows.append((F, M))
+    frame = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])  # screw x, y, z
+    fl = np.array([frame @ F for F, _ in rows])
+    ml = np.array([frame @ M for _, M in rows])
+    two = lambda a: np.repeat(a[:, None], 2, axis=1)  # noqa: E731
+    return BeamSectionResults(N=two(fl[:, 0]), Vy=two(fl[:, 1]), Vz=two(fl[:, 2]),
+                              T=two(ml[:, 0]), My=two(ml[:, 1]), Mz=two(ml[:, 2]),
+                              von_mises_max=np.zeros((len(rows), 2)),
+                              theta_max=np.zeros((len(rows), 2)),
+                              sigma_at_max=np.zeros((len(rows), 2)),
+                              tau_at_max=np.zeros((len(rows), 2)))
+
+
+def _max_von_mises(res: BeamSectionResults, section: CircularSection) -> float:
+    theta = np.linspace(0.0, 2 * np.pi, 721)
+    sigma, tau = surface_stresses(res, section, theta)
+    return float(np.sqrt(sigma**2 + 3 * tau**2).max())

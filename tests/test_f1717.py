@@ -1,0 +1,70 @@
+"""ASTM F1717 construct: closed-form statics, refinement, the example's CLI and JSON."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import record
+from test_examples import load_example
+
+from spinesim.model.f1717 import F1717Setup, solve_f1717
+from spinesim.model.implant_materials import implant_material
+
+
+def _section(d):
+    return np.pi * d**4 / 64, np.pi * d**3 / 32, np.pi * d**2 / 4  # I, W, A
+
+
+@pytest.mark.parametrize("material,diameter", [("ti6al4v", 5.5), ("cocr", 6.0)])
+def test_rod_stress_and_stiffness_match_closed_form(material, diameter):
+    setup = F1717Setup(rod_material=material, rod_diameter_mm=diameter)
+    r = solve_f1717(setup)
+    d, L = setup.moment_arm_mm, setup.active_length_mm
+    I, W, A = _section(diameter)
+    E = implant_material(material).E_mpa
+    # each rod carries half the load: moment P d / 2 and compression P / 2 along its length
+    sigma = d / (2 * W) + 1 / (2 * A)
+    assert r.rod_stress_per_n_mpa == pytest.approx(sigma, rel=1e-8)
+    estimate = d / (2 * W)  # moment arm x load over the rods' section modulus
+    record(f"F1717 {material} {diameter} mm: rod stress {r.rod_stress_per_n_mpa:.4f} MPa/N vs "
+           f"M/W estimate {estimate:.4f} ({r.rod_stress_per_n_mpa / estimate - 1:+.1%}); "
+           f"stiffness {r.stiffness_n_per_mm:.1f} N/mm")
+    assert r.rod_stress_per_n_mpa == pytest.approx(estimate, rel=0.05)
+    # complementary energy of two rods under M = P d / 2 and N = P / 2
+    compliance = d**2 * L / (2 * E * I) + L / (2 * E * A)
+    assert r.stiffness_n_per_mm == pytest.approx(1 / compliance, rel=1e-8)
+    Is, Ws, As = _section(setup.screw_diameter_mm)
+    assert r.screw_stress_per_n_mpa == pytest.approx(d / (2 * Ws), rel=1e-6)
+    yield_rod = implant_material(material).yield_mpa / r.rod_stress_per_n_mpa
+    assert r.first_yield_load_n == pytest.approx(yield_rod) and r.first_yield_part == "rod"
+
+
+def test_refinement_changes_nothing_because_the_beam_element_is_exact():
+    res = [solve_f1717(F1717Setup(rod_segments=n)) for n in (1, 4, 32)]
+    for r in res[1:]:
+        assert r.stiffness_n_per_mm == pytest.approx(res[0].stiffness_n_per_mm, rel=1e-10)
+        assert r.rod_stress_per_n_mpa == pytest.approx(res[0].rod_stress_per_n_mpa, rel=1e-10)
+
+
+def test_example_writes_the_json_keys(tmp_path):
+    ex = load_example("astm_f1717")
+    out = tmp_path / "f1717.json"
+    assert ex.main(["--json", str(out), "--rod-material", "cocr", "--rod-diameter", "6.0"]) == 0
+    data = json.loads(out.read_text())
+    for key in ("stiffness_n_per_mm", "first_yield_load_n", "rod_stress_per_n_mpa",
+                "screw_stress_per_n_mpa"):
+        assert data[key] > 0
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_example_refuses_a_material_without_sourced_constants(capsys, tmp_path):
+    ex = load_example("astm_f1717")
+    out = tmp_path / "f.json"
+    assert ex.main(["--rod-material", "ss316l", "--json", str(out)]) == 2
+    assert "Poisson" in capsys.readouterr().err
+    assert not out.exists()
+    with pytest.raises(SystemExit) as err:
+        ex.main(["--rod-diameter", "-3"])
+    assert err.value.code == 2
