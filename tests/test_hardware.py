@@ -9,7 +9,8 @@ from spinesim.errors import MaterialError, MeshError
 from spinesim.fem.constraints import Support
 from spinesim.fem.static import LinearElasticModel
 from spinesim.mesh.generate import box
-from spinesim.model.hardware import Interface, Rod, Screw, build_hardware, hardware_results
+from spinesim.model.hardware import (CrossLink, Interface, Rod, Screw, build_hardware,
+                                     hardware_results)
 
 
 def _block(E: float):
@@ -23,10 +24,21 @@ def _screw(name: str, z: float, **kw) -> Screw:
 
 
 def _model(mesh, E, hw, **kw):
-    rot_free = []  # every 6-DOF node here is attached to a beam; no extra support needed
-    return LinearElasticModel(mesh, E, 0.3, supports=[Support(mesh.node_sets["zmin"]), *rot_free],
-                              extra_points=hw.points, element_sets=hw.element_sets,
+    return LinearElasticModel(mesh, E, 0.3, supports=[Support(mesh.node_sets["zmin"])],
+                              mpcs=hw.mpcs, extra_points=hw.points, element_sets=hw.element_sets,
                               element_values=hw.element_values, solver="direct", **kw)
+
+
+def _rod_mid_load(hw, rod: str, force) -> np.ndarray:
+    loads = np.zeros((len(hw.points), 6))
+    ids = hw.rod_nodes[rod]
+    loads[ids[len(ids) // 2] - hw.layout.n_solid, :3] = force
+    return loads
+
+
+def _mid_displacement(hw, sol, rod: str) -> np.ndarray:
+    ids = hw.rod_nodes[rod]
+    return sol.node_dofs[ids[len(ids) // 2] - hw.layout.n_solid, :3]
 
 
 def test_load_on_a_screw_head_reaches_the_supports_through_the_interface():
@@ -79,3 +91,45 @@ def test_material_without_a_sourced_poisson_ratio_is_refused_with_the_reason():
     screws = [_screw("a", 20.0), _screw("b", 10.0)]
     with pytest.raises(MaterialError, match="Poisson"):
         build_hardware(mesh, screws, [Rod("r", ("a", "b"), material="ss316l")], E)
+
+
+def test_polyaxial_heads_add_compliance_and_stiff_ones_match_the_rigid_joint():
+    mesh, E = _block(1e5)  # a stiff block, so that the joints' share of the compliance shows
+    screws = [_screw("upper", 25.0), _screw("lower", 5.0)]
+    F = [0.0, 30.0, 0.0]  # sagittal: the rod bends between the heads, the joints rotate
+    w = {}
+    for label, k in (("rigid", None), ("stiff", 1e12), ("soft", 1e3)):
+        hw = build_hardware(mesh, screws, [Rod("rod", ("upper", "lower"),
+                                               tulip_stiffness_nmm_per_rad=k)], E)
+        sol = _model(mesh, E, hw).solve(node_loads=_rod_mid_load(hw, "rod", F))
+        w[label] = _mid_displacement(hw, sol, "rod")[1]
+    assert w["stiff"] == pytest.approx(w["rigid"], rel=1e-5)
+    assert w["soft"] > 1.2 * w["rigid"] > 0
+
+
+def test_cross_link_shares_load_between_rods():
+    mesh, E = _block(1000.0)
+    screws = [Screw(f"{lvl} {side}", head=(x, -10.0, z), entry=(x, 0.0, z),
+                    direction=(0, 1.0, 0), length_mm=20.0)
+              for lvl, z in (("up", 25.0), ("low", 5.0)) for side, x in (("l", 10.0), ("r", 30.0))]
+    rods = [Rod(f"rod {s}", (f"up {s}", f"low {s}")) for s in ("l", "r")]
+    out = {}
+    for label, links in (("free", []), ("linked", [CrossLink("cl", "rod l", "rod r",
+                                                              (20.0, -10.0, 15.0))])):
+        hw = build_hardware(mesh, screws, rods, E, crosslinks=links)
+        sol = _model(mesh, E, hw).solve(node_loads=_rod_mid_load(hw, "rod l", [40.0, 0, 0]))
+        out[label] = (_mid_displacement(hw, sol, "rod l")[0], _mid_displacement(hw, sol, "rod r")[0])
+    assert out["linked"][0] < 0.9 * out["free"][0]  # the loaded rod deflects less
+    assert abs(out["linked"][1]) > 2 * abs(out["free"][1])  # and the other rod takes load
+
+
+def test_contoured_rod_follows_its_path_through_the_heads():
+    mesh, E = _block(1000.0)
+    screws = [_screw("upper", 25.0), _screw("lower", 5.0)]
+    # a circular arc bulging posteriorly (-y) through both heads, 12 segments
+    t = np.linspace(0.0, 1.0, 13)
+    path = np.column_stack([np.full(13, 20.0), -10.0 - 3.0 * np.sin(np.pi * t), 5.0 + 20.0 * (1 - t)])
+    hw = build_hardware(mesh, screws, [Rod("rod", ("upper", "lower"), path=path)], E)
+    assert len(hw.beams["rod_beams"]["nodes"]) == 12
+    with pytest.raises(ValueError, match="pass through the heads"):
+        build_hardware(mesh, screws, [Rod("rod", ("upper", "lower"), path=path[:-1])], E)

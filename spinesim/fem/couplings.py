@@ -119,3 +119,16 @@ def rigid_link(layout: DofLayout, master: int, master_point: ArrayLike, slaves: 
     cols = np.broadcast_to(mdofs[None, None, :], coeff.shape)
     C = sp.csr_matrix((coeff.ravel(), (rows.ravel(), cols.ravel())), shape=(6 * m, layout.n_dofs))
     return MultiPointConstraint(layout.dofs(slaves, range(6), what=name).ravel(), C, name=name)
+
+
+def tie_translations(layout: DofLayout, masters: ArrayLike, slaves: ArrayLike,
+                     name: str = "translation tie") -> MultiPointConstraint:
+    """The translations of ``slaves`` equal those of ``masters`` (pairwise, any node kinds)."""
+    masters = np.asarray(masters, np.int64).ravel()
+    slaves = np.asarray(slaves, np.int64).ravel()
+    if masters.shape != slaves.shape:
+        raise ConstraintError(f"{name}: {len(masters)} masters but {len(slaves)} slaves")
+    md = layout.dofs(masters, (0, 1, 2), what=name).ravel()
+    sd = layout.dofs(slaves, (0, 1, 2), what=name).ravel()
+    C = sp.csr_matrix((np.ones(len(md)), (np.arange(len(md)), md)), shape=(len(md), layout.n_dofs))
+    return MultiPointConstraint(sd, C, name=name)

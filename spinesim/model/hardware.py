@@ -95,8 +95,17 @@ class Screw:
 
 @dataclass(frozen=True)
 class Rod:
-    """A rod through the heads of ``screws`` (in order), straight between them unless
-    ``path`` gives the contoured centre line (polyline through the heads, mm)."""
+    """A rod through the heads of ``screws`` (in order).
+
+    Straight between the heads (``segments_per_span`` beams each) unless ``path`` gives the
+    contoured centre line as a polyline (m, 3) in mm whose points include every head position
+    (within 1e-6 mm); each polyline segment is one beam element.
+
+    ``tulip_stiffness_nmm_per_rad`` None joins the rod rigidly to each screw head (monoaxial or
+    locked head: the rod shares the head node). A value models a polyaxial head: the rod has
+    its own node at the head, tied to it in translation, with a rotational spring of that
+    stiffness (N·mm/rad, about every axis) between rod and screw.
+    """
 
     name: str
     screws: tuple[str, ...]
@@ -104,12 +113,32 @@ class Rod:
     material: str = "ti6al4v"
     segments_per_span: int = 8
     path: tuple | None = None
+    tulip_stiffness_nmm_per_rad: float | None = None
 
     def __post_init__(self) -> None:
         if len(self.screws) < 2:
             raise ValueError(f"rod {self.name!r}: needs at least two screws")
         if not self.diameter_mm > 0:
             raise ValueError(f"rod {self.name!r}: diameter_mm must be > 0")
+        if self.tulip_stiffness_nmm_per_rad is not None and not self.tulip_stiffness_nmm_per_rad > 0:
+            raise ValueError(f"rod {self.name!r}: tulip_stiffness_nmm_per_rad must be > 0")
+        if self.path is not None:
+            p = np.asarray(self.path, float)
+            if p.ndim != 2 or p.shape[1] != 3 or len(p) < 2 or not np.all(np.isfinite(p)):
+                raise ValueError(f"rod {self.name!r}: path must be finite points (m >= 2, 3)")
+
+
+@dataclass(frozen=True)
+class CrossLink:
+    """A transverse connector between two rods: a beam from the node of ``rod_a`` nearest to
+    ``near`` (mm) to the node of ``rod_b`` nearest to it."""
+
+    name: str
+    rod_a: str
+    rod_b: str
+    near: tuple[float, float, float]
+    diameter_mm: float = 5.5
+    material: str = "ti6al4v"
 
 
 @dataclass(frozen=True)
@@ -143,6 +172,8 @@ class HardwareSystem:
     beams: dict = field(default_factory=dict)  # name -> dict(nodes, material, section, owner)
     ties: dict = field(default_factory=dict)  # name -> dict(screw, node, host nodes, N, axis, S)
     timings: dict = field(default_factory=dict)  # seconds: locate, beams, interface
+    mpcs: tuple = ()  # constraints to pass to the model (polyaxial tulips)
+    rod_nodes: dict = field(default_factory=dict)  # rod name -> its model node ids, in order
 
 
 def _material(name: str, what: str) -> tuple[float, float]:
@@ -165,13 +196,15 @@ def _rod_v_ref(axis: np.ndarray) -> np.ndarray:
 
 
 def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
-                   host_modulus: ArrayLike, interface: Interface = Interface()) -> HardwareSystem:
+                   host_modulus: ArrayLike, interface: Interface = Interface(),
+                   crosslinks: list[CrossLink] = ()) -> HardwareSystem:
     """Beam nodes, beam and interface element sets for ``screws`` and ``rods`` in ``mesh``.
 
     Parameters
     ----------
     mesh : the solid (bone or test block) mesh, mm
-    screws, rods : the hardware; rods attach rigidly to the screw heads they name
+    screws, rods : the hardware; rods attach to the screw heads they name
+    crosslinks : transverse connectors between rods
     host_modulus : (n_solid_cells,) MPa, Young's modulus of each solid cell (scales the default
         interface stiffness)
     interface : screw-bone interface stiffness
@@ -209,40 +242,66 @@ def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
             end = k in (entry, len(ids) - 1)
             tied.append((ids[k], i, k - entry, seg * (0.5 if end else 1.0)))
     rod_elems = []  # (n1, n2, rod index)
+    tulips = []  # (screw head node, rod node, stiffness)
+    rod_nodes: dict[str, list[int]] = {}
+    n_extra = lambda: sum(len(p) for p in pts)  # noqa: E731
     for j, r in enumerate(rods):
         missing = [n for n in r.screws if n not in head_node]
         if missing:
             raise MeshError(f"rod {r.name!r} names unknown screws {missing}; screws: {names}")
-        heads = [head_node[n] for n in r.screws]
-        chain = [heads[0]]
-        for sa, sb in zip(r.screws[:-1], r.screws[1:]):
-            b = head_node[sb]
-            xa = np.asarray(screws[names.index(sa)].head)
-            xb = np.asarray(screws[names.index(sb)].head)
-            t = np.linspace(0, 1, r.segments_per_span + 1)[1:-1, None]
-            inner = xa + t * (xb - xa)
-            first = n_solid + sum(len(p) for p in pts)
-            pts.append(inner)
-            chain += list(first + np.arange(len(inner))) + [b]
-        rod_elems += [(chain[k], chain[k + 1], j) for k in range(len(chain) - 1)]
+        head_x = np.array([screws[names.index(n)].head for n in r.screws])
+        if r.path is None:
+            t = np.linspace(0, 1, r.segments_per_span + 1)[:-1, None]
+            line = np.vstack([a + t * (b - a) for a, b in zip(head_x[:-1], head_x[1:])]
+                             + [head_x[-1:]])
+        else:
+            line = np.asarray(r.path, float)
+        dist = np.linalg.norm(line[None, :, :] - head_x[:, None, :], axis=2)
+        at = dist.argmin(axis=1)
+        if np.any(dist[np.arange(len(at)), at] > 1e-6) or np.any(np.diff(at) <= 0):
+            raise ValueError(f"rod {r.name!r}: its path must pass through the heads of "
+                             f"{list(r.screws)} in order")
+        ids = n_solid + n_extra() + np.arange(len(line))
+        own = np.ones(len(line), bool)
+        if r.tulip_stiffness_nmm_per_rad is None:  # rigid: the rod uses the head nodes
+            own[at] = False
+            ids[at] = [head_node[n] for n in r.screws]
+            ids[own] = n_solid + n_extra() + np.arange(own.sum())
+        else:
+            tulips += [(head_node[n], int(ids[k]), r.tulip_stiffness_nmm_per_rad)
+                       for n, k in zip(r.screws, at)]
+        pts.append(line[own])
+        rod_nodes[r.name] = list(ids)
+        rod_elems += [(ids[k], ids[k + 1], j) for k in range(len(ids) - 1)]
     points = np.vstack(pts) if pts else np.zeros((0, 3))
     layout = DofLayout(n_solid, len(points))
     allp = np.vstack([mesh.points, points])
+    cross_elems = []
+    for c in crosslinks:
+        for rod in (c.rod_a, c.rod_b):
+            if rod not in rod_nodes:
+                raise ValueError(f"cross-link {c.name!r} names unknown rod {rod!r}; rods: "
+                                 f"{list(rod_nodes)}")
+        ends = [min(rod_nodes[rod], key=lambda k: np.linalg.norm(allp[k] - np.asarray(c.near)))
+                for rod in (c.rod_a, c.rod_b)]
+        cross_elems.append((ends[0], ends[1], len(cross_elems)))
 
     sets, values, beams = [], {}, {}
     for set_name, elems, parts, diam in (
             ("screw_beams", screw_elems, screws, lambda p: p.core_diameter_mm),
-            ("rod_beams", rod_elems, rods, lambda p: p.diameter_mm)):
+            ("rod_beams", rod_elems, rods, lambda p: p.diameter_mm),
+            ("crosslink_beams", cross_elems, list(crosslinks), lambda p: p.diameter_mm)):
         if not elems:
             continue
         e = np.asarray(elems, np.int64)
         x1, x2 = allp[e[:, 0]], allp[e[:, 1]]
-        mats = [_material(parts[k].material, f"{set_name[:-6]} {parts[k].name!r}") for k in e[:, 2]]
+        mats = [_material(parts[k].material, f"{set_name[:-6]} {parts[k].name!r}")
+                for k in e[:, 2]]
         E = np.array([m[0] for m in mats])
         nu = np.array([m[1] for m in mats])
         section = CircularSection(np.array([diam(parts[k]) for k in e[:, 2]]))
         axis = (x2 - x1) / np.linalg.norm(x2 - x1, axis=1)[:, None]
-        v_ref = _rod_v_ref(axis) if set_name == "rod_beams" else default_v_ref(x1, x2)
+        v_ref = _rod_v_ref(axis) if set_name != "screw_beams" else default_v_ref(x1, x2)
         K = beam_stiffness(x1, x2, E, nu, section.area, section.inertia, section.polar,
                            section.shear_coefficient(nu), v_ref)
         dofs = np.concatenate([layout.dofs(e[:, 0], range(6)), layout.dofs(e[:, 1], range(6))],
@@ -252,6 +311,17 @@ def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
         beams[set_name] = dict(nodes=e[:, :2], owner=[parts[k].name for k in e[:, 2]], E=E, nu=nu,
                                section=section, v_ref=v_ref, x1=x1, x2=x2)
 
+    mpcs = []
+    if tulips:
+        tl = np.asarray(tulips, dtype=object)
+        head, rodn, k = tl[:, 0].astype(np.int64), tl[:, 1].astype(np.int64), tl[:, 2].astype(float)
+        spring = np.kron(np.array([[1.0, -1.0], [-1.0, 1.0]]), np.eye(3))
+        sets.append(ElementSet("tulips", np.concatenate([layout.dofs(head, (3, 4, 5)),
+                                                         layout.dofs(rodn, (3, 4, 5))], axis=1)))
+        values["tulips"] = k[:, None, None] * spring[None]
+        from spinesim.fem.couplings import tie_translations
+
+        mpcs.append(tie_translations(layout, head, rodn, name="tulip translations"))
     ties = {}
     clock["beams"] = time.perf_counter() - t0
     if tied:
@@ -297,7 +367,8 @@ def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
                               screw=[screws[o].name for o in owner[sel]],
                               index=t[sel, 2].astype(int), tributary_mm=trib[sel])
         clock["interface"] = time.perf_counter() - t1
-    return HardwareSystem(layout, points, tuple(sets), values, beams, ties, clock)
+    return HardwareSystem(layout, points, tuple(sets), values, beams, ties, clock, tuple(mpcs),
+                          {k: np.asarray(v) for k, v in rod_nodes.items()})
 
 
 def _host_gradients(mesh: Mesh, loc, sel: np.ndarray, size: int) -> np.ndarray:
