@@ -25,8 +25,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	mkdir -p results
 	$(BIN)/python benchmarks/assembly.py --json results/bench_assembly.json
 	$(BIN)/python benchmarks/solve.py --json results/bench_solve.json
+	$(BIN)/python benchmarks/hardware.py --json results/bench_hardware.json
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -38,22 +38,14 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import peak_mb  # noqa: E402  (benchmarks/ helper)
+
 SIZES = {"10k": 10_000, "100k": 100_000, "500k": 500_000, "1M": 1_000_000}
 TOOLS = ["spinesim-1t", "spinesim-2t", "sfepy", "skfem-q1", "skfem"]
 KEYS = ["tool", "size", "n_cells", "setup_s", "first_s", "refill_s", "peak_mb", "max_rel_diff"]
 E0, NU = 1000.0, 0.3
 N_REFILL = 3
-
-
-def peak_mb() -> float:
-    """Peak resident set size of this process (VmHWM) in MB."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 # ---------------------------------------------------------------------------------- worker
@@ -287,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     check_targets(records)
     if args.json:
         out = [{k: r.get(k) for k in KEYS} for r in records]  # failed runs: null numbers
-        Path(args.json).write_text(json.dumps(out, indent=2))
+        from spinesim.atomic import write_json
+
+        write_json(args.json, out)
         print(f"\nwrote {args.json}")
     return 0
 

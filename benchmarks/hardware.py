@@ -9,7 +9,6 @@ Usage: ``python benchmarks/hardware.py [--json FILE]``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -86,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r['case']:42s} {'-':>8} {'-':>8} {'':>7} {'':>7} {'':>9} {'':>7} "
                   f"{r['total_s']:7.3f}")
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(rows, fh, indent=1)
+        from spinesim.atomic import write_json
+
+        write_json(args.json, rows)
     return 0
 
 

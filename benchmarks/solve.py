@@ -31,6 +31,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import peak_mb  # noqa: E402  (benchmarks/ helper)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, ROOT)
@@ -45,16 +48,6 @@ def parse_size(s: str) -> int:
 def grid_for_dofs(dofs: int) -> int:
     """Cubes per side m of a box with 3 (m+1)^3 ~ dofs."""
     return max(2, int(round((dofs / 3.0) ** (1.0 / 3.0))) - 1)
-
-
-def peak_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def build(m: int):
@@ -213,8 +206,9 @@ def main(argv: list[str] | None = None) -> int:
               f"loads, {r['dofs']} {r['method']}: {r['solve3_combined_s']:.2f} s = {ratio3:.0%} of "
               f"{r['first_s']:.2f} s ({r['iterations3']} CG iterations)")
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=1)
+        from spinesim.atomic import write_json
+
+        write_json(args.json, results)
     return 0
 
 

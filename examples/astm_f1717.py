@@ -12,12 +12,10 @@ Run: ``python examples/astm_f1717.py [--json FILE] [--rod-material ti6al4v|cocr|
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from spinesim.atomic import write_json
 from spinesim.errors import SpinesimError
 from spinesim.model.f1717 import F1717Setup, solve_f1717
 
@@ -43,18 +41,6 @@ def run(rod_material: str = "ti6al4v", rod_diameter_mm: float = 5.5,
     }
 
 
-def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json.tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="ASTM F1717 compression bending of a bilateral "
                                             "screw-rod construct (beam model).")
@@ -77,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  screw stress       {out['screw_stress_per_n_mpa']:.4f} MPa per N")
     print(f"  first yield        {out['first_yield_load_n']:.0f} N ({out['first_yield_part']})")
     if args.json:
-        _write_json(args.json, out)
+        write_json(args.json, out)
         print(f"  written: {args.json}")
     return 0
 

@@ -11,16 +11,14 @@ Run: ``python examples/quickstart.py [--load-n 400] [--out results/quickstart]``
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 import spinesim
+from spinesim.atomic import atomic_path, write_json
 from spinesim.fem import Isotropic
 from spinesim.fem.constraints import Support
 from spinesim.fem.export import write_solution
@@ -102,10 +100,7 @@ def run(load_n: float = DEFAULT_LOAD_N, out: Path | None = None) -> dict:
         write_solution(out / "bone_block_solution.vtu", mesh, sol, fields,
                        cell_data={"E_MPa": E, "region": regions.astype(float)})
         _plot(mesh, min_principal_strain, out / "bone_block_strain.png", load_n)
-        fd, tmp = tempfile.mkstemp(dir=out, suffix=".json.tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(summary, fh, indent=2)
-        os.replace(tmp, out / "summary.json")
+        write_json(out / "summary.json", summary)
     return summary
 
 
@@ -135,10 +130,9 @@ def _plot(mesh, min_strain: np.ndarray, path: Path, load_n: float) -> None:
     ax.set_ylabel("z, cranial (mm)")
     ax.set_title(f"Bone block under {load_n:.0f} N compression: mid-plane y = {y_mid:.1f} mm")
     ax.set_aspect("equal")
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=120)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:

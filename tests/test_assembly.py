@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from spinesim.errors import MaterialError, MeshError
-from spinesim.fem import Assembler, Isotropic, TransverselyIsotropic, stiffness_matrix
+from spinesim.fem import Assembler, TransverselyIsotropic, stiffness_matrix
 from spinesim.fem.solvers import rigid_body_modes as rigid_modes
 from spinesim.mesh.generate import box, distorted
 from spinesim.mesh.mesh import CellBlock, Mesh
