@@ -6,7 +6,7 @@ screw surface first reaches its yield stress, and the peak stresses per newton. 
 its assumptions are described in ``spinesim/model/f1717.py``.
 
 Run: ``python examples/astm_f1717.py [--json FILE] [--rod-material ti6al4v|cocr|ss316l]
-[--rod-diameter MM] [--rod-segments N]``
+[--rod-diameter MM] [--rod-segments N] [--block-modulus MPA [--block-mesh MM]]``
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ ROD_MATERIALS = ("ti6al4v", "cocr", "ss316l")
 
 
 def run(rod_material: str = "ti6al4v", rod_diameter_mm: float = 5.5,
-        rod_segments: int = 16) -> dict:
+        rod_segments: int = 16, block_modulus_mpa: float | None = None,
+        block_mesh_mm: float = 2.5) -> dict:
     """Solve the construct and return the reported quantities (N, mm, MPa)."""
     r = solve_f1717(F1717Setup(rod_material=rod_material, rod_diameter_mm=rod_diameter_mm,
-                               rod_segments=rod_segments))
+                               rod_segments=rod_segments, block_modulus_mpa=block_modulus_mpa,
+                               block_mesh_mm=block_mesh_mm))
     return {
         "stiffness_n_per_mm": r.stiffness_n_per_mm,
         "first_yield_load_n": r.first_yield_load_n,
@@ -37,7 +39,8 @@ def run(rod_material: str = "ti6al4v", rod_diameter_mm: float = 5.5,
         "rod_diameter_mm": rod_diameter_mm,
         "active_length_mm": 76.0,
         "moment_arm_mm": 40.0,
-        "blocks": "rigid (screws clamped at the block face)",
+        "blocks": ("rigid (screws clamped at the block face)" if block_modulus_mpa is None else
+                   f"elastic, E = {block_modulus_mpa} MPa, hex8 mesh {block_mesh_mm} mm"),
     }
 
 
@@ -49,11 +52,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rod-diameter", type=float, default=5.5, metavar="MM",
                    help="rod diameter in mm (default %(default)s)")
     p.add_argument("--rod-segments", type=int, default=16, help="beam elements per rod")
+    p.add_argument("--block-modulus", type=float, metavar="MPA",
+                   help="model the test blocks as elastic solids of this Young's modulus (MPa) "
+                        "with the screws tied into them; default: rigid blocks (no sourced "
+                        "UHMWPE modulus)")
+    p.add_argument("--block-mesh", type=float, default=2.5, metavar="MM",
+                   help="element size of the elastic blocks, mm (default %(default)s)")
     args = p.parse_args(argv)
+    if args.block_modulus is not None and not args.block_modulus > 0:
+        p.error(f"--block-modulus must be a positive modulus in MPa, got {args.block_modulus}")
+    if not 0.5 <= args.block_mesh <= 10.0:
+        p.error(f"--block-mesh must be between 0.5 and 10 mm, got {args.block_mesh}")
     if not 2.0 <= args.rod_diameter <= 12.0:
         p.error(f"--rod-diameter must be between 2 and 12 mm, got {args.rod_diameter}")
     try:
-        out = run(args.rod_material, args.rod_diameter, args.rod_segments)
+        out = run(args.rod_material, args.rod_diameter, args.rod_segments, args.block_modulus,
+                  args.block_mesh)
     except SpinesimError as exc:
         print(f"astm_f1717: {exc}", file=sys.stderr)
         return 2

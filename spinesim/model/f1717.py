@@ -6,12 +6,18 @@ moment arm of 40 mm anterior of the screw/rod plane (ASTM F1717, as summarised b
 laboratories); the active length between the upper and lower screws is 76 mm for the lumbar
 set-up (Foltz et al. 2019, PMC6722018).
 
-Model: the rods are 3D Timoshenko beams between the screw heads; each test block is rigid (the
-screws are clamped at the block face: UHMWPE's modulus is not among the sourced values, and the
-standard's blocks are chosen much stiffer than the construct); each block hangs on its pin, a
-6-DOF reference node that may rotate only about the pin axis (lateral, x). The lower pin is
-fixed, the upper one moves along the load axis only. The screw stress is evaluated on the screw
-section at the block face, where it carries the force and moment of the rod end.
+Model: the rods are 3D Timoshenko beams between the screw heads. Each block hangs on its pin,
+a 6-DOF reference node that may rotate only about the pin axis (lateral, x); the lower pin is
+fixed, the upper one moves along the load axis only. Two block models:
+
+* rigid (default): the screws are clamped at the block face, because UHMWPE's modulus is not
+  among the sourced values; the screw stress is evaluated on the screw section at the block
+  face, where it carries the force and moment of the rod end;
+* elastic (``block_modulus_mpa`` given by the user): each block is a hex8 mesh, the screws
+  (6.5 x 35 mm, the construct-test screw size of Nguyen et al., Proc Inst Mech Eng H 225:194,
+  2011) are beams tied into it, and the pin is coupled rigidly to the block nodes within
+  ``pin_radius_mm`` (at least one mesh size) of its axis. Block size, pin radius and mesh size are model parameters,
+  not values from the reference notes.
 
 Axes: x lateral, y anterior (towards the pins), z along the load axis (up).
 """
@@ -56,10 +62,18 @@ class F1717Setup:
     moment_arm_mm: float = MOMENT_ARM_MM
     screw_spacing_mm: float = 40.0
     rod_segments: int = 16
+    block_modulus_mpa: float | None = None
+    block_nu: float = 0.3
+    screw_length_mm: float = 35.0
+    block_size_mm: tuple[float, float, float] = (60.0, 50.0, 30.0)
+    block_mesh_mm: float = 2.5
+    pin_radius_mm: float = 2.5
 
     def __post_init__(self) -> None:
+        if self.block_modulus_mpa is not None and not self.block_modulus_mpa > 0:
+            raise ValueError(f"F1717: block_modulus_mpa must be > 0, got {self.block_modulus_mpa}")
         for k in ("rod_diameter_mm", "screw_diameter_mm", "active_length_mm", "moment_arm_mm",
-                  "screw_spacing_mm"):
+                  "screw_spacing_mm", "screw_length_mm", "block_mesh_mm", "pin_radius_mm"):
             if not getattr(self, k) > 0:
                 raise ValueError(f"F1717: {k} must be > 0, got {getattr(self, k)}")
         if self.rod_segments < 1:
@@ -94,6 +108,8 @@ def _materials(setup: F1717Setup):
 
 def solve_f1717(setup: F1717Setup = F1717Setup()) -> F1717Result:
     """Build and solve the construct under a unit compressive load (1 N)."""
+    if setup.block_modulus_mpa is not None:
+        return _solve_elastic_blocks(setup)
     rod_mat, screw_mat = _materials(setup)
     L, d, s, n = setup.active_length_mm, setup.moment_arm_mm, setup.screw_spacing_mm, \
         setup.rod_segments
@@ -174,3 +190,70 @@ def _max_von_mises(res: BeamSectionResults, section: CircularSection) -> float:
     theta = np.linspace(0.0, 2 * np.pi, 721)
     sigma, tau = surface_stresses(res, section, theta)
     return float(np.sqrt(sigma**2 + 3 * tau**2).max())
+
+
+def _blocks_mesh(setup: F1717Setup) -> Mesh:
+    """Two hex8 blocks, face at y = 0, centred laterally, at z = 0 and z = active length."""
+    from spinesim.mesh.generate import box
+    from spinesim.mesh.mesh import CellBlock
+
+    W, D, H = setup.block_size_mm
+    n = tuple(max(2, int(round(v / setup.block_mesh_mm))) for v in (W, D, H))
+    parts = [box((W, D, H), n, "hexahedron", origin=(-W / 2, 0.0, z - H / 2))
+             for z in (0.0, setup.active_length_mm)]
+    pts = np.vstack([p.points for p in parts])
+    cells = np.vstack([parts[0].blocks[0].cells, parts[1].blocks[0].cells + parts[0].n_nodes])
+    return Mesh(pts, (CellBlock("hexahedron", cells, 1),), {1: "uhmwpe_block"})
+
+
+def _solve_elastic_blocks(setup: F1717Setup) -> F1717Result:
+    from spinesim.fem.couplings import kinematic_coupling
+    from spinesim.model.hardware import Rod, Screw, build_hardware, hardware_results
+
+    rod_mat, screw_mat = _materials(setup)
+    if setup.block_size_mm[1] <= setup.moment_arm_mm + setup.pin_radius_mm or \
+            setup.block_size_mm[1] <= setup.screw_length_mm:
+        raise ValueError("F1717: the block depth must hold the screws and the pin "
+                         f"(> {max(setup.moment_arm_mm + setup.pin_radius_mm, setup.screw_length_mm)}"
+                         f" mm), got {setup.block_size_mm[1]}")
+    mesh = _blocks_mesh(setup)
+    L, d, s = setup.active_length_mm, setup.moment_arm_mm, setup.screw_spacing_mm
+    screws = [Screw(f"{lvl} {side}", head=(x, 0.0, z), entry=(x, 0.0, z), direction=(0, 1.0, 0),
+                    length_mm=setup.screw_length_mm, core_diameter_mm=setup.screw_diameter_mm,
+                    outer_diameter_mm=setup.screw_diameter_mm, material=setup.screw_material,
+                    n_segments=max(2, int(round(setup.screw_length_mm / setup.block_mesh_mm))))
+              for lvl, z in (("lower", 0.0), ("upper", L)) for side, x in (("left", -s / 2),
+                                                                          ("right", s / 2))]
+    rods = [Rod(f"rod {side}", (f"lower {side}", f"upper {side}"), setup.rod_diameter_mm,
+                setup.rod_material, segments_per_span=setup.rod_segments)
+            for side in ("left", "right")]
+    E = np.full(mesh.n_solid_cells, float(setup.block_modulus_mpa))
+    hw = build_hardware(mesh, screws, rods, E)
+    pins = np.array([[0.0, d, 0.0], [0.0, d, L]])
+    layout = DofLayout(mesh.n_nodes, len(hw.points) + 2)
+    bottom_pin, top_pin = layout.n_nodes - 2, layout.n_nodes - 1
+    mpcs = list(hw.mpcs)
+    for pin, x in ((bottom_pin, pins[0]), (top_pin, pins[1])):
+        r = np.hypot(mesh.points[:, 1] - x[1], mesh.points[:, 2] - x[2])
+        # at least one mesh layer around the axis, so the ring is not a line of nodes
+        ring = np.flatnonzero(r <= max(setup.pin_radius_mm, setup.block_mesh_mm) + 1e-9)
+        mpcs.append(kinematic_coupling(layout, pin, x, ring, mesh.points, name=f"pin {pin}"))
+    supports = [Support([bottom_pin], (0, 1, 2, 4, 5), name="lower pin (hinge about x)"),
+                Support([top_pin], (0, 1, 4, 5), name="upper pin (slides along z)")]
+    model = LinearElasticModel(mesh, E, setup.block_nu, supports=supports, mpcs=mpcs,
+                               extra_points=np.vstack([hw.points, pins]),
+                               element_sets=hw.element_sets, element_values=hw.element_values)
+    loads = np.zeros((layout.n_extra, 6))
+    loads[-1, 2] = -1.0
+    sol = model.solve(node_loads=loads)
+    sol_hw = type(sol)(sol.displacement, sol.reactions, sol.external, sol.strain_energy,
+                       sol.info, sol.node_dofs[:-2], sol.node_reactions[:-2])
+    sections, _ = hardware_results(hw, sol_hw)
+    rod_res, screw_res = sections["rod_beams"], sections["screw_beams"]
+    rod_stress = float(rod_res.von_mises_max.max())
+    screw_stress = float(screw_res.von_mises_max.max())
+    yields = {"rod": rod_mat.yield_mpa / rod_stress, "screw": screw_mat.yield_mpa / screw_stress}
+    part = min(yields, key=yields.get)
+    top = -float(sol.node_dofs[-1, 2])
+    return F1717Result(1.0 / top, rod_stress, screw_stress, yields[part], part, rod_res,
+                       screw_res, top)
