@@ -10,7 +10,7 @@ from spinesim.fem.constraints import Support
 from spinesim.fem.static import LinearElasticModel
 from spinesim.mesh.generate import box
 from spinesim.model.hardware import (CrossLink, Interface, Rod, Screw, build_hardware,
-                                     hardware_results)
+                                     hardware_results, interface_values)
 
 
 def _block(E: float):
@@ -76,6 +76,23 @@ def test_micromotion_scales_with_the_interface_compliance_in_a_rigid_block():
         # uniform pull-out of a stiff screw: mean slip = F / (k * embedded length)
         assert tie.axial_um.mean() == pytest.approx(1e3 * 50.0 / (k * 20.0), rel=0.02)
     assert um[1] == pytest.approx(2 * um[0], rel=0.02)
+
+
+def test_loosening_refills_the_interface_without_rebuilding_the_model():
+    mesh, E = _block(1e7)
+    hw = build_hardware(mesh, [_screw("s", 15.0, n_segments=8)], [], E,
+                        Interface(k_axial=100.0, k_normal=400.0))
+    model = _model(mesh, E, hw)
+    pull = np.zeros((len(hw.points), 6))
+    pull[0, 1] = -50.0
+    _, before = hardware_results(hw, model.solve(node_loads=pull))
+    pattern = model.system.matrix.indices.copy()
+    model.set_elements(**interface_values(hw, np.full(9, 0.25)))  # fibrous: a quarter
+    _, after = hardware_results(hw, model.solve(node_loads=pull))
+    assert np.array_equal(model.system.matrix.indices, pattern)
+    assert after.axial_um.mean() == pytest.approx(4 * before.axial_um.mean(), rel=0.02)
+    with pytest.raises(ValueError, match="one factor per tied screw node"):
+        interface_values(hw, np.ones(3))
 
 
 def test_screw_outside_the_bone_is_reported_by_screw_and_node():

@@ -430,3 +430,29 @@ def hardware_results(hw: HardwareSystem, solution) -> tuple[dict, ScrewInterface
     cat = [np.concatenate([p[k] for p in parts]) for k in range(1, 6)]
     screw = [s for p in parts for s in p[0]]
     return sections, ScrewInterfaceResult(screw, *cat)
+
+
+def interface_values(hw: HardwareSystem, scale: dict[str, np.ndarray] | np.ndarray
+                     ) -> dict[str, np.ndarray]:
+    """Element values of the screw-bone interface with the stiffness of each tied screw node
+    scaled (loosening < 1, osseointegration > 1), for ``LinearElasticModel.set_elements``:
+    only values change, the pattern, maps and model are reused.
+
+    ``scale`` is one factor per tied node, either a dict keyed like ``hw.ties`` or one array
+    over all tied nodes in the order of ``hardware_results`` (the ties' concatenation).
+    """
+    names = list(hw.ties)
+    if not isinstance(scale, dict):
+        flat = np.asarray(scale, float).ravel()
+        sizes = [len(hw.ties[n]["node"]) for n in names]
+        if len(flat) != sum(sizes):
+            raise ValueError(f"scale must have one factor per tied screw node ({sum(sizes)}), "
+                             f"got {len(flat)}")
+        scale = dict(zip(names, np.split(flat, np.cumsum(sizes)[:-1])))
+    out = {}
+    for name, f in scale.items():
+        f = np.asarray(f, float).ravel()
+        if name not in hw.ties or len(f) != len(hw.ties[name]["node"]) or np.any(f < 0):
+            raise ValueError(f"interface scale for {name!r} must be one factor >= 0 per node")
+        out[name] = hw.element_values[name] * f[:, None, None]
+    return out
