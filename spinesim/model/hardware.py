@@ -14,6 +14,7 @@ forces and surface stresses of every beam element and the micromotion of every s
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -218,8 +219,6 @@ def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
     from spinesim.fem.beam import beam_stiffness, default_v_ref
     from spinesim.fem.sections import CircularSection
     from spinesim.mesh.locate import locate_points, require_inside
-
-    import time
 
     clock = {"beams": 0.0, "locate": 0.0, "interface": 0.0}
     t0 = time.perf_counter()
