@@ -1,0 +1,1 @@
+"""Failure models: fatigue, loosening, healing."""

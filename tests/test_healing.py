@@ -1,0 +1,245 @@
+"""Healing: stimuli, mechanoregulation thresholds, averaging, rate limit, and bony bridging."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spinesim.failure.bridging import bridging, face_adjacency
+from spinesim.failure.healing import (
+    ClaesHeigele,
+    Phase,
+    PrendergastLacroix,
+    StrainWindow,
+    averaged_stimulus,
+    classify,
+    hydrostatic_pressure,
+    initial_state,
+    octahedral_shear_strain,
+    perren,
+    prendergast_stimulus,
+    step,
+    tissue_properties,
+)
+from spinesim.mesh.generate import grid
+
+EPS = 1e-9
+P = Phase
+
+
+def _rotation(seed: int = 0) -> np.ndarray:
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
+    return q
+
+
+def _strain_with_octahedral_shear(gamma: float) -> np.ndarray:
+    """Tensor shear eps_xy = g/2 gives gamma_oct = sqrt(2/3) g (engineering shear g)."""
+    g = gamma / np.sqrt(2.0 / 3.0)
+    e = np.zeros((3, 3))
+    e[0, 1] = e[1, 0] = g / 2
+    return e
+
+
+# ------------------------------------------------------------------------------ stimuli
+def test_octahedral_shear_strain_matches_hand_values():
+    uni = np.diag([0.03, 0.0, 0.0])                       # 2/3 sqrt(0.03^2 + 0 + 0.03^2)
+    shear = np.zeros((3, 3))
+    shear[0, 1] = shear[1, 0] = 0.01                      # principal 0.01, 0, -0.01
+    got = octahedral_shear_strain(np.stack([uni, shear, 0.02 * np.eye(3)]))
+    np.testing.assert_allclose(got, [2 / 3 * np.sqrt(2) * 0.03,
+                                     2 / 3 * np.sqrt(1e-4 + 1e-4 + 4e-4), 0.0], atol=1e-15)
+
+
+def test_octahedral_shear_strain_is_rotation_invariant():
+    e = np.array([[0.01, 0.002, -0.003], [0.002, -0.004, 0.001], [-0.003, 0.001, 0.006]])
+    R = _rotation()
+    assert octahedral_shear_strain(R @ e @ R.T) == pytest.approx(octahedral_shear_strain(e))
+
+
+def test_prendergast_stimulus_adds_shear_and_fluid_terms():
+    e = _strain_with_octahedral_shear(0.0375)             # gamma = a -> shear term 1
+    assert prendergast_stimulus(e, 0.0) == pytest.approx(1.0)
+    assert prendergast_stimulus(e, 0.003) == pytest.approx(2.0)   # v = b -> fluid term 1
+    assert prendergast_stimulus(e, -0.003) == pytest.approx(2.0)  # magnitude
+
+
+def test_hydrostatic_pressure_is_positive_in_compression():
+    assert hydrostatic_pressure(-0.3 * np.eye(3)) == pytest.approx(0.3)
+
+
+# ------------------------------------------------------------------------------ thresholds
+def test_prendergast_windows_at_their_bounds():
+    S = np.array([3 + EPS, 3, 1 + EPS, 1, 0.267 + EPS, 0.267, 0.01 + EPS, 0.01, 0.0])
+    want = [P.FIBROUS, P.CARTILAGE, P.CARTILAGE, P.IMMATURE_BONE, P.IMMATURE_BONE,
+            P.MATURE_BONE, P.MATURE_BONE, P.RESORPTION, P.RESORPTION]
+    assert classify(S, PrendergastLacroix(resorption=True)).tolist() == want
+    # resorption off (default): S <= 0.01 stays mature bone
+    assert classify(S[-2:], PrendergastLacroix()).tolist() == [P.MATURE_BONE] * 2
+
+
+def test_claes_heigele_thresholds_at_their_bounds():
+    s = np.array([[0.05 - EPS, 0.0],           # small strain, no pressure: bone
+                  [0.05, 0.0],                 # strain on the bone bound: connective
+                  [0.01, 0.15 - EPS],          # bone
+                  [0.01, -(0.15 - EPS)],       # tension below the bound: bone
+                  [0.01, 0.15],                # pressure on the bound: neither bone nor endo
+                  [0.01, 0.15 + EPS],          # compressive pressure: endochondral
+                  [0.15 - EPS, 0.5],           # endochondral
+                  [0.15, 0.5],                 # strain on the cartilage bound: connective
+                  [0.01, -0.5]])               # tensile pressure: connective
+    want = [P.MATURE_BONE, P.FIBROUS, P.MATURE_BONE, P.MATURE_BONE, P.FIBROUS, P.CARTILAGE,
+            P.CARTILAGE, P.FIBROUS, P.FIBROUS]
+    assert classify(s, ClaesHeigele()).tolist() == want
+
+
+def test_claes_heigele_needs_pressure():
+    rule = ClaesHeigele()
+    with pytest.raises(ValueError, match="pressure"):
+        step(initial_state(1, rule, n_average=1), np.zeros((1, 3, 3)), 0.0, rule, 1.0)
+
+
+def test_perren_windows_at_their_bounds():
+    x = np.array([0.02 - EPS, 0.02, 0.10 - EPS, 0.10, 1.0 - EPS, 1.0, 2.0])
+    want = [P.MATURE_BONE, P.CARTILAGE, P.CARTILAGE, P.GRANULATION, P.GRANULATION,
+            P.GRANULATION, P.GRANULATION]
+    assert classify(x, perren()).tolist() == want
+
+
+def test_strain_window_rejects_mismatched_phases():
+    with pytest.raises(ValueError, match="phases"):
+        StrainWindow((0.01, 0.02), (P.FIBROUS,))
+
+
+# ------------------------------------------------------------------------------ dynamics
+def test_rate_limit_moves_one_phase_per_week():
+    rule = PrendergastLacroix()
+    s = initial_state(4, rule, n_average=1)
+    zero = np.zeros((4, 3, 3))                          # S = 0 -> target mature bone
+    levels = []
+    for _ in range(6):
+        s = step(s, zero, 0.0, rule, dt_weeks=1.0)
+        levels.append(s.level[0])
+    assert levels == [1.0, 2.0, 3.0, 4.0, 4.0, 4.0]
+    assert s.time_weeks == 6.0
+    # and back down, one rung per week, under a fibrous stimulus
+    s = step(s, np.repeat(_strain_with_octahedral_shear(0.2)[None], 4, 0), 0.0, rule, 1.0)
+    assert s.phase.tolist() == [P.IMMATURE_BONE] * 4
+
+
+def test_half_week_gives_half_a_rung_and_a_mixed_modulus():
+    rule = PrendergastLacroix()
+    s = step(initial_state(1, rule, n_average=1), np.zeros((1, 3, 3)), 0.0, rule, 0.5)
+    assert s.level[0] == pytest.approx(0.5)
+    E, nu = tissue_properties(s.level)
+    assert E[0] == pytest.approx(0.5 * (0.2 + 2.0))        # granulation/fibrous mixture
+    assert nu[0] == pytest.approx(0.167)
+    E, _ = tissue_properties([0, 1, 2, 3, 4], granulation_E_mpa=1.0)
+    np.testing.assert_allclose(E, [1.0, 2.0, 10.0, 1000.0, 6000.0])
+
+
+def test_resorbed_modulus_has_no_default():
+    with pytest.raises(ValueError, match="resorption_E_mpa"):
+        tissue_properties([4.5])
+    E, _ = tissue_properties([4.5], resorption_E_mpa=2.0, resorption_nu=0.167)
+    assert E[0] == pytest.approx(3001.0)
+
+
+def test_stimulus_is_averaged_over_the_last_k_iterations():
+    rule = PrendergastLacroix()
+    high = np.repeat(_strain_with_octahedral_shear(5 * 0.0375)[None], 2, 0)   # S = 5
+    low = np.repeat(_strain_with_octahedral_shear(0.1 * 0.0375)[None], 2, 0)  # S = 0.1
+    s3 = initial_state(2, rule, n_average=3)
+    s1 = initial_state(2, rule, n_average=1)
+    for strain in (high, high, low):
+        s3 = step(s3, strain, 0.0, rule, 1.0)
+        s1 = step(s1, strain, 0.0, rule, 1.0)
+    assert averaged_stimulus(s3.history, s3.n_filled)[0, 0] == pytest.approx((5 + 5 + 0.1) / 3)
+    # fibrous target kept by the 3-iteration mean; bone target without averaging
+    assert classify(averaged_stimulus(s3.history, s3.n_filled), rule).tolist() == [P.FIBROUS] * 2
+    assert s3.level.tolist() == [1.0, 1.0]
+    assert s1.level.tolist() == [2.0, 2.0]                 # fibrous, fibrous, then one rung up
+    # after two more low iterations the window holds only low values
+    for _ in range(2):
+        s3 = step(s3, low, 0.0, rule, 1.0)
+    assert averaged_stimulus(s3.history, s3.n_filled)[0, 0] == pytest.approx(0.1)
+
+
+def test_quadrature_point_strains_are_averaged_with_weights():
+    rule = PrendergastLacroix()
+    eq = np.stack([_strain_with_octahedral_shear(0.0375 * 4), np.zeros((3, 3))])[None]
+    s = step(initial_state(1, rule, n_average=1), eq, 0.0, rule, 1.0, weights=[[1.0, 3.0]])
+    assert s.history[-1, 0, 0] == pytest.approx(1.0)        # (4*1 + 0*3) / 4
+
+
+# ------------------------------------------------------------------------------ bridging
+def _box(n=(3, 3, 4), cell_type="hexahedron", xs=None):
+    xs = np.arange(n[0] + 1.0) if xs is None else np.asarray(xs, float)
+    return grid(xs, np.arange(n[1] + 1.0), np.arange(n[2] + 1.0), cell_type)
+
+
+def _cube_index(n, i, j, k):
+    return (i * n[1] + j) * n[2] + k
+
+
+@pytest.mark.parametrize("cell_type", ["hexahedron", "tetra"])
+def test_bone_column_bridges_and_a_missing_layer_breaks_it(cell_type):
+    n = (3, 3, 4)
+    m = _box(n, cell_type)
+    per = 1 if cell_type == "hexahedron" else 6
+    cube = np.arange(m.n_solid_cells) // per
+    column = np.isin(cube, [_cube_index(n, 1, 1, k) for k in range(n[2])])
+    r = bridging(m, np.arange(m.n_solid_cells), column, "zmax", "zmin")
+    assert r.bridged and r.n_components == 1
+    assert r.upper_components == r.lower_components == (0,)
+    broken = column & (cube != _cube_index(n, 1, 1, 2))
+    r = bridging(m, np.arange(m.n_solid_cells), broken, "zmax", "zmin")
+    assert not r.bridged and r.n_components == 2 and r.bridging_components == ()
+
+
+def test_bone_fraction_is_volume_weighted_and_exact():
+    n = (3, 2, 2)
+    m = _box(n, xs=[0.0, 1.0, 3.0, 6.0])                    # slab widths 1, 2, 3 mm
+    i = np.arange(m.n_solid_cells) // (n[1] * n[2])
+    r = bridging(m, np.arange(m.n_solid_cells), i == 0, "zmax", "zmin")
+    assert r.bone_fraction == pytest.approx(1 / 6, rel=1e-12)
+    assert r.bridged                                         # the whole x-slab is bone
+
+
+@pytest.mark.parametrize("n, cells", [((2, 1, 2), [(0, 0, 0), (1, 0, 1)]),     # edge contact
+                                      ((2, 2, 2), [(0, 0, 0), (1, 1, 1)])])    # vertex contact
+def test_edge_or_vertex_contact_does_not_bridge(n, cells):
+    m = _box(n)
+    bone = np.zeros(m.n_solid_cells, bool)
+    bone[[_cube_index(n, *c) for c in cells]] = True
+    r = bridging(m, np.arange(m.n_solid_cells), bone, "zmax", "zmin")
+    assert not r.bridged and r.n_components == 2
+    assert len(r.upper_components) == len(r.lower_components) == 1
+
+
+def test_face_adjacency_counts_shared_faces():
+    m = _box((2, 2, 2))
+    A = face_adjacency(m, np.arange(8))
+    assert A.nnz == 2 * 12 and (A != A.T).nnz == 0          # 12 interior faces in a 2x2x2 grid
+
+
+def test_graft_region_between_vertebrae_heals_into_a_bridge():
+    """End to end: graft region between two bone layers; a low-strain column ossifies."""
+    n = (3, 3, 5)
+    tags = np.full(n, 2)
+    tags[:, :, [0, 4]] = 1
+    m = grid(*(np.arange(k + 1.0) for k in n), region=tags,
+             region_names={1: "vertebra", 2: "graft"})
+    z = m.points[:, 2]
+    m = m.with_node_sets(lower=np.flatnonzero(z == 1.0), upper=np.flatnonzero(z == 4.0))
+    graft = np.flatnonzero(m.cells_in_region("graft"))
+    ijk = np.stack(np.unravel_index(graft, n), axis=1)
+    column = (ijk[:, 0] == 1) & (ijk[:, 1] == 1)
+    strain = np.repeat(_strain_with_octahedral_shear(0.2)[None], len(graft), 0)   # fibrous
+    strain[column] = 0.0                                                         # bone
+    rule = PrendergastLacroix()
+    s = initial_state(len(graft), rule, n_average=2)
+    for week in range(1, 5):
+        s = step(s, strain, 0.0, rule, 1.0)
+        r = bridging(m, "graft", s.is_bone(), "upper", "lower")
+        assert r.bridged == (week >= 3)                      # immature bone from week 3
+    assert r.bone_fraction == pytest.approx(3 / 27)
