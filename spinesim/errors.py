@@ -25,3 +25,7 @@ class ConstraintError(SpinesimError):
 
 class SolverError(SpinesimError):
     """A linear solve failed (no convergence, singular matrix)."""
+
+
+class StoreError(SpinesimError):
+    """A results store file cannot be opened, is not a spinesim store, or stays locked."""
