@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from spinesim.errors import MaterialError
+from spinesim.model.library import lookup
 
 __all__ = ["ImplantMaterial", "IMPLANT_MATERIALS", "implant_material"]
 
@@ -169,10 +170,4 @@ def implant_material(name: str) -> ImplantMaterial:
     MaterialError
         If ``name`` is not in the library; the message lists the allowed names.
     """
-    key = str(name).strip().lower()
-    try:
-        return IMPLANT_MATERIALS[key]
-    except KeyError:
-        raise MaterialError(
-            f"unknown implant material {name!r}; allowed: {', '.join(sorted(IMPLANT_MATERIALS))}"
-        ) from None
+    return lookup(IMPLANT_MATERIALS, name, "implant material")

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from spinesim.errors import MaterialError
+from spinesim.model.library import lookup
 from spinesim.fem.materials import Isotropic, TransverselyIsotropic
 from spinesim.model.implant_materials import implant_material
 
@@ -253,13 +254,7 @@ def tissue_material(name: str) -> TissueMaterial:
     MaterialError
         If ``name`` is not in the library; the message lists the allowed names.
     """
-    key = str(name).strip().lower()
-    try:
-        return TISSUE_MATERIALS[key]
-    except KeyError:
-        raise MaterialError(
-            f"unknown tissue material {name!r}; allowed: {', '.join(sorted(TISSUE_MATERIALS))}"
-        ) from None
+    return lookup(TISSUE_MATERIALS, name, "tissue material")
 
 
 # ------------------------------------------------------------------------- osteoporosis
