@@ -73,14 +73,9 @@ def rigid_body_modes(points: np.ndarray, dofs: np.ndarray | None = None) -> np.n
     pts = np.asarray(points, dtype=float)
     if pts.ndim != 2 or pts.shape[1] != 3:
         raise ValueError(f"rigid_body_modes: points must have shape (n, 3), got {pts.shape}")
-    n = pts.shape[0]
-    x, y, z = (pts - pts.mean(axis=0)).T if n else (np.zeros(0),) * 3
-    B = np.zeros((n, 3, 6))
-    B[:, 0, 0] = B[:, 1, 1] = B[:, 2, 2] = 1.0
-    B[:, 1, 3], B[:, 2, 3] = -z, y      # rotation about x: (0, -z, y)
-    B[:, 0, 4], B[:, 2, 4] = z, -x      # rotation about y: (z, 0, -x)
-    B[:, 0, 5], B[:, 1, 5] = -y, x      # rotation about z: (-y, x, 0)
-    B = B.reshape(3 * n, 6)
+    from spinesim.fem.dofs import DofLayout
+
+    B = DofLayout(len(pts)).rigid_modes(pts) if len(pts) else np.zeros((0, 6))
     return B if dofs is None else B[np.asarray(dofs)]
 
 

@@ -90,7 +90,7 @@ class LinearElasticModel:
         self.system = SystemAssembler(self.assembler, self.layout, element_sets)
         self.constraints = ConstraintSet(self.layout, supports, mpcs,
                                          dof_rank=self.system.dof_rank)
-        self.system.assemble(**(element_values or {}))
+        self.system.set_values(**(element_values or {}))
         self._check_rigid_modes()
         self.solver_method = solver
         self.rtol = rtol

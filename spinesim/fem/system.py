@@ -99,14 +99,7 @@ class SystemAssembler:
         (``name=(n_elements, k, k)`` arrays, N/mm, N, N·mm per the DOFs), then the system."""
         if material is not None:
             self.assembler.assemble(material)
-        for name, v in set_values.items():
-            if name not in self.sets:
-                raise KeyError(f"no element set {name!r}; sets: {sorted(self.sets)}")
-            v = np.asarray(v, float)
-            if v.shape != self._values[name].shape:
-                raise ValueError(f"element set {name!r}: values must have shape "
-                                 f"{self._values[name].shape}, got {v.shape}")
-            self._values[name] = v
+        self.set_values(**set_values)
         if self.trivial:
             return self.matrix
         data = self.matrix.data
@@ -115,6 +108,17 @@ class SystemAssembler:
         for name, m in self._set_maps.items():
             np.add.at(data, m, self._values[name].ravel())
         return self.matrix
+
+    def set_values(self, **set_values: np.ndarray) -> None:
+        """Store new values of element sets (``name=(n_elements, k, k)``) without assembling."""
+        for name, v in set_values.items():
+            if name not in self.sets:
+                raise KeyError(f"no element set {name!r}; sets: {sorted(self.sets)}")
+            v = np.asarray(v, float)
+            if v.shape != self._values[name].shape:
+                raise ValueError(f"element set {name!r}: values must have shape "
+                                 f"{self._values[name].shape}, got {v.shape}")
+            self._values[name] = v
 
     def node_graph(self) -> sp.csr_matrix:
         """Node coupling graph over all model nodes in internal node order (solid nodes in the
