@@ -1,0 +1,525 @@
+"""Figures of fatigue and healing results: S-N curve, damage, graft healing, ROM, the race.
+
+Every function takes plain arrays (no spinesim objects except the S-N curve), draws on ``ax``
+when given (else on a new 7 x 4.5 inch figure) and returns the Axes; none calls ``plt.show()``.
+matplotlib is imported inside the functions so that ``import spinesim.plot`` stays fast.
+Colours are the Okabe-Ito palette (distinguishable with the common colour-vision
+deficiencies); lines also differ in style where colour alone would carry meaning.
+
+Input errors raise ValueError naming the argument (lengths, NaN/inf, negative values, ranges).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "OKABE_ITO", "bone_fraction_over_weeks", "damage_over_time", "race", "rom_bars",
+    "sn_curve", "tissue_phases_over_weeks",
+]
+
+#: Okabe-Ito colour-blind-safe palette (black first, yellow last: weak on white).
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+             "#F0E442")
+_BLUE, _VERMILLION, _GREEN, _PURPLE, _ORANGE, _SKY, _BLACK, _YELLOW = OKABE_ITO
+FIGSIZE_IN = (7.0, 4.5)
+
+
+# ------------------------------------------------------------------------------ helpers
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=FIGSIZE_IN, layout="constrained")
+    return ax
+
+
+def _array(name: str, value: ArrayLike, *, ndim: int | tuple[int, ...] = 1,
+           nonneg: bool = False, increasing: bool = False) -> np.ndarray:
+    """Float array checked for dimension, NaN/inf, sign and (1-D) non-decreasing order."""
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, got {value!r}") from exc
+    dims = (ndim,) if isinstance(ndim, int) else ndim
+    if a.ndim not in dims:
+        raise ValueError(f"{name} must be {' or '.join(f'{d}-D' for d in dims)}, got shape "
+                         f"{a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty")
+    bad = ~np.isfinite(a)
+    if np.any(bad):
+        i = tuple(int(j) for j in np.argwhere(bad)[0])
+        raise ValueError(f"{name} must be finite, got {a[i]} at index {i}")
+    if nonneg and np.any(a < 0):
+        i = tuple(int(j) for j in np.argwhere(a < 0)[0])
+        raise ValueError(f"{name} must be >= 0, got {a[i]} at index {i}")
+    if increasing and a.ndim == 1 and np.any(np.diff(a) < 0):
+        i = int(np.flatnonzero(np.diff(a) < 0)[0]) + 1
+        raise ValueError(f"{name} must be non-decreasing, got {a[i]} after {a[i - 1]} at "
+                         f"index {i}")
+    return a
+
+
+def _same_length(name: str, a: np.ndarray, ref_name: str, n: int) -> None:
+    if a.shape[0] != n:
+        raise ValueError(f"{name} has {a.shape[0]} rows/values but {ref_name} has {n}")
+
+
+def _scalar(name: str, value: Any, *, positive: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a number, got {value!r}") from exc
+    if not math.isfinite(v) or v < 0 or (positive and v == 0):
+        raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, "
+                         f"got {value!r}")
+    return v
+
+
+def _fraction(name: str, value: ArrayLike, **kw: Any) -> np.ndarray:
+    a = _array(name, value, nonneg=True, **kw)
+    if np.any(a > 1.0 + 1e-9):
+        raise ValueError(f"{name} must be a fraction in [0, 1] (not percent), got max "
+                         f"{a.max():g}")
+    return a
+
+
+def _first_crossing(t: np.ndarray, y: np.ndarray, level: float = 1.0) -> float | None:
+    """First t where y reaches ``level`` (linear interpolation), None if never."""
+    hit = np.flatnonzero(y >= level)
+    if hit.size == 0:
+        return None
+    i = int(hit[0])
+    if i == 0 or y[i] == y[i - 1]:
+        return float(t[i])
+    return float(t[i - 1] + (level - y[i - 1]) * (t[i] - t[i - 1]) / (y[i] - y[i - 1]))
+
+
+def _fmt_cycles(n: float) -> str:
+    if not math.isfinite(n):
+        return "infinite"
+    mantissa, exponent = f"{n:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _fmt_years(y: float) -> str:
+    if y < 1.0:
+        return f"{y * 52.18:.0f} weeks"
+    return f"{y:.3g} years"
+
+
+# ------------------------------------------------------------------------------ 1. S-N curve
+def sn_curve(curve: Any, operating_points: Mapping[str, tuple[float, float]] | None = None,
+             ax: Axes | None = None, *, n_range: tuple[float, float] = (1e3, 1e9)) -> Axes:
+    """Log-log S-N curve with its endurance limit, its knee and the lives of operating points.
+
+    The curve drawn is the one the damage sums use, knock-down factors included
+    (``curve.amplitude_at``). The endurance limit is a dashed horizontal line labelled with its
+    value, the knee a circle at (``knee_cycles``, effective endurance limit).
+
+    Operating points are drawn where they sit *on the curve*: a dotted horizontal line at the
+    point's amplitude runs from the left edge to its life ``N = curve.cycles_to_failure``, with
+    a marker there and ``N`` and the service life ``N / cycles_per_year`` annotated. An amplitude
+    below the endurance limit has no failure point; its line runs to the right edge and ends in
+    an arrow, annotated "no failure". This shows how far each point is from failure along the
+    cycles axis, which is what the S-N curve can honestly say; it does not fix a service time.
+
+    Parameters
+    ----------
+    curve : SNCurve
+        Any object with ``amplitude_at``, ``cycles_to_failure``, ``endurance_effective_mpa``,
+        ``knee_cycles`` and ``name`` (see :class:`spinesim.failure.fatigue.SNCurve`).
+    operating_points : dict label -> (sigma_a_mpa, cycles_per_year), optional
+        Fully reversed (mean-stress corrected) stress amplitude (MPa, > 0) and cycles per year
+        (> 0) of each load case.
+    ax : Axes, optional
+    n_range : (float, float)
+        Cycles axis range; default 1e3 to 1e9.
+
+    Returns
+    -------
+    Axes
+    """
+    lo_n, hi_n = (_scalar("n_range", v, positive=True) for v in n_range)
+    if not lo_n < hi_n:
+        raise ValueError(f"n_range must be (low, high) with low < high, got {n_range}")
+    points: list[tuple[str, float, float]] = []
+    for label, value in (operating_points or {}).items():
+        try:
+            sa, cpy = value
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"operating_points[{label!r}] must be (sigma_a_mpa, "
+                             f"cycles_per_year), got {value!r}") from exc
+        points.append((str(label), _scalar(f"operating_points[{label!r}] sigma_a_mpa", sa,
+                                           positive=True),
+                       _scalar(f"operating_points[{label!r}] cycles_per_year", cpy,
+                               positive=True)))
+    ax = _axes(ax)
+    n = np.logspace(math.log10(lo_n), math.log10(hi_n), 400)
+    s = np.asarray(curve.amplitude_at(n), dtype=float)
+    ax.loglog(n, s, color=_BLUE, lw=2.2, label=f"S-N curve ({curve.name})")
+    endurance = float(curve.endurance_effective_mpa)
+    knee = float(curve.knee_cycles)
+    if endurance > 0:
+        ax.axhline(endurance, color=_BLACK, ls="--", lw=1.2,
+                   label=f"endurance limit {endurance:.0f} MPa")
+        ax.annotate(f"endurance limit {endurance:.0f} MPa", (hi_n, endurance),
+                    xytext=(-4, -4), textcoords="offset points", ha="right", va="top",
+                    fontsize=9)
+        if lo_n <= knee <= hi_n:
+            ax.plot([knee], [endurance], "o", ms=8, mfc="white", mec=_BLUE, mew=2,
+                    label=f"knee at {_fmt_cycles(knee)} cycles", zorder=4)
+    markers = "sD^vP*X"
+    for k, (label, sa, cpy) in enumerate(points):
+        colour = OKABE_ITO[1 + k % (len(OKABE_ITO) - 2)]
+        nf = float(np.asarray(curve.cycles_to_failure(sa)))
+        if math.isfinite(nf):
+            x_end = min(max(nf, lo_n), hi_n)
+            text = f"{label}: N = {_fmt_cycles(nf)} cycles = {_fmt_years(nf / cpy)}"
+            ax.plot([lo_n, x_end], [sa, sa], ls=":", lw=1.5, color=colour)
+            ax.plot([x_end], [sa], markers[k % len(markers)], ms=8, color=colour, zorder=5,
+                    label=text)
+        else:
+            text = f"{label}: below endurance limit, no failure"
+            ax.plot([lo_n, hi_n], [sa, sa], ls=":", lw=1.5, color=colour)
+            ax.plot([hi_n], [sa], ">", ms=8, color=colour, zorder=5, clip_on=False,
+                    label=text)
+        ax.annotate(label, (lo_n, sa), xytext=(4, 3), textcoords="offset points",
+                    fontsize=9, color=colour, va="bottom")
+    ax.set_xlim(lo_n, hi_n)
+    ax.set_xlabel("cycles to failure N (-)")
+    ax.set_ylabel("stress amplitude $\\sigma_a$ (MPa, R = -1)")
+    ax.set_title(f"S-N curve, {curve.name}")
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+    # plain MPa numbers (not 4 x 10^2) on the short log stress axis
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    lo_s, hi_s = ax.get_ylim()
+    if hi_s / lo_s < 20:
+        ax.yaxis.set_minor_locator(LogLocator(subs="all"))
+        ax.yaxis.set_minor_formatter(ScalarFormatter())
+        ax.tick_params(axis="y", which="minor", labelsize=8)
+    else:
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
+    return ax
+
+
+# ------------------------------------------------------------------------------ 2. damage
+def damage_over_time(t_years: ArrayLike, damage: ArrayLike,
+                     labels: Sequence[str] | None = None, ax: Axes | None = None, *,
+                     yscale: str = "linear") -> Axes:
+    """Cumulative Palmgren-Miner damage against time, with the failure line D = 1.
+
+    Where a curve reaches D = 1 the crossing time (linear interpolation between samples) is
+    marked and annotated.
+
+    Parameters
+    ----------
+    t_years : array (n,)
+        Time (years, >= 0, non-decreasing).
+    damage : array (n,) or (n, n_locations)
+        Cumulative damage D (-, >= 0) at each time; one column per location.
+    labels : sequence of str, optional
+        One per location (default "location 1", ...).
+    ax : Axes, optional
+    yscale : "linear" or "log"
+        Linear (default) shows the constant damage rate of a repeated load block as a straight
+        line; use "log" when the damage is orders of magnitude below 1.
+
+    Returns
+    -------
+    Axes
+    """
+    t = _array("t_years", t_years, nonneg=True, increasing=True)
+    d = _array("damage", damage, ndim=(1, 2), nonneg=True)
+    if d.ndim == 1:
+        d = d[:, None]
+    _same_length("damage", d, "t_years", t.size)
+    labels = [f"location {i + 1}" for i in range(d.shape[1])] if labels is None else \
+        [str(s) for s in labels]
+    if len(labels) != d.shape[1]:
+        raise ValueError(f"labels has {len(labels)} entries but damage has {d.shape[1]} "
+                         f"locations (columns)")
+    if yscale not in ("linear", "log"):
+        raise ValueError(f"yscale must be 'linear' or 'log', got {yscale!r}")
+    ax = _axes(ax)
+    styles = ("-", "--", "-.", (0, (5, 1, 1, 1)))
+    for j, label in enumerate(labels):
+        colour = OKABE_ITO[j % (len(OKABE_ITO) - 1)]
+        y = d[:, j]
+        if yscale == "log":
+            y = np.where(y > 0, y, np.nan)
+        tc = _first_crossing(t, d[:, j])
+        ax.plot(t, y, color=colour, lw=2, ls=styles[j % len(styles)],
+                label=label if tc is None else f"{label} (D = 1 at {tc:.3g} years)")
+        if tc is not None:
+            ax.axvline(tc, color=colour, ls=":", lw=1.2)
+            ax.plot([tc], [1.0], "o", color=colour, ms=7, zorder=5)
+            # below the D = 1 line, right of the crossing (left of it in the right half)
+            right_half = tc > t[0] + 0.6 * (t[-1] - t[0])
+            ax.annotate(f"{tc:.3g} years", (tc, 1.0), xytext=(-5 if right_half else 5, -5),
+                        textcoords="offset points", ha="right" if right_half else "left",
+                        va="top", fontsize=9, color=colour, fontweight="bold",
+                        bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
+    ax.axhline(1.0, color=_BLACK, ls="--", lw=1.3, label="failure, D = 1")
+    ax.set_yscale(yscale)
+    if yscale == "linear":
+        ax.set_ylim(0, max(1.15, 1.05 * float(d.max())))
+    ax.set_xlim(float(t[0]), float(t[-1]))
+    ax.set_xlabel("time (years)")
+    ax.set_ylabel("cumulative Miner damage D (-)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=9, loc="upper left")
+    return ax
+
+
+# ------------------------------------------------------------------------------ 3. bone
+def bone_fraction_over_weeks(weeks: ArrayLike, bone_fraction: ArrayLike,
+                             bridged_week: float | None = None,
+                             horizon_weeks: float | None = None,
+                             ax: Axes | None = None) -> Axes:
+    """Bone volume fraction of the graft (%) against weeks, bridging and nonunion horizon.
+
+    Parameters
+    ----------
+    weeks : array (n,)
+        Time since surgery (weeks, >= 0, non-decreasing).
+    bone_fraction : array (n,)
+        Bone volume fraction of the graft, a fraction in [0, 1] (drawn in %).
+    bridged_week : float, optional
+        Week the graft first bridges the endplates: a vertical line labelled with it.
+    horizon_weeks : float, optional
+        Week after which an unbridged fusion counts as a nonunion: the time beyond it is
+        shaded.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    w = _array("weeks", weeks, nonneg=True, increasing=True)
+    f = _fraction("bone_fraction", bone_fraction)
+    _same_length("bone_fraction", f, "weeks", w.size)
+    bw = None if bridged_week is None else _scalar("bridged_week", bridged_week)
+    hw = None if horizon_weeks is None else _scalar("horizon_weeks", horizon_weeks)
+    ax = _axes(ax)
+    ax.plot(w, 100 * f, color=_BLUE, lw=2.2, label="graft bone fraction")
+    right = max(float(w[-1]), hw or 0.0, bw or 0.0)
+    if hw is not None:
+        ax.axvspan(hw, right * 1.06 if right > hw else hw + 1, color=_VERMILLION, alpha=0.12,
+                   lw=0, label=f"nonunion if not bridged by week {hw:g}")
+        ax.axvline(hw, color=_VERMILLION, lw=1, ls="-")
+    if bw is not None:
+        ax.axvline(bw, color=_GREEN, lw=2, ls="--", label=f"bridged at week {bw:g}")
+        ax.annotate(f"bridged, week {bw:g}", (bw, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(4, -4), textcoords="offset points", color=_GREEN, fontsize=9,
+                    va="top", fontweight="bold")
+    ax.set_xlim(float(w[0]), right * 1.06 if hw is not None and hw >= right else right)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("time since surgery (weeks)")
+    ax.set_ylabel("bone in graft (% of volume)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=9, loc="lower right", framealpha=0.95)
+    return ax
+
+
+# ------------------------------------------------------------------------------ 4. phases
+def tissue_phases_over_weeks(weeks: ArrayLike, fractions: ArrayLike,
+                             phase_names: Sequence[Any], ax: Axes | None = None, *,
+                             atol: float = 1e-6) -> Axes:
+    """Stacked areas of the volume fraction (%) of each tissue phase in the graft.
+
+    Parameters
+    ----------
+    weeks : array (n_weeks,)
+        Time since surgery (weeks, >= 0, non-decreasing).
+    fractions : array (n_weeks, n_phases)
+        Volume fraction of each phase; every row sums to 1 (within ``atol``).
+    phase_names : sequence (n_phases,)
+        Names, in stacking order from the bottom; enum members (e.g.
+        :class:`spinesim.failure.healing.Phase`) are shown by their name in lower case.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    w = _array("weeks", weeks, nonneg=True, increasing=True)
+    fr = _array("fractions", fractions, ndim=2, nonneg=True)
+    _same_length("fractions", fr, "weeks", w.size)
+    names = [p.name.replace("_", " ").lower() if hasattr(p, "name") else str(p)
+             for p in phase_names]
+    if len(names) != fr.shape[1]:
+        raise ValueError(f"phase_names has {len(names)} names but fractions has "
+                         f"{fr.shape[1]} columns (phases)")
+    sums = fr.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > atol)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"fractions rows must sum to 1 (within {atol:g}); row {i} (week "
+                         f"{w[i]:g}) sums to {sums[i]:.6g}")
+    ax = _axes(ax)
+    colours = [OKABE_ITO[j % len(OKABE_ITO)] for j in (4, 1, 3, 5, 0, 2, 6, 7)][:len(names)]
+    colours += [OKABE_ITO[j % len(OKABE_ITO)] for j in range(len(names) - len(colours))]
+    ax.stackplot(w, 100 * fr.T, labels=names, colors=colours, alpha=0.9, edgecolor="white",
+                 linewidth=0.5)
+    ax.set_xlim(float(w[0]), float(w[-1]))
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("time since surgery (weeks)")
+    ax.set_ylabel("graft volume (%)")
+    handles, labels = ax.get_legend_handles_labels()
+    # top of the stack first, so the legend reads in the same order as the areas
+    ax.legend(handles[::-1], labels[::-1], fontsize=9, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), borderaxespad=0, title="tissue phase")
+    return ax
+
+
+# ------------------------------------------------------------------------------ 5. ROM
+def rom_bars(directions: Sequence[str], intact_deg: ArrayLike, fused_deg: ArrayLike,
+             ax: Axes | None = None) -> Axes:
+    """Grouped bars of range of motion, intact and fused, per load direction.
+
+    Above each fused bar: the fused ROM as a percentage of the intact ROM.
+
+    Parameters
+    ----------
+    directions : sequence of str (n,)
+        Load directions, e.g. "flexion", "extension", "lateral bending", "axial rotation".
+    intact_deg, fused_deg : array (n,)
+        Range of motion (degrees, >= 0); intact values must be > 0.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    names = [str(d) for d in directions]
+    if not names:
+        raise ValueError("directions is empty")
+    intact = _array("intact_deg", intact_deg, nonneg=True)
+    fused = _array("fused_deg", fused_deg, nonneg=True)
+    _same_length("intact_deg", intact, "directions", len(names))
+    _same_length("fused_deg", fused, "directions", len(names))
+    if np.any(intact == 0):
+        raise ValueError(f"intact_deg must be > 0 (fused ROM is shown as % of it), got 0 for "
+                         f"{names[int(np.flatnonzero(intact == 0)[0])]!r}")
+    ax = _axes(ax)
+    x = np.arange(len(names))
+    width = 0.38
+    ax.bar(x - width / 2, intact, width, color=_SKY, edgecolor=_BLACK, lw=0.6, label="intact")
+    bars = ax.bar(x + width / 2, fused, width, color=_VERMILLION, edgecolor=_BLACK, lw=0.6,
+                  hatch="//", label="fused")
+    ax.bar_label(bars, labels=[f"{100 * f / i:.0f} %" for f, i in zip(fused, intact)],
+                 padding=3, fontsize=9)
+    ax.set_xticks(x, names)
+    ax.set_ylim(0, 1.15 * float(max(intact.max(), fused.max())))
+    ax.set_ylabel("range of motion (degrees)")
+    ax.set_xlabel("load direction")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.legend(fontsize=9, loc="upper right", title="above bars: fused as % of intact",
+              title_fontsize=8)
+    return ax
+
+
+# ------------------------------------------------------------------------------ 6. race
+def race(weeks: ArrayLike, bone_fraction: ArrayLike, rod_damage: ArrayLike,
+         bridged_week: float | None = None, ax: Axes | None = None, *,
+         damage_scale: str = "log") -> Axes:
+    """The race between fusion and rod fatigue: graft bone (%) and rod damage on one time axis.
+
+    Left axis: bone volume fraction of the graft (%). Right axis: cumulative Miner damage of
+    the rod with the failure line D = 1. Vertical lines mark the bridging week and the week the
+    rod damage reaches 1; the title states who wins.
+
+    The damage axis is logarithmic by default: during healing the rod damage is typically
+    orders of magnitude below 1, and on a linear 0-1 axis it would lie flat on zero and hide how
+    close the rod came (e.g. 1e-3 against 1e-1 at bridging). On a log axis the D = 1 line is a
+    fixed reference and the distance to it reads as a safety factor on life. Zero damage cannot
+    be drawn on it and is left out; if no value is > 0 the axis falls back to linear.
+
+    Parameters
+    ----------
+    weeks : array (n,)
+        Time since surgery (weeks, >= 0, non-decreasing).
+    bone_fraction : array (n,)
+        Bone volume fraction of the graft, a fraction in [0, 1] (drawn in %).
+    rod_damage : array (n,)
+        Cumulative Miner damage of the critical rod point (-, >= 0).
+    bridged_week : float, optional
+        Week the graft bridges.
+    ax : Axes, optional
+        Axes for the bone fraction; the damage goes on a twin (``ax.twinx()``), reachable as
+        ``ax.spinesim_damage_axes``.
+    damage_scale : "log" or "linear"
+
+    Returns
+    -------
+    Axes
+        The left (bone fraction) axes.
+    """
+    w = _array("weeks", weeks, nonneg=True, increasing=True)
+    f = _fraction("bone_fraction", bone_fraction)
+    d = _array("rod_damage", rod_damage, nonneg=True)
+    _same_length("bone_fraction", f, "weeks", w.size)
+    _same_length("rod_damage", d, "weeks", w.size)
+    bw = None if bridged_week is None else _scalar("bridged_week", bridged_week)
+    if damage_scale not in ("log", "linear"):
+        raise ValueError(f"damage_scale must be 'log' or 'linear', got {damage_scale!r}")
+    if damage_scale == "log" and not np.any(d > 0):
+        damage_scale = "linear"
+    ax = _axes(ax)
+    ax2 = ax.twinx()
+    ax.spinesim_damage_axes = ax2  # type: ignore[attr-defined]
+    h_bone, = ax.plot(w, 100 * f, color=_BLUE, lw=2.4, label="graft bone fraction (left)")
+    y = np.where(d > 0, d, np.nan) if damage_scale == "log" else d
+    h_dmg, = ax2.plot(w, y, color=_VERMILLION, lw=2.4, ls="--",
+                      label="rod damage D (right)")
+    h_fail = ax2.axhline(1.0, color=_VERMILLION, lw=1.2, ls=":", label="rod failure, D = 1")
+    handles = [h_bone, h_dmg, h_fail]
+    fail_week = _first_crossing(w, d)
+    if bw is not None:
+        handles.append(ax.axvline(bw, color=_GREEN, lw=2, label=f"bridged, week {bw:g}"))
+    if fail_week is not None:
+        handles.append(ax.axvline(fail_week, color=_BLACK, lw=2, ls="-.",
+                                  label=f"rod fails, week {fail_week:.3g}"))
+    ax2.set_yscale(damage_scale)
+    if damage_scale == "log":
+        lo = float(np.nanmin(y))
+        ax2.set_ylim(min(lo, 0.5) / 2, max(2.0, 2 * float(d.max())))
+    else:
+        ax2.set_ylim(0, max(1.15, 1.05 * float(d.max())))
+    if bw is not None and (fail_week is None or bw <= fail_week):
+        d_at = float(np.interp(bw, w, d))
+        verdict = f"graft bridges first (week {bw:g}, rod damage then {d_at:.2g})"
+    elif fail_week is not None:
+        verdict = f"rod fails first (week {fail_week:.3g})" + (
+            "" if bw is None else f", bridging at week {bw:g}")
+    else:
+        verdict = f"neither bridging nor rod failure by week {w[-1]:g}"
+    ax.set_title(verdict, fontsize=11)
+    ax.set_xlim(float(w[0]), float(w[-1]))
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("time since surgery (weeks)")
+    ax.set_ylabel("bone in graft (% of volume)", color=_BLUE)
+    ax.tick_params(axis="y", colors=_BLUE)
+    ax2.set_ylabel("cumulative rod damage D (-)" + (", log scale" if damage_scale == "log"
+                                                     else ""), color=_VERMILLION)
+    ax2.tick_params(axis="y", which="both", colors=_VERMILLION)
+    ax.grid(True, alpha=0.3)
+    # below the axes: inside, it would hide one of the two curves whatever the data
+    ax.legend(handles=handles, fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.13),
+              ncol=3, frameon=False)
+    return ax
