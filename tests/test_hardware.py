@@ -103,7 +103,13 @@ def test_screw_outside_the_bone_is_reported_by_screw_and_node():
         build_hardware(mesh, [long], [], E)
 
 
-def test_material_without_a_sourced_poisson_ratio_is_refused_with_the_reason():
+def test_material_without_a_sourced_poisson_ratio_is_refused_with_the_reason(monkeypatch):
+    import dataclasses
+
+    from spinesim.model import implant_materials as im
+
+    unsourced = dataclasses.replace(im.IMPLANT_MATERIALS["ss316l"], nu=None)
+    monkeypatch.setitem(im.IMPLANT_MATERIALS, "ss316l", unsourced)
     mesh, E = _block(1000.0)
     screws = [_screw("a", 20.0), _screw("b", 10.0)]
     with pytest.raises(MaterialError, match="Poisson"):

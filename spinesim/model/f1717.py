@@ -10,21 +10,24 @@ Model: the rods are 3D Timoshenko beams between the screw heads. Each block hang
 a 6-DOF reference node that may rotate only about the pin axis (lateral, x); the lower pin is
 fixed, the upper one moves along the load axis only. Two block models:
 
-* rigid (default): the screws are clamped at the block face, because UHMWPE's modulus is not
-  among the sourced values; the screw stress is evaluated on the screw section at the block
-  face, where it carries the force and moment of the rod end;
-* elastic (``block_modulus_mpa`` given by the user): each block is a hex8 mesh, the screws
-  (6.5 x 35 mm, the construct-test screw size of Nguyen et al., Proc Inst Mech Eng H 225:194,
-  2011) are beams tied into it, and the pin is coupled rigidly to the block nodes within
-  ``pin_radius_mm`` (at least one mesh size) of its axis. Block size, pin radius and mesh size are model parameters,
-  not values from the reference notes.
+* ``blocks="uhmwpe"`` (default): each block is an elastic hex8 solid of UHMWPE
+  (``implant_material("uhmwpe")``: E 690 MPa, Callister & Rethwisch 2008; nu 0.42, the
+  polyethylene value of Dowling 2013, a stand-in), the screws (6.5 x 35 mm, the construct-test
+  screw size of Nguyen et al., Proc Inst Mech Eng H 225:194, 2011) are beams tied into it, and
+  the pin is coupled rigidly to the block nodes within ``pin_radius_mm`` (at least one mesh
+  size) of its axis. Block size, pin radius and mesh size are model parameters, not values from
+  the reference notes. ``block_modulus_mpa`` / ``block_nu`` override the block constants.
+* ``blocks="rigid"``: the screws are clamped at the block face; the screw stress is evaluated
+  on the screw section at the block face, where it carries the force and moment of the rod
+  end. This is the statically determinate idealisation the closed-form checks use.
 
 Axes: x lateral, y anterior (towards the pins), z along the load axis (up).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,6 +46,8 @@ ACTIVE_LENGTH_MM = 76.0
 #: Moment arm from the load axis to the screw/rod plane (mm): ASTM F1717, as summarised by test
 #: laboratories (reference notes, provenance "from the literature, not re-checked").
 MOMENT_ARM_MM = 40.0
+#: Block models: elastic UHMWPE solids with the screws tied in, or rigid (clamped screws).
+BLOCK_MODELS = ("uhmwpe", "rigid")
 
 
 @dataclass(frozen=True)
@@ -62,16 +67,25 @@ class F1717Setup:
     moment_arm_mm: float = MOMENT_ARM_MM
     screw_spacing_mm: float = 40.0
     rod_segments: int = 16
+    blocks: str = "uhmwpe"
     block_modulus_mpa: float | None = None
-    block_nu: float = 0.3
+    block_nu: float | None = None
     screw_length_mm: float = 35.0
     block_size_mm: tuple[float, float, float] = (60.0, 50.0, 30.0)
     block_mesh_mm: float = 2.5
     pin_radius_mm: float = 2.5
 
     def __post_init__(self) -> None:
+        if self.blocks not in BLOCK_MODELS:
+            raise ValueError(f"F1717: blocks must be one of {', '.join(BLOCK_MODELS)}, "
+                             f"got {self.blocks!r}")
         if self.block_modulus_mpa is not None and not self.block_modulus_mpa > 0:
             raise ValueError(f"F1717: block_modulus_mpa must be > 0, got {self.block_modulus_mpa}")
+        if self.block_nu is not None and not -1.0 < self.block_nu < 0.5:
+            raise ValueError(f"F1717: block_nu must be in (-1, 0.5), got {self.block_nu}")
+        if self.blocks == "rigid" and (self.block_modulus_mpa, self.block_nu) != (None, None):
+            raise ValueError("F1717: block_modulus_mpa / block_nu describe elastic blocks; "
+                             "they contradict blocks='rigid'")
         for k in ("rod_diameter_mm", "screw_diameter_mm", "active_length_mm", "moment_arm_mm",
                   "screw_spacing_mm", "screw_length_mm", "block_mesh_mm", "pin_radius_mm"):
             if not getattr(self, k) > 0:
@@ -92,6 +106,10 @@ class F1717Result:
     rod_sections: BeamSectionResults
     screw_sections: BeamSectionResults
     top_displacement_mm: float
+    #: wall-clock seconds of the phases: ``locate`` (screw nodes in the blocks), ``hardware``
+    #: (the rest of the hardware build), ``assembly`` (pattern and values), ``solve``,
+    #: ``results``; the rigid-block model has only ``assembly`` and ``solve``.
+    timings: dict = field(default_factory=dict)
 
 
 def _materials(setup: F1717Setup):
@@ -107,8 +125,12 @@ def _materials(setup: F1717Setup):
 
 
 def solve_f1717(setup: F1717Setup = F1717Setup()) -> F1717Result:
-    """Build and solve the construct under a unit compressive load (1 N)."""
-    if setup.block_modulus_mpa is not None:
+    """Build and solve the construct under a unit compressive load (1 N).
+
+    Returns stiffness (N/mm), peak rod and screw surface von Mises stress per newton of load
+    (MPa/N) and the load (N) at which the first rod or screw surface reaches its yield stress.
+    """
+    if setup.blocks != "rigid":
         return _solve_elastic_blocks(setup)
     rod_mat, screw_mat = _materials(setup)
     L, d, s, n = setup.active_length_mm, setup.moment_arm_mm, setup.screw_spacing_mm, \
@@ -192,6 +214,14 @@ def _max_von_mises(res: BeamSectionResults, section: CircularSection) -> float:
     return float(np.sqrt(sigma**2 + 3 * tau**2).max())
 
 
+def block_constants(setup: F1717Setup) -> tuple[float, float]:
+    """Young's modulus (MPa) and Poisson's ratio of the elastic test blocks."""
+    m = implant_material(setup.blocks)
+    E = m.E_mpa if setup.block_modulus_mpa is None else float(setup.block_modulus_mpa)
+    nu = m.nu if setup.block_nu is None else float(setup.block_nu)
+    return E, nu
+
+
 def _blocks_mesh(setup: F1717Setup) -> Mesh:
     """Two hex8 blocks, face at y = 0, centred laterally, at z = 0 and z = active length."""
     from spinesim.mesh.generate import box
@@ -227,8 +257,11 @@ def _solve_elastic_blocks(setup: F1717Setup) -> F1717Result:
     rods = [Rod(f"rod {side}", (f"lower {side}", f"upper {side}"), setup.rod_diameter_mm,
                 setup.rod_material, segments_per_span=setup.rod_segments)
             for side in ("left", "right")]
-    E = np.full(mesh.n_solid_cells, float(setup.block_modulus_mpa))
+    E_block, nu_block = block_constants(setup)
+    E = np.full(mesh.n_solid_cells, E_block)
+    t0 = time.perf_counter()
     hw = build_hardware(mesh, screws, rods, E)
+    t1 = time.perf_counter()
     pins = np.array([[0.0, d, 0.0], [0.0, d, L]])
     layout = DofLayout(mesh.n_nodes, len(hw.points) + 2)
     bottom_pin, top_pin = layout.n_nodes - 2, layout.n_nodes - 1
@@ -240,12 +273,14 @@ def _solve_elastic_blocks(setup: F1717Setup) -> F1717Result:
         mpcs.append(kinematic_coupling(layout, pin, x, ring, mesh.points, name=f"pin {pin}"))
     supports = [Support([bottom_pin], (0, 1, 2, 4, 5), name="lower pin (hinge about x)"),
                 Support([top_pin], (0, 1, 4, 5), name="upper pin (slides along z)")]
-    model = LinearElasticModel(mesh, E, setup.block_nu, supports=supports, mpcs=mpcs,
+    model = LinearElasticModel(mesh, E, nu_block, supports=supports, mpcs=mpcs,
                                extra_points=np.vstack([hw.points, pins]),
                                element_sets=hw.element_sets, element_values=hw.element_values)
+    t2 = time.perf_counter()
     loads = np.zeros((layout.n_extra, 6))
     loads[-1, 2] = -1.0
     sol = model.solve(node_loads=loads)
+    t3 = time.perf_counter()
     sol_hw = type(sol)(sol.displacement, sol.reactions, sol.external, sol.strain_energy,
                        sol.info, sol.node_dofs[:-2], sol.node_reactions[:-2])
     sections, _ = hardware_results(hw, sol_hw)
@@ -255,5 +290,8 @@ def _solve_elastic_blocks(setup: F1717Setup) -> F1717Result:
     yields = {"rod": rod_mat.yield_mpa / rod_stress, "screw": screw_mat.yield_mpa / screw_stress}
     part = min(yields, key=yields.get)
     top = -float(sol.node_dofs[-1, 2])
+    timings = {"locate": hw.timings["locate"], "hardware": (t1 - t0) - hw.timings["locate"],
+               "assembly": t2 - t1, "solve": t3 - t2, "results": time.perf_counter() - t3,
+               "dofs": model.layout.n_dofs, "cells": mesh.n_solid_cells}
     return F1717Result(1.0 / top, rod_stress, screw_stress, yields[part], part, rod_res,
-                       screw_res, top)
+                       screw_res, top, timings)

@@ -1,8 +1,9 @@
 """Implant materials: linear-elastic constants and static strengths of rod, screw and cage alloys.
 
-Units: moduli and strengths in MPa. Every value cites its source next to it. Values the
-literature collected for spinesim does not give are ``None`` (not invented): callers that need
-them must supply them explicitly.
+Units: moduli and strengths in MPa. Every value cites its source next to it. Values for which no
+source was found are ``None`` (not invented): callers that need them must supply them.
+Values from sources outside the spinesim reference collection (316L nu, PEEK strength, the
+UHMWPE of the F1717 test blocks) say so next to them.
 
 Nominal moduli where the source gives a range: the **midpoint** of the range. The ranges quoted
 for CoCrMo and 316L are spreads of the elastic modulus of the wrought alloy, not specification
@@ -90,6 +91,17 @@ _F136 = ("[F136] ASTM F136 (wrought Ti-6Al-4V ELI for surgical implants) — spe
 _F1537 = "[F1537] ASTM F1537 (wrought CoCrMo for surgical implants)"
 _F138 = "[F138] ASTM F138 (316L stainless steel for surgical implants)"
 # Found with the literature search, not in the reference collection (see the notes):
+_DOWLING13 = ("Dowling NE, Mechanical Behavior of Materials, 4th ed., Pearson (2013), Table 5.2 "
+              "(elastic constants at ambient temperature)")
+_ZONG19 = ("Zong X, Ruan J, Liu H, Sun W, Liu Y, Rapid injection moulding process of polyether "
+           "ether ketone based on stereolithography, SN Applied Sciences 1:1388 (2019), "
+           "doi 10.1007/s42452-019-1385-4 (abstract)")
+_SOBIERAJ09 = ("Sobieraj MC, Kurtz SM, Rimnac CM, Notch sensitivity of PEEK in monotonic tension, "
+               "Biomaterials 30(33):6485-6494 (2009), doi 10.1016/j.biomaterials.2009.08.020, "
+               "PMC2760343")
+_CALLISTER08 = ("Callister WD, Rethwisch DG, Fundamentals of Materials Science and Engineering: "
+                "An Integrated Approach, 3rd ed., Wiley (2008), Appendix B Table B.2 (citing the "
+                "ASM Handbooks)")
 _SJOVOLD12 = ("Sjovold SG, Zhu Q, Bowden A, et al., Biomechanical evaluation of the Total Facet "
               "Arthroplasty System (TFAS): loading as compared to a rigid posterior "
               "instrumentation system, Eur Spine J 21(8):1660-1673 (2012), "
@@ -132,15 +144,19 @@ IMPLANT_MATERIALS: dict[str, ImplantMaterial] = {
         # E 193 000-200 000 MPa; YS >= 690 MPa; UTS >= 860 MPa: [F138], not re-checked, conf M.
         # Nominal E = midpoint 196 500 MPa (see the module docstring).
         E_mpa=196_500.0,
-        # nu: not given in the reference collection and no citable source found -> None.
-        nu=None,
+        # nu 0.283: Dowling 2013, Table 5.2, austenitic stainless steel (18 % Cr, Ni-bearing),
+        # found in source. Not a 316L-specific measurement; see note.
+        nu=0.283,
         yield_mpa=690.0,
         uts_mpa=860.0,
-        source=f"E range, YS, UTS: {_F138}.",
+        source=f"E range, YS, UTS: {_F138}. nu: {_DOWLING13}, austenitic stainless steel row.",
         E_range_mpa=(193_000.0, 200_000.0),
         note="316L stainless steel, cold-worked. Nominal E is the midpoint of the F138 range. "
-             "YS/UTS are specification minimums. Poisson's ratio is not sourced (None): "
-             "supply it explicitly with its citation.",
+             "YS/UTS are specification minimums. The reference collection gives no Poisson "
+             "ratio for 316L; nu is Dowling's value for an austenitic (18 % Cr, Ni) stainless "
+             "steel, the family 316L belongs to. In rods and screws nu enters only the shear "
+             "modulus (Timoshenko shear and torsion stiffness); tests/test_f1717.py measures "
+             "its effect on the F1717 construct.",
     ),
     "peek": ImplantMaterial(
         name="peek",
@@ -149,15 +165,38 @@ IMPLANT_MATERIALS: dict[str, ImplantMaterial] = {
         # nu 0.3: the same [SR25] Table 1 lists the cage as "3600 MPa, v 0.3" (seen in the
         # published table). The reference file lists PEEK nu under "Not sourced here"; see note.
         nu=0.3,
-        # yield and tensile strength of PEEK: not in the reference collection -> None.
-        yield_mpa=None,
-        uts_mpa=None,
-        source=f"E, nu: {_SR25} (cage).",
+        # tensile strength 96.4 +- 2.28 MPa of injection-moulded PEEK: Zong et al. 2019,
+        # found in source (abstract). Yield = the same peak: smooth PEEK specimens yield by
+        # necking at the stress maximum (Sobieraj et al. 2009), which is the yield stress of a
+        # plastic by the ISO 527 definition (first stress maximum). Derived here, see note.
+        yield_mpa=96.4,
+        uts_mpa=96.4,
+        source=f"E, nu: {_SR25} (cage). Tensile strength: {_ZONG19}. Yield at the tensile peak "
+               f"(necking): {_SOBIERAJ09}.",
         E_range_mpa=None,
         note="PEEK interbody cage. nu 0.3 is the FE input value of [SR25] Table 1 (cage row); "
              "implants_fatigue.md still lists PEEK nu as not sourced, so treat it as a "
-             "modelling value, not a measured one. Yield and tensile strength are "
-             "not sourced (None).",
+             "modelling value, not a measured one. Strength: injection-moulded PEEK, "
+             "96.4 +- 2.28 MPa (Zong 2019); PEEK necks at its stress maximum, so yield and "
+             "tensile strength coincide (ISO 527 yield = first maximum); a 0.2 % offset yield "
+             "would be lower and is not sourced.",
+    ),
+    "uhmwpe": ImplantMaterial(
+        name="uhmwpe",
+        # E 0.69 GPa: Callister & Rethwisch 2008, Table B.2 (ultrahigh molecular weight
+        # polyethylene), found in source.
+        E_mpa=690.0,
+        # nu 0.42: Dowling 2013, Table 5.2, polyethylene (HDPE), found in source; used for
+        # UHMWPE, for which no Poisson ratio was found (see note).
+        nu=0.42,
+        yield_mpa=None,
+        uts_mpa=None,
+        source=f"E: {_CALLISTER08}, UHMWPE row. nu: {_DOWLING13}, polyethylene (HDPE) row.",
+        E_range_mpa=None,
+        note="UHMWPE of the ASTM F1717 test blocks (not an implant here). nu is the "
+             "high-density polyethylene value, a stand-in: no UHMWPE-specific Poisson ratio "
+             "was found. tests/test_f1717.py measures how much the construct result depends "
+             "on it. Strengths are not needed for the blocks and are not given.",
     ),
 }
 
