@@ -1,0 +1,48 @@
+"""Region materials of a motion segment: library values, bone quality, cage, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spinesim.errors import MaterialError
+from spinesim.mesh.generate import box
+from spinesim.mesh.mesh import CellBlock, Mesh
+from spinesim.model.segment_materials import REGIONS, cell_moduli, region_materials
+
+
+def test_every_region_has_a_cited_library_value():
+    mats = region_materials()
+    assert set(mats) == set(REGIONS)
+    assert (mats["cortical"].E_mpa, mats["cancellous"].E_mpa) == (12_000.0, 100.0)
+    assert mats["cage"].E_mpa == 3_600.0 and mats["nucleus"].nu == 0.499
+    assert all(m.source.strip() for m in mats.values())
+
+
+def test_osteoporosis_softens_cortical_and_cancellous_only():
+    h, o = region_materials(), region_materials(bone_quality="osteoporotic")
+    assert o["cortical"].E_mpa == pytest.approx(0.67 * h["cortical"].E_mpa)
+    assert o["cancellous"].E_mpa == pytest.approx(0.34 * h["cancellous"].E_mpa)
+    for r in ("endplate", "posterior", "annulus", "nucleus", "cage", "graft"):
+        assert o[r] == h[r]
+
+
+def test_titanium_cage_and_density_driven_cancellous():
+    assert region_materials(cage_material="titanium")["cage"].E_mpa == 110_000.0
+    m = region_materials(rho_app_g_cm3=0.2)["cancellous"]
+    assert m.E_mpa == pytest.approx(4730 * 0.2**1.56)
+    with pytest.raises(MaterialError, match="allowed: peek, titanium"):
+        region_materials(cage_material="carbon")
+
+
+def test_cell_moduli_follow_the_tags_and_unknown_regions_are_named():
+    base = box((2.0, 1.0, 1.0), (2, 1, 1), "hexahedron")
+    cells = base.blocks[0].cells
+    mesh = Mesh(base.points, (CellBlock("hexahedron", cells, np.array([1, 2])),),
+                {1: "cortical", 2: "nucleus"})
+    E, nu = cell_moduli(mesh, region_materials())
+    assert E.tolist() == [12_000.0, 1.0] and nu.tolist() == [0.3, 0.499]
+    bad = Mesh(base.points, (CellBlock("hexahedron", cells, np.array([1, 3])),),
+               {1: "cortical", 3: "muscle"})
+    with pytest.raises(MaterialError, match=r"region tag 3 \('muscle'\) has no material"):
+        cell_moduli(bad, region_materials())
