@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 from spinesim import __version__
-
-STORE_NAME = "results.sqlite"
+from spinesim.sweep import STORE_NAME
 
 
 def _results(args: argparse.Namespace) -> int:

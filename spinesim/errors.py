@@ -29,3 +29,7 @@ class SolverError(SpinesimError):
 
 class StoreError(SpinesimError):
     """A results store file cannot be opened, is not a spinesim store, or stays locked."""
+
+
+class SweepError(SpinesimError):
+    """A sweep spec, a sweep parameter or a sweep run is invalid."""

@@ -1,0 +1,511 @@
+"""Parameter sweeps: run many cases on a local process pool or a Dask cluster.
+
+A sweep is a list of fully resolved case parameters (:func:`expand` builds it from a base
+scenario and a sweep spec, see :mod:`spinesim.sweep_design`) and a case function
+``fn(params: dict) -> dict`` of outcomes. :func:`run_sweep` runs the cases not yet in the
+results store (:class:`spinesim.store.ResultsStore`), writes each into the store as it
+finishes, and returns one tidy table, one row per case in design order.
+
+Only the calling process writes to the store, so workers may run anywhere (a local pool, a
+Dask cluster on other machines). A sweep killed at any point resumes where it stopped: run it
+again with the same cases and store, and only the missing cases run.
+
+Example
+-------
+>>> import tempfile, os
+>>> from spinesim.sweep import expand, run_sweep
+>>> cases = expand({"rod": {"diameter_mm": 6.0}},
+...                {"design": "grid", "parameters": {"rod.diameter_mm": [5.5, 6.0, 6.5]}})
+>>> df = run_sweep(cases, _demo_case, tempfile.mkdtemp())  # a folder: folder/results.sqlite
+>>> df["rod_stress_mpa"].round(1).tolist(), df["status"].tolist()
+([459.2, 353.7, 278.2], ['done', 'done', 'done'])
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import pickle
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from spinesim.atomic import atomic_path, write_json
+from spinesim.store import ResultsStore, _canonical, _dumps, _flatten
+from spinesim.sweep_design import (
+    SweepError,
+    SweepSpec,
+    apply_overrides,
+    case_seeds,
+    design_points,
+    expand,
+    parse_spec,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["STORE_NAME", "SweepError", "SweepSpec", "apply_overrides", "case_seeds",
+           "design_points", "expand", "load_spec", "parse_spec", "run_sweep", "sweep",
+           "sweep_table", "write_table"]
+
+#: File name of the results store in a sweep's output folder.
+STORE_NAME = "results.sqlite"
+#: Environment variables that cap BLAS/OpenMP/numba threads in each worker process.
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+              "NUMBA_NUM_THREADS")
+#: Columns of the sweep table after the parameters and outcomes.
+TABLE_META = ("status", "error", "duration_s", "key")
+
+CaseFn = Callable[[dict], Mapping]
+# outcomes, status, error, duration_s, traceback
+_Result = tuple[dict | None, str, str | None, float, str | None]
+
+
+def _demo_case(params: dict) -> dict:
+    """Bending stress of a rod under 7.5 N·m, in MPa (for the module example)."""
+    d = params["rod"]["diameter_mm"]
+    return {"rod_stress_mpa": 32.0 * 7.5e3 / (3.141592653589793 * d ** 3)}
+
+
+# ------------------------------------------------------------------------------ workers
+_THREADPOOL_LIMITED = False
+
+
+def _limit_threads() -> None:
+    """Cap BLAS/OpenMP/numba threads at one in this process (worker initializer).
+
+    The environment variables act on libraries loaded after this call; threadpoolctl (if
+    installed) caps those already loaded; numba's count is set for the calling thread.
+    """
+    global _THREADPOOL_LIMITED
+    for name in THREAD_ENV:
+        os.environ[name] = "1"
+    if not _THREADPOOL_LIMITED:
+        _THREADPOOL_LIMITED = True
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            pass
+        else:
+            threadpool_limits(1)
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        try:
+            numba.set_num_threads(1)
+        except Exception:
+            logger.debug("could not cap numba threads", exc_info=True)
+
+
+def _run_case(fn: CaseFn, params: dict, limit_threads: bool = False) -> _Result:
+    """Run one case where it is scheduled; a failure is a result, not an exception."""
+    if limit_threads:
+        _limit_threads()
+    t0 = time.perf_counter()
+    try:
+        outcomes = fn(params)
+        if not isinstance(outcomes, Mapping):
+            raise TypeError(f"the case function returned {type(outcomes).__name__}, not a dict")
+        outcomes = _canonical(outcomes, "", allow_nan=True)
+        _dumps(outcomes, allow_nan=True)
+        return outcomes, "done", None, time.perf_counter() - t0, None
+    except Exception as exc:  # noqa: BLE001 - stored with the case
+        import traceback
+
+        return (None, "failed", f"{type(exc).__name__}: {exc}", time.perf_counter() - t0,
+                traceback.format_exc())
+
+
+def _run_serial(todo: list[tuple[str, dict]], fn: CaseFn, store: ResultsStore
+                ) -> Iterator[tuple[str, dict, _Result]]:
+    for key, params in todo:
+        if not _is_done(store, key):
+            yield key, params, _run_case(fn, params)
+
+
+def _is_done(store: ResultsStore, key: str) -> bool:
+    """True if case ``key`` is stored as done (perhaps by another writer meanwhile)."""
+    case = store.get(key)
+    return case is not None and case["status"] == "done"
+
+
+def _check_picklable(fn: CaseFn) -> None:
+    try:
+        pickle.dumps(fn)
+    except Exception as exc:
+        raise SweepError(
+            f"the case function {fn!r} cannot be sent to worker processes ({exc}); define it "
+            "at the top level of an importable module (not a lambda or a nested function)"
+        ) from exc
+    main = sys.modules.get("__main__")
+    if getattr(fn, "__module__", None) == "__main__" and not getattr(main, "__file__", None):
+        raise SweepError(
+            f"the case function {fn!r} is defined in an interactive session; worker "
+            "processes cannot import it: put it in a module, or use workers=1"
+        )
+
+
+@contextmanager
+def _thread_env() -> Iterator[None]:
+    """Set THREAD_ENV to 1 in this process while worker processes start (they inherit it
+    before any import), and restore it afterwards."""
+    saved = {name: os.environ.get(name) for name in THREAD_ENV}
+    os.environ.update(dict.fromkeys(THREAD_ENV, "1"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run_pool(todo: list[tuple[str, dict]], fn: CaseFn, store: ResultsStore, workers: int
+              ) -> Iterator[tuple[str, dict, _Result]]:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    _check_picklable(fn)
+    ctx = multiprocessing.get_context("spawn")  # no inherited locks, threads or connections
+    queue = iter(todo)
+    inflight: dict[Any, tuple[str, dict]] = {}
+    with _thread_env(), ProcessPoolExecutor(workers, mp_context=ctx,
+                                           initializer=_limit_threads) as pool:
+        try:
+            while True:
+                # a short queue: cases another writer finished meanwhile are skipped
+                while len(inflight) < 2 * workers:
+                    key, params = next(queue, (None, None))
+                    if key is None:
+                        break
+                    if not _is_done(store, key):
+                        inflight[pool.submit(_run_case, fn, params)] = (key, params)
+                if not inflight:
+                    return
+                finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                # results first: a broken pool must not hide cases that finished with it
+                for fut in sorted(finished, key=lambda f: f.exception() is not None):
+                    key, params = inflight.pop(fut)
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool as exc:
+                        raise SweepError(
+                            "a worker process died (killed, out of memory or crashed in "
+                            f"compiled code) while running case {key[:12]} or another one; "
+                            f"the finished cases are in {str(store.path)!r}: run the sweep "
+                            "again to resume"
+                        ) from exc
+                    yield key, params, result
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _run_dask(todo: list[tuple[str, dict]], fn: CaseFn, scheduler: Any
+              ) -> Iterator[tuple[str, dict, _Result]]:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise SweepError(
+            "running a sweep on a Dask cluster needs dask.distributed; install it with "
+            "`pip install spinesim[dask]` (or `pip install \"dask[distributed]\"`)"
+        ) from exc
+    scheduler = getattr(scheduler, "scheduler_address", scheduler)  # a LocalCluster
+    own = isinstance(scheduler, (str, os.PathLike))
+    futures: dict[Any, tuple[str, dict]] = {}
+    if own:
+        try:
+            client = distributed.Client(str(scheduler), timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise SweepError(f"cannot connect to the Dask scheduler at {str(scheduler)!r}: "
+                             f"{exc}") from exc
+    else:
+        client = scheduler
+    try:
+        futures = {client.submit(_run_case, fn, params, True, key=f"spinesim-case-{key}",
+                                 pure=False): (key, params) for key, params in todo}
+        for fut in distributed.as_completed(futures):
+            key, params = futures.pop(fut)
+            try:
+                result = fut.result()
+            except Exception as exc:
+                if fut.status == "cancelled":
+                    raise SweepError(f"Dask cancelled case {key[:12]}: {exc}") from exc
+                result = (None, "failed", f"{type(exc).__name__}: {exc}", float("nan"), None)
+            yield key, params, result
+    finally:
+        if futures:
+            client.cancel(list(futures))
+        if own:
+            client.close()
+
+
+# ------------------------------------------------------------------------------ the run
+def _progress_bar(progress: bool | None, total: int, initial: int) -> Any:
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    if show:
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            logger.warning("progress bar unavailable: tqdm is not installed")
+        else:
+            return tqdm(total=total, initial=initial, unit="case", desc="sweep",
+                        file=sys.stderr, dynamic_ncols=True)
+    return None
+
+
+def run_sweep(cases: Iterable[Mapping], fn: CaseFn, store_path: str | os.PathLike, *,
+              workers: int = 1, scheduler: Any = None, progress: bool | None = None,
+              retry_failed: bool = True) -> pd.DataFrame:
+    """Run the cases not yet stored, store each as it finishes, return the table.
+
+    Parameters
+    ----------
+    cases : iterable of Mapping
+        Fully resolved case parameters in design order (see :func:`expand`).
+    fn : callable
+        ``fn(params) -> dict`` of outcomes (JSON-like values). For ``workers > 1`` or a Dask
+        scheduler it must be picklable: a function at the top level of an importable module.
+        An exception in ``fn`` stores the case as failed with its message; the sweep goes on.
+    store_path : str or os.PathLike
+        SQLite results store file (its folder must exist), or an existing folder: the store
+        is then ``folder/results.sqlite``.
+    workers : int
+        Local worker processes (spawned, BLAS/OpenMP/numba capped at one thread each).
+        ``1`` runs the cases in this process, uncapped.
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler address (``tcp://host:8786``) or a connected client: run the cases
+        on that cluster instead of locally. Needs the ``spinesim[dask]`` extra.
+    progress : bool, optional
+        Show a tqdm progress bar on stderr; by default only when stderr is a terminal.
+    retry_failed : bool
+        Run cases stored as failed again (default) or keep their failure.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`sweep_table` of the cases; ``df.attrs["counts"]`` holds this run's
+        ``{"done", "failed", "skipped"}`` counts.
+
+    Raises
+    ------
+    SweepError
+        For bad arguments, an unpicklable ``fn``, a worker process that died, an unreachable
+        scheduler or missing dask. Finished cases stay stored; run again to resume.
+
+    Notes
+    -----
+    Only this process writes to the store. Local workers are started with the ``spawn``
+    method: a script that calls ``run_sweep(workers=2)`` needs the usual
+    ``if __name__ == "__main__":`` guard. While the pool runs, this process's
+    ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS`` and
+    ``NUMBA_NUM_THREADS`` are set to 1 so that the workers start with them; they are restored
+    afterwards. On Dask, each task caps numba (and BLAS through threadpoolctl, if installed)
+    itself; Dask's nanny already starts workers with OMP/MKL/OpenBLAS at one thread. A
+    sweep killed by a signal keeps every case stored before the kill; kill the whole process
+    group (as a job scheduler does) so that no orphaned worker keeps computing.
+    """
+    cases = [dict(c) for c in cases]
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise SweepError(f"workers must be an integer >= 1, got {workers!r}")
+    if scheduler is not None and workers != 1:
+        raise SweepError("give either workers (a local pool) or scheduler (a Dask cluster), "
+                         "not both: the cluster sets its number of workers")
+    with _open_store(store_path) as store:
+        todo = store.pending(cases, retry_failed=retry_failed)
+        unique = len({store.key(c) for c in cases})
+        counts = {"done": 0, "failed": 0, "skipped": unique - len(todo)}
+        logger.info("sweep: %d cases, %d to run, %d already stored in %s", unique, len(todo),
+                    counts["skipped"], store.path)
+        if scheduler is not None:
+            results = _run_dask(todo, fn, scheduler)
+        elif workers > 1 and len(todo) > 1:
+            results = _run_pool(todo, fn, store, workers)
+        else:
+            results = _run_serial(todo, fn, store)
+        bar = _progress_bar(progress, unique, counts["skipped"])
+        try:
+            for i, (key, params, result) in enumerate(results, 1):
+                outcomes, status, error, duration, trace = result
+                store.put(key, params, outcomes, duration, status=status, error=error)
+                counts[status] += 1
+                logger.info("case %d/%d %s %s in %.2f s", i, len(todo), key[:12], status,
+                            duration)
+                if error:
+                    logger.warning("case %s failed: %s", key[:12], error)
+                    logger.debug("case %s traceback:\n%s", key[:12], trace)
+                if bar is not None:
+                    bar.update()
+                    bar.set_postfix(failed=counts["failed"], refresh=False)
+        finally:
+            if bar is not None:
+                bar.close()
+            results.close()
+        counts["skipped"] = unique - counts["done"] - counts["failed"]
+        logger.info("sweep finished: %s", counts)
+        df = sweep_table(cases, store)
+    df.attrs["counts"] = counts
+    return df
+
+
+def _open_store(store_path: str | os.PathLike) -> ResultsStore:
+    path = Path(store_path)
+    return ResultsStore(path / STORE_NAME if path.is_dir() else path)
+
+
+# ------------------------------------------------------------------------------ the table
+def sweep_table(cases: Sequence[Mapping], store: ResultsStore | str | os.PathLike
+                ) -> pd.DataFrame:
+    """One row per case, in the order of ``cases``, from the results store.
+
+    Columns: the parameters flattened with dotted names, the outcomes flattened the same way,
+    then ``status`` ("done", "failed" or "pending" if not stored), ``error``, ``duration_s``
+    (wall time of the case, in s: the only column that varies between identical runs) and
+    ``key``. Parameters are canonical (numpy values as Python numbers, tuples as lists). An
+    outcome named like a parameter is prefixed ``outcomes.``, a parameter named like a meta
+    column or ``case``, ``params.``. The index, named ``case``, is the position in ``cases``;
+    a repeated case appears once, at its first position.
+    """
+    import pandas as pd
+
+    if not isinstance(store, ResultsStore):
+        with _open_store(store) as opened:
+            return sweep_table(cases, opened)
+    rows, index, seen = [], [], set()
+    param_cols: dict[str, None] = {}
+    outcome_rows = []
+    for i, params in enumerate(cases):
+        key = store.key(params)
+        if key in seen:
+            logger.warning("case %d repeats an earlier case (%s); listed once", i, key[:12])
+            continue
+        seen.add(key)
+        stored = store.get(key)
+        flat = {(f"params.{k}" if k in TABLE_META or k == "case" else k): v
+                for k, v in _flatten(_canonical(params, "", allow_nan=False)).items()}
+        param_cols.update(dict.fromkeys(flat))
+        outcome_rows.append(_flatten((stored or {}).get("outcomes") or {}))
+        meta = {"status": "pending", "error": None, "duration_s": float("nan"), "key": key}
+        if stored is not None:
+            meta.update({k: stored[k] for k in ("status", "error", "duration_s")})
+        rows.append((flat, meta))
+        index.append(i)
+    outcome_cols: dict[str, None] = {}
+    records = []
+    for (flat, meta), outcomes in zip(rows, outcome_rows):
+        named = {(f"outcomes.{k}" if k in param_cols or k in TABLE_META else k): v
+                 for k, v in outcomes.items()}
+        outcome_cols.update(dict.fromkeys(named))
+        records.append({**flat, **named, **meta})
+    columns = [*param_cols, *outcome_cols, *TABLE_META]
+    return pd.DataFrame(records, columns=columns, index=pd.Index(index, name="case"))
+
+
+def _cell(value: Any) -> Any:
+    import json
+
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+def _flat_for_files(df: pd.DataFrame) -> pd.DataFrame:
+    """Lists and dicts as JSON text; object columns of mixed types as text."""
+    out = df.copy()
+    for name in out.columns:
+        col = out[name]
+        if col.dtype != object:
+            continue
+        col = col.map(_cell)
+        types = {type(v) for v in col
+                 if v is not None and not (isinstance(v, float) and math.isnan(v))}
+        if len(types) > 1 and not types <= {int, float}:
+            col = col.map(lambda v: v if v is None else str(v))
+        out[name] = col
+    return out
+
+
+def write_table(df: pd.DataFrame, folder: str | os.PathLike, name: str = "results"
+                ) -> dict[str, Path]:
+    """Write a sweep table as ``folder/name.csv`` and ``folder/name.parquet``, atomically.
+
+    Each file is written to a temporary file and renamed, so neither is ever half written.
+    Lists and dicts are written as JSON text, columns of mixed types as text.
+
+    Returns
+    -------
+    dict
+        ``{"csv": path, "parquet": path}``.
+    """
+    try:
+        import pyarrow  # noqa: F401 - checked before anything is written
+    except ImportError as exc:
+        raise SweepError("writing Parquet needs pyarrow: `pip install pyarrow`") from exc
+    folder = Path(folder)
+    flat = _flat_for_files(df)
+    paths = {"csv": folder / f"{name}.csv", "parquet": folder / f"{name}.parquet"}
+    with atomic_path(paths["csv"]) as tmp:
+        flat.to_csv(tmp, index=True)
+    with atomic_path(paths["parquet"]) as tmp:
+        flat.to_parquet(tmp, engine="pyarrow", index=True)
+    logger.info("sweep table written to %s and %s", paths["csv"], paths["parquet"])
+    return paths
+
+
+# ------------------------------------------------------------------------------ one call
+def load_spec(path: str | os.PathLike) -> dict:
+    """Read a sweep spec from a TOML file (validate it with :func:`parse_spec`)."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise SweepError(f"{path}: sweep file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SweepError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def sweep(base_params: Mapping, spec: Mapping | SweepSpec, fn: CaseFn,
+          out_dir: str | os.PathLike, *, workers: int = 1, scheduler: Any = None,
+          progress: bool | None = None, retry_failed: bool = True) -> pd.DataFrame:
+    """Expand a sweep, run it into ``out_dir`` and write its table there.
+
+    ``out_dir`` receives ``results.sqlite`` (the store; run again to resume),
+    ``sweep.json`` (the validated spec), ``results.csv`` and ``results.parquet``. The other
+    arguments are those of :func:`expand` and :func:`run_sweep`.
+    """
+    spec = parse_spec(spec)
+    cases = expand(base_params, spec)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / "sweep.json", _spec_dict(spec))
+    df = run_sweep(cases, fn, out_dir / STORE_NAME, workers=workers, scheduler=scheduler,
+                   progress=progress, retry_failed=retry_failed)
+    write_table(df, out_dir)
+    return df
+
+
+def _spec_dict(spec: SweepSpec) -> dict:
+    params = {}
+    for p in spec.parameters:
+        if p.distribution == "choice":
+            params[p.key] = {"values": list(p.values)}
+        else:
+            params[p.key] = {k: getattr(p, k) for k in ("low", "high", "mean", "std")
+                             if getattr(p, k) is not None}
+            params[p.key]["distribution"] = p.distribution
+    out = {"design": spec.design, "seed": spec.seed, "seed_key": spec.seed_key,
+           "parameters": params}
+    if spec.samples is not None:
+        out["samples"] = spec.samples
+    return out
