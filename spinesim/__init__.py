@@ -15,6 +15,8 @@ _LAZY = {
     "CellBlock": ("spinesim.mesh.mesh", "CellBlock"),
     "read_mesh": ("spinesim.mesh.io", "read_mesh"),
     "write_mesh": ("spinesim.mesh.io", "write_mesh"),
+    "Scenario": ("spinesim.scenario", "Scenario"),
+    "sweep": ("spinesim.sweep", "sweep"),
 }
 
 __all__ = ["__version__", *_LAZY]
