@@ -16,7 +16,6 @@ _LAZY = {
     "read_mesh": ("spinesim.mesh.io", "read_mesh"),
     "write_mesh": ("spinesim.mesh.io", "write_mesh"),
     "Scenario": ("spinesim.scenario", "Scenario"),
-    "sweep": ("spinesim.sweep", "sweep"),
 }
 
 __all__ = ["__version__", *_LAZY]
