@@ -47,6 +47,12 @@ from spinesim.fem.static import LinearElasticModel, StaticSolution
 log = logging.getLogger(__name__)
 
 _LOAD_KEYS = ("forces", "node_loads", "support_values")
+#: With a direct or PARDISO solver and ``reuse_preconditioner``, the old factors precondition
+#: CG on the new matrix only when at most this many springs changed stiffness since the last
+#: iteration (a change of low rank, which CG resolves in a few iterations); larger changes
+#: (the first iterations, when many fibres disengage) refactorize. Measured on the L4-L5
+#: segment (53k DOF, 5k springs): see ``benchmarks/segment.py``.
+FACTOR_REUSE_MAX_CHANGED = 64
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,11 +207,17 @@ def _line_search(model: LinearElasticModel, sets: Sequence[SpringSet], k_state: 
     return hi
 
 
+def _factored(model: LinearElasticModel) -> bool:
+    from spinesim.fem.solvers import _FactoredSolver
+
+    return isinstance(model._solver, _FactoredSolver)
+
+
 def _refill(model: LinearElasticModel, values: dict, keep_preconditioner: bool) -> None:
-    from spinesim.fem.solvers import AMGSolver
+    from spinesim.fem.solvers import AMGSolver, _FactoredSolver
 
     solver = model._solver
-    if keep_preconditioner and isinstance(solver, AMGSolver):
+    if keep_preconditioner and isinstance(solver, (AMGSolver, _FactoredSolver)):
         K = model.system.assemble(**values)
         cs = model.constraints
         if cs.penalty_mpcs:
@@ -275,8 +287,10 @@ def solve_active_set(model: LinearElasticModel, loads, springs: SpringSet | Sequ
         of a previous load step. Default: tension springs on their first segment (engaged),
         contacts open.
     reuse_preconditioner : bool
-        AMG only: keep the first iteration's hierarchy instead of rebuilding it after every
-        change of the springs (see the module notes for when it pays off).
+        Keep the first iteration's AMG hierarchy, or the factors of a direct/PARDISO solver,
+        as CG preconditioner instead of rebuilding/refactorizing after every change of the
+        springs (see the module notes; direct solvers refactorize by themselves when CG with
+        the old factors does not converge within ``stale_maxiter`` iterations).
     cycle_guard : bool
         Switch to damped steps when a set of segments repeats (see the module notes). Off,
         a cycling iteration runs into ``max_iter``.
@@ -330,8 +344,12 @@ def solve_active_set(model: LinearElasticModel, loads, springs: SpringSet | Sequ
         try:
             if values:
                 t = time.perf_counter()
-                keep = reuse_preconditioner and amg_base is not None and \
-                    lin_its[-1] <= 2 * amg_base + 5
+                n_changed = sum(s.n if k_used[s.name] is None else
+                                int(np.count_nonzero(k_used[s.name] != k_state[s.name]))
+                                for s in sets if s.name in values)
+                keep = reuse_preconditioner and (
+                    (amg_base is not None and lin_its[-1] <= 2 * amg_base + 5)
+                    or (_factored(model) and n_changed <= FACTOR_REUSE_MAX_CHANGED))
                 _refill(model, values, keep)
                 t_refill += time.perf_counter() - t
                 k_used.update({name: k_state[name] for name in values})

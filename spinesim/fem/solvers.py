@@ -201,14 +201,65 @@ class LinearSolver:
         self._timed_setup(**kw)
 
 
-class DirectSolver(LinearSolver):
+class _FactoredSolver(LinearSolver):
+    """A direct solver whose factors can outlive their matrix: ``update(A_new,
+    keep_preconditioner=True)`` keeps the factors of the old matrix and solves the new one by
+    CG preconditioned with them. When the change is of low rank or small (springs switching on
+    and off, a few moduli refilled) CG converges in a few iterations, each one solve with the
+    stored factors, far cheaper than a new factorization; if it has not converged after
+    ``stale_maxiter`` iterations the matrix is factorized afresh and solved directly."""
+
+    stale_maxiter = 25
+
+    def _setup(self, keep_preconditioner: bool = False, **kw: Any) -> bool:
+        if keep_preconditioner and getattr(self, "_factored", False):
+            self._stale = True
+            self._info = replace(self._info, reused_preconditioner=True)
+            return False
+        self._factorize()
+        self._factored, self._stale = True, False
+        self._info = replace(self._info, reused_preconditioner=False)
+        return True
+
+    def update(self, A_new: sp.spmatrix, keep_preconditioner: bool = False) -> None:
+        """New matrix values (same size); ``keep_preconditioner=True`` keeps the old factors
+        as CG preconditioner instead of factorizing (see the class notes)."""
+        super().update(A_new, keep_preconditioner=keep_preconditioner)
+
+    def _factorize(self) -> None:
+        raise NotImplementedError
+
+    def _factor_solve(self, B: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _solve_columns(self, B: np.ndarray, X0: np.ndarray | None) -> tuple[np.ndarray, int]:
+        X = self._factor_solve(B)
+        if not self._stale:
+            return X, 0
+        A = self.A
+        iters = 0
+        for j in range(B.shape[1]):
+            x, it, res = _pcg(A.dot, B[:, j], np.ascontiguousarray(X[:, j]),
+                              lambda r: self._factor_solve(r[:, None])[:, 0], self.rtol,
+                              self.stale_maxiter)
+            if not res <= self.rtol:
+                log.info("%s: CG with the old factors did not converge in %d iterations; "
+                         "factorizing the new matrix", self.method, it)
+                self._timed_setup()
+                return self._factor_solve(B), 0
+            X[:, j] = x
+            iters = max(iters, it)
+        return X, iters
+
+
+class DirectSolver(_FactoredSolver):
     """scipy SuperLU with a symmetric minimum-degree ordering on ``A + A^T``; the factors are kept
     for further right-hand sides."""
 
     method = "direct"
     permc_spec = "MMD_AT_PLUS_A"
 
-    def _setup(self, **kw: Any) -> None:
+    def _factorize(self) -> None:
         from scipy.sparse.linalg import splu
 
         self._lu = None
@@ -227,24 +278,25 @@ class DirectSolver(LinearSolver):
                               f" at DOF {i} (node {i // 3}, component {'xyz'[i % 3]}); the model is "
                               "probably under-constrained (missing supports or disconnected parts)")
 
-    def _solve_columns(self, B: np.ndarray, X0: np.ndarray | None) -> tuple[np.ndarray, int]:
-        return self._lu.solve(B), 0
+    def _factor_solve(self, B: np.ndarray) -> np.ndarray:
+        return self._lu.solve(B)
 
 
-class PardisoSolver(LinearSolver):
+class PardisoSolver(_FactoredSolver):
     """MKL PARDISO (``pypardiso``) in SPD mode (mtype 2, upper triangle); factors are kept."""
 
     method = "pardiso"
 
-    def _setup(self, **kw: Any) -> None:
+    def _factorize(self) -> None:
         try:
             import pypardiso
         except ImportError as exc:
             raise SolverError("method='pardiso' needs the optional package pypardiso: "
                               "pip install pypardiso   (or pip install spinesim[pardiso])") from exc
         if getattr(self, "_ps", None) is not None:
-            self._ps.free_memory(everything=True)
-        self._ps = pypardiso.PyPardisoSolver(mtype=2)
+            self._ps.free_memory(everything=True)  # reuse the object: creating one globs for MKL
+        else:
+            self._ps = pypardiso.PyPardisoSolver(mtype=2)
         self._U = sp.triu(self.A, format="csr")
         self._U.sort_indices()
         if np.any(self._U.diagonal() <= 0):
@@ -257,10 +309,10 @@ class PardisoSolver(LinearSolver):
             raise SolverError(f"pardiso factorization failed ({exc}); the matrix is singular or not "
                               "positive definite - the model is probably under-constrained") from exc
 
-    def _solve_columns(self, B: np.ndarray, X0: np.ndarray | None) -> tuple[np.ndarray, int]:
+    def _factor_solve(self, B: np.ndarray) -> np.ndarray:
         self._ps.set_phase(33)  # solve with the stored factors (skip pypardiso's matrix hashing)
         X = self._ps._call_pardiso(self._U, np.asfortranarray(B))
-        return X.reshape(B.shape), 0
+        return X.reshape(B.shape)
 
 
 def _pcg(A: Callable[[np.ndarray], np.ndarray], b: np.ndarray, x: np.ndarray,

@@ -1,0 +1,134 @@
+"""The lumbar segment model under the pure-moment protocol: symmetry, monotonic behaviour of
+the constructs, bone quality, mesh refinement, and the ``spinesim rom`` command."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from conftest import record
+
+from spinesim.cli import main as cli
+from spinesim.model.loadcases import DIRECTIONS, load_case, moment_load_cases
+from spinesim.model.segment import SegmentOptions, build_segment, solve_rom
+
+COARSE = SegmentOptions(resolution=0.5)  # 22k DOF intact: fast enough for the suite
+PAIRS = (("lateral_bending_left", "lateral_bending_right"),
+         ("axial_rotation_left", "axial_rotation_right"))
+
+
+@pytest.fixture(scope="module")
+def intact():
+    return solve_rom(build_segment(COARSE), moment_load_cases())
+
+
+@pytest.fixture(scope="module")
+def fused():
+    return solve_rom(build_segment(replace(COARSE, construct="bilateral-cage")),
+                     moment_load_cases())
+
+
+def _rom(opts, names=("flexion", "lateral_bending_left")):
+    return solve_rom(build_segment(opts), [load_case(n) for n in names])
+
+
+def test_every_direction_moves_the_top_vertebra_in_the_loaded_sense(intact, fused):
+    record("segment L4-L5 (resolution 0.5), ROM at 7.5 N·m, intact / bilateral-cage: " +
+           ", ".join(f"{d} {intact[d].rom_deg:.2f} / {fused[d].rom_deg:.2f}"
+                     for d in DIRECTIONS))
+    for res in (intact, fused):
+        for d in DIRECTIONS:
+            assert res[d].rom_deg > 0
+
+
+@pytest.mark.parametrize("left,right", PAIRS)
+def test_left_and_right_loads_of_the_symmetric_model_give_the_same_rom(intact, fused, left,
+                                                                         right):
+    for res in (intact, fused):
+        assert res[left].rom_deg == pytest.approx(res[right].rom_deg, rel=0.01)
+
+
+def test_fusion_reduces_rom_in_every_direction_and_unloads_the_disc(intact, fused):
+    for d in DIRECTIONS:
+        assert fused[d].rom_deg < intact[d].rom_deg
+        assert fused[d].rod_max_von_mises_mpa > 0 and fused[d].screw_max_micromotion_um > 0
+        assert intact[d].intradiscal_pressure_mpa is not None
+        assert fused[d].intradiscal_pressure_mpa is None  # no nucleus after discectomy
+
+
+def test_stiffer_or_thicker_rods_never_increase_rom():
+    base = replace(COARSE, construct="bilateral-cage")
+    ref = _rom(base)
+    for opts in (replace(base, rod_material="cocr"), replace(base, rod_diameter_mm=6.5)):
+        r = _rom(opts)
+        for d in r:
+            assert r[d].rom_deg <= ref[d].rom_deg * (1 + 1e-9)
+
+
+def test_osteoporotic_bone_raises_screw_micromotion():
+    base = replace(COARSE, construct="bilateral-cage")
+    healthy = _rom(base, ("flexion",))["flexion"]
+    weak = _rom(replace(base, bone_quality="osteoporotic"), ("flexion",))["flexion"]
+    record(f"screw micromotion in flexion, healthy / osteoporotic bone: "
+           f"{healthy.screw_max_micromotion_um:.1f} / {weak.screw_max_micromotion_um:.1f} µm")
+    assert weak.screw_max_micromotion_um > healthy.screw_max_micromotion_um
+
+
+def test_cage_only_and_unilateral_constructs_run_and_order_sensibly():
+    base = replace(COARSE, construct="bilateral-cage")
+    bi = _rom(base, ("axial_rotation_left",))["axial_rotation_left"]
+    uni = _rom(replace(base, construct="unilateral-cage"),
+               ("axial_rotation_left",))["axial_rotation_left"]
+    cage = _rom(replace(base, construct="cage-only"),
+                ("axial_rotation_left",))["axial_rotation_left"]
+    assert cage.rod_max_von_mises_mpa is None and cage.screw_max_micromotion_um is None
+    assert bi.rom_deg < uni.rom_deg < cage.rom_deg
+
+
+@pytest.mark.slow
+def test_refining_the_default_mesh_changes_rom_by_under_5_percent():
+    """Default resolution (0.8, 53k DOF) against the next finer level (1.0, 90k DOF)."""
+    names = ("flexion", "axial_rotation_left")
+    r08 = _rom(SegmentOptions(), names)
+    r10 = _rom(SegmentOptions(resolution=1.0), names)
+    for n in names:
+        change = r10[n].rom_deg / r08[n].rom_deg - 1
+        record(f"intact L4-L5 {n}: ROM {r08[n].rom_deg:.3f} deg (resolution 0.8) -> "
+               f"{r10[n].rom_deg:.3f} deg (1.0), {change:+.1%}")
+        assert abs(change) < 0.05
+
+
+def test_rom_command_writes_the_documented_keys(tmp_path, capsys):
+    out = tmp_path / "rom.json"
+    assert cli(["rom", "--construct", "bilateral-cage", "--resolution", "0.4",
+                "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert set(data["cases"]) == set(DIRECTIONS)
+    for row in data["cases"].values():
+        for key in ("rom_deg", "rom_percent_of_intact", "rod_max_von_mises_mpa",
+                    "screw_max_micromotion_um"):
+            assert row[key] > 0
+        assert row["rom_percent_of_intact"] < 100
+    out2 = tmp_path / "intact.json"
+    assert cli(["rom", "--resolution", "0.4", "--moment", "5", "--json", str(out2)]) == 0
+    data = json.loads(out2.read_text())
+    assert data["moment_nm"] == 5.0
+    for row in data["cases"].values():
+        assert row["rom_deg"] > 0 and row["intradiscal_pressure_mpa"] is not None
+
+
+@pytest.mark.parametrize("argv,text", [
+    (["--construct", "posterolateral"], "invalid choice: 'posterolateral'"),
+    (["--levels", "L4-L7"], "unknown vertebra 'L7'"),
+    (["--moment", "-2"], "--moment must be in [0.1, 30] N·m"),
+    (["--bone-density", "3"], "--bone-density must be in [0.05, 1] g/cm3"),
+    (["--json", "/nonexistent/folder/rom.json"], "does not exist"),
+])
+def test_rom_command_rejects_bad_input_with_exit_2(argv, text, capsys):
+    try:
+        code = cli(["rom", *argv])
+    except SystemExit as exc:  # argparse errors
+        code = exc.code
+    assert code == 2
+    assert text in capsys.readouterr().err
