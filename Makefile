@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/quickstart.py --out results/quickstart
+	$(BIN)/python examples/rom_comparison.py --out results/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

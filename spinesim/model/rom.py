@@ -61,6 +61,8 @@ def rom_study(opts: SegmentOptions | None = None, *, moment_nm: float = STANDARD
             row["screw_max_micromotion_um"] = _finite(r.screw_max_micromotion_um)
             row["intact_rom_deg"] = base
         row["facet_force_n"] = {k: float(v) for k, v in r.facet_force_n.items()}
+        row["endplate_max_principal_strain"] = _finite(r.endplate_max_strain)
+        row["graft_max_principal_strain"] = _finite(r.graft_max_strain)
         row["active_set_iterations"] = r.iterations
         out_cases[case.name] = row
     seg = segs[opts.construct]

@@ -216,17 +216,29 @@ def lumbar_levels(levels: str) -> tuple[str, ...]:
     return parse_levels(levels)
 
 
-def _nucleus_pressure(seg: Segment, u: np.ndarray) -> float | None:
-    mesh = seg.geometry.mesh
-    if "nucleus" not in mesh.region_names.values():
-        return None
+def _tissue_outputs(seg: Segment, u: np.ndarray) -> tuple[float | None, float | None,
+                                                            float | None]:
+    """Mean nucleus pressure (MPa, compression positive) and the largest absolute principal
+    strain (cell average, -) in the bony endplates and in the graft."""
     from spinesim.fem.materials import Isotropic
-    from spinesim.fem.post import cell_values, solid_fields
+    from spinesim.fem.post import cell_values, principal, solid_fields
 
+    mesh = seg.geometry.mesh
     fields = solid_fields(mesh, u, Isotropic(seg.E, seg.nu), bbar=True)
-    s = cell_values(fields, "stress")
-    p = -np.trace(s, axis1=1, axis2=2) / 3.0
-    return float(np.mean(p[mesh.cells_in_region("nucleus")]))
+    names = set(mesh.region_names.values())
+    pressure = endplate = graft = None
+    if "nucleus" in names:
+        s = cell_values(fields, "stress")[mesh.cells_in_region("nucleus")]
+        pressure = float(np.mean(-np.trace(s, axis1=1, axis2=2) / 3.0))
+    eps = cell_values(fields, "strain")
+    for region in ("endplate", "graft"):
+        if region in names:
+            e = np.abs(principal(eps[mesh.cells_in_region(region)])).max()
+            if region == "endplate":
+                endplate = float(e)
+            else:
+                graft = float(e)
+    return pressure, endplate, graft
 
 
 def solve_rom(seg: Segment, cases: list[LoadCase], *, keep_solutions: bool = False
@@ -261,8 +273,8 @@ def solve_rom(seg: Segment, cases: list[LoadCase], *, keep_solutions: bool = Fal
             micro = None if tie is None else float(tie.micromotion_um.max())
         facet = {s.name: float(-np.minimum(spring_forces(s, sol), 0.0).sum())
                  for s in seg.springs if s.name.startswith("facet")}
+        pressure, endplate, graft = _tissue_outputs(seg, sol.displacement)
         out[case.name] = CaseResult(
-            case.name, rom_deg(rot, case), rot.copy(), rod, screw, micro,
-            _nucleus_pressure(seg, sol.displacement), facet, None, None, iters,
-            time.perf_counter() - t, sol if keep_solutions else None)
+            case.name, rom_deg(rot, case), rot.copy(), rod, screw, micro, pressure, facet,
+            graft, endplate, iters, time.perf_counter() - t, sol if keep_solutions else None)
     return out
