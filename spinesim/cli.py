@@ -49,7 +49,8 @@ def _rom(args: argparse.Namespace) -> int:
     opts = SegmentOptions(levels=args.levels, construct=args.construct,
                           resolution=args.resolution, bone_quality=args.bone_quality,
                           rho_app_g_cm3=args.bone_density, rod_material=args.rod_material,
-                          rod_diameter_mm=args.rod_diameter, cage_material=args.cage_material)
+                          rod_diameter_mm=args.rod_diameter, cage_material=args.cage_material,
+                          mesh_path=args.mesh)
     out = rom_study(opts, moment_nm=args.moment, preload_n=args.preload)
     print(f"{args.levels} {args.construct}, {args.moment:g} N·m, preload {args.preload:g} N "
           f"({out['model']['dofs']} DOF, {out['seconds']:.0f} s); ROM one-sided, degrees")
@@ -110,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--rod-diameter", type=_positive("--rod-diameter", 2.0, 12.0, "mm"),
                    default=5.5, help="rod diameter in mm (default 5.5)")
     m.add_argument("--cage-material", choices=("peek", "titanium"), default="peek")
+    m.add_argument("--mesh", help="your own segment mesh (any meshio format) with named regions "
+                   "and the node sets upper_endplate_top / lower_endplate_bottom; no soft "
+                   "tissue or screws are added to it")
     m.add_argument("--json", help="write the results to this JSON file")
     m.set_defaults(func=_rom)
     return p

@@ -66,3 +66,18 @@ def test_rom_comparison_writes_table_figure_and_fields(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
     for row in table["cases"].values():
         assert 0 < row["rom_percent_of_intact"] < 100
+
+
+@pytest.mark.parametrize("name,construct", [("L4L5_intact.vtu", "intact"),
+                                            ("L4L5_fused.vtu", "fused")])
+def test_shipped_lumbar_samples_are_what_the_generator_makes(name, construct):
+    from spinesim.geometry.samples import lumbar_sample
+
+    shipped = spinesim.read_mesh(ROOT / "meshes" / name)
+    fresh = lumbar_sample(construct)
+    assert np.array_equal(shipped.points, fresh.points)
+    for a, b in zip(shipped.blocks, fresh.blocks):
+        assert a.type == b.type
+        assert np.array_equal(a.cells, b.cells) and np.array_equal(a.region, b.region)
+    assert shipped.region_names == fresh.region_names
+    assert set(shipped.node_sets) == set(fresh.node_sets)

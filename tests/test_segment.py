@@ -132,3 +132,38 @@ def test_rom_command_rejects_bad_input_with_exit_2(argv, text, capsys):
         code = exc.code
     assert code == 2
     assert text in capsys.readouterr().err
+
+
+def test_an_imported_mesh_gives_the_rom_of_the_same_generated_geometry(tmp_path):
+    """The shipped fused sample (solids plus screw/rod line cells) read back through meshio:
+    the line cells and their nodes are dropped and the bones, cage and graft give the same ROM
+    as the generated geometry without soft tissue or hardware."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    names = ("flexion", "axial_rotation_left")
+    gen = _rom(SegmentOptions(construct="cage-only", soft_tissue=False), names)
+    imp = _rom(SegmentOptions(construct="cage-only",
+                              mesh_path=str(root / "meshes" / "L4L5_fused.vtu")), names)
+    for n in names:
+        assert imp[n].rom_deg == pytest.approx(gen[n].rom_deg, rel=1e-6)
+
+
+def test_an_imported_mesh_without_the_required_regions_or_sets_is_refused(tmp_path):
+    from spinesim.errors import MeshError
+    from spinesim.mesh.generate import box
+    from spinesim.mesh.io import write_mesh
+    from spinesim.model.segment_import import import_segment_mesh
+
+    mesh = box((10.0, 10.0, 10.0), (2, 2, 2), "hexahedron")
+    path = tmp_path / "block.vtu"
+    write_mesh(path, mesh)
+    with pytest.raises(MeshError, match="every solid region must be one of cortical"):
+        import_segment_mesh(path)
+    from spinesim.mesh.mesh import CellBlock, Mesh
+
+    named = Mesh(mesh.points, (CellBlock("hexahedron", mesh.blocks[0].cells, 2),),
+                 {2: "cancellous"}, {"upper_endplate_top": mesh.node_sets["zmax"]})
+    write_mesh(path, named)
+    with pytest.raises(MeshError, match="node set 'lower_endplate_bottom' is missing"):
+        import_segment_mesh(path)

@@ -62,6 +62,10 @@ class SegmentOptions:
     ``prestrain``: ligament and fibre strain in the neutral position (0: none; not sourced).
     ``interface_scale``: screw-bone interface stiffness relative to the bonded default
     (``spinesim.model.hardware.Interface``); < 1 for a loosened screw.
+    ``soft_tissue``: ligaments, annulus fibres and facet contact (off: bones and disc only).
+    ``mesh_path``: a user's segment mesh instead of the generated one (see
+    :mod:`spinesim.model.segment_import`: materials by region, no soft tissue, no screws;
+    ``construct`` is then a label only).
     """
 
     levels: str = "L4-L5"
@@ -79,6 +83,8 @@ class SegmentOptions:
     cage_material: str = "peek"
     prestrain: float = 0.0
     interface_scale: float = 1.0
+    soft_tissue: bool = True
+    mesh_path: str | None = None
     solver: str = "auto"
 
     def __post_init__(self) -> None:
@@ -167,25 +173,36 @@ def build_segment(opts: SegmentOptions | None = None) -> Segment:
     t0 = time.perf_counter()
     fused = opts.construct in _FUSED
     instrumented = opts.construct not in ("intact", "cage-only")
-    geometry = lumbar_segment(opts.levels, construct="fused" if fused else "intact",
-                              resolution=opts.resolution,
-                              cage=CageSpec(material=opts.cage_material) if fused else None,
-                              screw_levels=lumbar_levels(opts.levels) if instrumented else (),
-                              screw_diameter_mm=opts.screw_diameter_mm,
-                              screw_length_mm=opts.screw_length_mm)
+    if opts.mesh_path is not None:
+        from spinesim.model.segment_import import import_segment_mesh
+
+        geometry = import_segment_mesh(opts.mesh_path)
+    else:
+        geometry = lumbar_segment(opts.levels, construct="fused" if fused else "intact",
+                                  resolution=opts.resolution,
+                                  cage=CageSpec(material=opts.cage_material) if fused else None,
+                                  screw_levels=lumbar_levels(opts.levels) if instrumented
+                                  else (),
+                                  screw_diameter_mm=opts.screw_diameter_mm,
+                                  screw_length_mm=opts.screw_length_mm)
     t_geo = time.perf_counter()
     mesh = geometry.mesh
     mats = region_materials(bone_quality=opts.bone_quality, rho_app_g_cm3=opts.rho_app_g_cm3,
                             cage_material=opts.cage_material)
     E, nu = cell_moduli(mesh, mats)
-    springs, tissue_info = segment_springs(geometry, fibres=not fused, prestrain=opts.prestrain)
-    hw = _hardware(opts, geometry, E)
+    if opts.soft_tissue and opts.mesh_path is None:
+        springs, tissue_info = segment_springs(geometry, fibres=not fused,
+                                               prestrain=opts.prestrain)
+    else:
+        springs, tissue_info = [], {}
+    hw = None if opts.mesh_path is not None else _hardware(opts, geometry, E)
     n_hw = 0 if hw is None else len(hw.points)
     layout = DofLayout(mesh.n_nodes, n_hw + 1)
     ref_node = mesh.n_nodes + n_hw
     top = mesh.node_sets["upper_endplate_top"]
     ref_point = mesh.points[top].mean(axis=0)
-    F_top = geometry.frames[geometry.levels[0]]
+    axis = geometry.frames[geometry.levels[0]][:3, 2].copy() if geometry.frames \
+        else np.array([0.0, 0.0, 1.0])
     mpcs = [distributing_coupling(layout, ref_node, ref_point, top, mesh.points,
                                   name="top endplate reference")]
     sets, values = [s.element_set(layout) for s in springs], {}
@@ -205,8 +222,8 @@ def build_segment(opts: SegmentOptions | None = None) -> Segment:
             "quality": geometry.quality}
     log.info("segment %s %s: %d DOFs, built in %.1f s", opts.levels, opts.construct,
              info["dofs"], t1 - t0)
-    return Segment(opts, geometry, model, tuple(springs), hw, ref_node, ref_point,
-                   F_top[:3, 2].copy(), E, nu, info)
+    return Segment(opts, geometry, model, tuple(springs), hw, ref_node, ref_point, axis, E, nu,
+                   info)
 
 
 def lumbar_levels(levels: str) -> tuple[str, ...]:
