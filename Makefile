@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/assembly.py --json results/bench_assembly.json
 	$(BIN)/python benchmarks/solve.py --json results/bench_solve.json
 	$(BIN)/python benchmarks/hardware.py --json results/bench_hardware.json
+	$(BIN)/python benchmarks/segment.py --json results/bench_segment.json
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -15,3 +15,11 @@ def peak_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def write_records(path: str | None, records) -> None:
+    """Write the benchmark records as JSON (atomically) when a path is given."""
+    if path:
+        from spinesim.atomic import write_json
+
+        write_json(path, records)

@@ -19,6 +19,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from _common import write_records  # noqa: E402  (benchmarks/ helper)
+
 
 def f1717_case(blocks: str = "uhmwpe", h_mm: float = 2.5) -> dict:
     """The F1717 construct: elastic UHMWPE blocks at block mesh ``h_mm``, or rigid blocks."""
@@ -93,10 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"{r['case']:42s} {'-':>8} {'-':>8} {'':>7} {'':>7} {'':>9} {'':>7} "
                   f"{r['total_s']:7.3f}")
-    if args.json:
-        from spinesim.atomic import write_json
-
-        write_json(args.json, rows)
+    write_records(args.json, rows)
     return 0
 
 

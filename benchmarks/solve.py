@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import peak_mb  # noqa: E402  (benchmarks/ helper)
+from _common import peak_mb, write_records  # noqa: E402  (benchmarks/ helper)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
@@ -205,10 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {'PASS' if ratio3 < 0.2 else 'FAIL'}  second load case, combination of earlier "
               f"loads, {r['dofs']} {r['method']}: {r['solve3_combined_s']:.2f} s = {ratio3:.0%} of "
               f"{r['first_s']:.2f} s ({r['iterations3']} CG iterations)")
-    if args.json:
-        from spinesim.atomic import write_json
-
-        write_json(args.json, results)
+    write_records(args.json, results)
     return 0
 
 
