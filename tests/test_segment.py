@@ -167,3 +167,17 @@ def test_an_imported_mesh_without_the_required_regions_or_sets_is_refused(tmp_pa
     write_mesh(path, named)
     with pytest.raises(MeshError, match="node set 'lower_endplate_bottom' is missing"):
         import_segment_mesh(path)
+
+
+def test_two_levels_move_more_than_one_and_the_graft_window_sets_the_graft_volume():
+    one = _rom(SegmentOptions(resolution=0.4), ("flexion",))["flexion"]
+    two = _rom(SegmentOptions(levels="L3-L5", resolution=0.4), ("flexion",))["flexion"]
+    record(f"intact flexion at 7.5 N·m (resolution 0.4): L4-L5 {one.rom_deg:.2f} deg, "
+           f"L3-L5 {two.rom_deg:.2f} deg")
+    assert two.rom_deg > one.rom_deg
+    vols = []
+    for window in ((12.0, 8.0), (8.0, 6.0)):
+        seg = build_segment(SegmentOptions(construct="cage-only", resolution=0.4,
+                                           graft_window_mm=window))
+        vols.append(seg.geometry.mesh.cells_in_region("graft").sum())
+    assert vols[1] < vols[0]

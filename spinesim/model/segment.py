@@ -62,6 +62,9 @@ class SegmentOptions:
     ``prestrain``: ligament and fibre strain in the neutral position (0: none; not sourced).
     ``interface_scale``: screw-bone interface stiffness relative to the bonded default
     (``spinesim.model.hardware.Interface``); < 1 for a loosened screw.
+    ``cage_*``, ``graft_window_mm``: cage footprint (lateral width, depth), height (None: the
+    disc height) and the graft window (width, depth) that sets the graft volume; modelling
+    choices (``spinesim.geometry.lumbar.CageSpec``), not literature values.
     ``soft_tissue``: ligaments, annulus fibres and facet contact (off: bones and disc only).
     ``mesh_path``: a user's segment mesh instead of the generated one (see
     :mod:`spinesim.model.segment_import`: materials by region, no soft tissue, no screws;
@@ -81,6 +84,10 @@ class SegmentOptions:
     screw_length_mm: float = 45.0
     head_offset_mm: float = 10.0
     cage_material: str = "peek"
+    cage_width_mm: float = 24.0
+    cage_depth_mm: float = 18.0
+    cage_height_mm: float | None = None
+    graft_window_mm: tuple[float, float] = (12.0, 8.0)
     prestrain: float = 0.0
     interface_scale: float = 1.0
     soft_tissue: bool = True
@@ -167,7 +174,7 @@ def _hardware(opts: SegmentOptions, geometry, E: np.ndarray):
 def build_segment(opts: SegmentOptions | None = None) -> Segment:
     """Generate, mesh and assemble the segment model of ``opts`` (see the module notes)."""
     opts = SegmentOptions() if opts is None else opts
-    from spinesim.geometry.lumbar import CageSpec, lumbar_segment
+    from spinesim.geometry.lumbar import lumbar_segment
     from spinesim.model.segment_tissues import segment_springs
 
     t0 = time.perf_counter()
@@ -180,7 +187,7 @@ def build_segment(opts: SegmentOptions | None = None) -> Segment:
     else:
         geometry = lumbar_segment(opts.levels, construct="fused" if fused else "intact",
                                   resolution=opts.resolution,
-                                  cage=CageSpec(material=opts.cage_material) if fused else None,
+                                  cage=_cage(opts) if fused else None,
                                   screw_levels=lumbar_levels(opts.levels) if instrumented
                                   else (),
                                   screw_diameter_mm=opts.screw_diameter_mm,
@@ -224,6 +231,14 @@ def build_segment(opts: SegmentOptions | None = None) -> Segment:
              info["dofs"], t1 - t0)
     return Segment(opts, geometry, model, tuple(springs), hw, ref_node, ref_point, axis, E, nu,
                    info)
+
+
+def _cage(opts: SegmentOptions):
+    from spinesim.geometry.lumbar import CageSpec
+
+    return CageSpec(width_mm=opts.cage_width_mm, depth_mm=opts.cage_depth_mm,
+                    height_mm=opts.cage_height_mm, window_width_mm=opts.graft_window_mm[0],
+                    window_depth_mm=opts.graft_window_mm[1], material=opts.cage_material)
 
 
 def lumbar_levels(levels: str) -> tuple[str, ...]:
