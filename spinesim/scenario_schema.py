@@ -719,8 +719,9 @@ FIELDS: tuple[Field, ...] = (
           "bone's E", "-", 0.0, 10_000.0, low_open=True, requires=_SCREW, bounds_note=_GUARD,
           source="modelling default (spinesim.model.hardware.Interface.tie_factor)"),
     Field("loosening.transition_weeks", "float", 4.0,
-          "Weeks for an interface to go fully from bonded to fibrous (or back) under "
-          "sustained micromotion", "weeks", 0.0, 52.0, low_open=True, requires=_SCREW,
+          "Time constant (weeks) of the exponential approach of the interface stiffness "
+          "to bonded or fibrous under sustained micromotion (63 % of the way after one "
+          "time constant, 95 % after three)", "weeks", 0.0, 52.0, low_open=True, requires=_SCREW,
           bounds_note=_GUARD,
           source="modelling default, not sourced: as fast as the healing default (one phase "
                  "per week over the four steps granulation -> mature bone)"),
