@@ -1,6 +1,8 @@
-"""Figures of fatigue and healing results: S-N curve, damage, graft healing, ROM, the race.
+"""Figures of fatigue, healing and sweep results: S-N curve, damage, graft healing, ROM, the
+race, failure-probability heatmap, tornado chart and the mid-sagittal von Mises slice.
 
-Every function takes plain arrays (no spinesim objects except the S-N curve), draws on ``ax``
+Every function takes plain arrays (no spinesim objects except the S-N curve and the mesh of
+the slice), draws on ``ax``
 when given (else on a new 7 x 4.5 inch figure) and returns the Axes; none calls ``plt.show()``.
 matplotlib is imported inside the functions so that ``import spinesim.plot`` stays fast.
 Colours are the Okabe-Ito palette (distinguishable with the common colour-vision
@@ -22,8 +24,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = [
-    "OKABE_ITO", "bone_fraction_over_weeks", "damage_over_time", "race", "rom_bars",
-    "sn_curve", "tissue_phases_over_weeks",
+    "OKABE_ITO", "bone_fraction_over_weeks", "damage_over_time", "failure_heatmap", "race",
+    "rom_bars", "sagittal_section", "sagittal_von_mises", "sn_curve",
+    "tissue_phases_over_weeks", "tornado",
 ]
 
 #: Okabe-Ito colour-blind-safe palette (black first, yellow last: weak on white).
@@ -522,4 +525,431 @@ def race(weeks: ArrayLike, bone_fraction: ArrayLike, rod_damage: ArrayLike,
     # below the axes: inside, it would hide one of the two curves whatever the data
     ax.legend(handles=handles, fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.13),
               ncol=3, frameon=False)
+    return ax
+
+
+# ------------------------------------------------------------------------------ 7. heatmap
+def _tick_text(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, (int, float, np.integer, np.floating)) else str(v)
+
+
+def _fmt_percent(p: float) -> str:
+    """A probability (0..1) as a short percentage: 0, 0.4, 3.2, 12, 100."""
+    q = 100.0 * p
+    if q == 0.0:
+        return "0"
+    if q < 10.0:
+        return f"{q:.1f}"
+    return f"{q:.0f}"
+
+
+def _nice_ceiling(value: float) -> float:
+    """Smallest of 1, 2, 5, 10, 20, 50, 100 that is >= value (value in %, <= 100)."""
+    for step in (1.0, 2.0, 5.0, 10.0, 20.0, 50.0):
+        if value <= step + 1e-9:
+            return step
+    return 100.0
+
+
+def failure_heatmap(x_values: Sequence[Any], y_values: Sequence[Any], probability: ArrayLike,
+                    *, x_label: str, y_label: str, ci_low: ArrayLike | None = None,
+                    ci_high: ArrayLike | None = None, mode: str = "hardware fatigue",
+                    vmax_percent: float | None = None, ax: Axes | None = None) -> Axes:
+    """Sweep heatmap of a failure probability (%) over two parameters, annotated per cell.
+
+    Each sweep point is one equal-sized cell (the parameter values need not be evenly spaced,
+    and may be names such as rod materials); the cell shows the probability in % and, when
+    ``ci_low``/``ci_high`` are given, its confidence interval in brackets below it. The
+    colour bar is in %, from 0 to ``vmax_percent`` (default: the smallest of 1, 2, 5, 10, 20,
+    50, 100 % that holds the largest value, so that small probabilities still show a
+    pattern; pass 100 to compare figures on one scale). Cells are annotated when there are at
+    most 200 of them.
+
+    Parameters
+    ----------
+    x_values : sequence (n_x,)
+        Values of the parameter along the columns (numbers or names), e.g. rod diameters
+        (mm).
+    y_values : sequence (n_y,)
+        Values of the parameter along the rows (numbers or names), e.g. bone densities
+        (g/cm^3); the first row is drawn at the bottom.
+    probability : array (n_y, n_x)
+        Failure probability at (``y_values[i]``, ``x_values[j]``), a fraction in [0, 1]
+        (drawn in %).
+    x_label, y_label : str
+        Axis labels, with the unit, e.g. ``"rod diameter (mm)"``.
+    ci_low, ci_high : array (n_y, n_x), optional
+        Lower and upper bounds of the confidence interval of ``probability``, fractions in
+        [0, 1] with ``ci_low <= probability <= ci_high``; give both or neither.
+    mode : str
+        The failure mode, shown in the title and colour bar label.
+    vmax_percent : float, optional
+        Upper limit of the colour scale (%, in (0, 100]).
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+        The colour bar is reachable as ``ax.spinesim_colorbar``.
+    """
+    xs, ys = list(x_values), list(y_values)
+    if not xs:
+        raise ValueError("x_values is empty")
+    if not ys:
+        raise ValueError("y_values is empty")
+    p = _fraction("probability", probability, ndim=2)
+    if p.shape != (len(ys), len(xs)):
+        raise ValueError(f"probability must have shape (len(y_values), len(x_values)) = "
+                         f"({len(ys)}, {len(xs)}), got {p.shape}")
+    if (ci_low is None) != (ci_high is None):
+        raise ValueError("ci_low and ci_high must be given together (both or neither), got "
+                         f"only {'ci_low' if ci_high is None else 'ci_high'}")
+    lo = hi = None
+    if ci_low is not None:
+        lo = _fraction("ci_low", ci_low, ndim=2)
+        hi = _fraction("ci_high", ci_high, ndim=2)
+        for name, a in (("ci_low", lo), ("ci_high", hi)):
+            if a.shape != p.shape:
+                raise ValueError(f"{name} must have the shape of probability {p.shape}, got "
+                                 f"{a.shape}")
+        for name, bad in (("ci_low", lo > p + 1e-12), ("ci_high", hi < p - 1e-12)):
+            if np.any(bad):
+                i, j = (int(k) for k in np.argwhere(bad)[0])
+                side = "<=" if name == "ci_low" else ">="
+                raise ValueError(f"{name} must be {side} probability; at row {i}, column {j} "
+                                 f"{name} is {(lo if name == 'ci_low' else hi)[i, j]:g} and "
+                                 f"probability {p[i, j]:g}")
+    for name, text in (("x_label", x_label), ("y_label", y_label), ("mode", mode)):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{name} must be a non-empty string, got {text!r}")
+    if vmax_percent is None:
+        vmax = _nice_ceiling(100.0 * float(p.max()))
+    else:
+        vmax = _scalar("vmax_percent", vmax_percent, positive=True)
+        if vmax > 100.0:
+            raise ValueError(f"vmax_percent must be in (0, 100] %, got {vmax_percent!r}")
+    ax = _axes(ax)
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["magma_r"]
+    norm = mpl.colors.Normalize(0.0, vmax)
+    mesh = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, 100 * p,
+                         cmap=cmap, norm=norm, edgecolors="white", linewidth=1.0)
+    cbar = ax.figure.colorbar(mesh, ax=ax, pad=0.02, extend="max" if p.max() * 100 > vmax
+                              else "neither")
+    cbar.set_label(f"probability of {mode} failure (%)")
+    ax.spinesim_colorbar = cbar  # type: ignore[attr-defined]
+    if p.size <= 200:
+        size = 9 if max(len(xs), len(ys)) <= 6 else 7
+        for i in range(len(ys)):
+            for j in range(len(xs)):
+                text = f"{_fmt_percent(p[i, j])} %"
+                if lo is not None:
+                    text += f"\n[{_fmt_percent(lo[i, j])}-{_fmt_percent(hi[i, j])}]"
+                r, g, b, _ = cmap(norm(100 * p[i, j]))
+                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+                ax.text(j, i, text, ha="center", va="center", fontsize=size,
+                        color="white" if dark else "black")
+    ax.set_xticks(np.arange(len(xs)), [_tick_text(v) for v in xs])
+    ax.set_yticks(np.arange(len(ys)), [_tick_text(v) for v in ys])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    ax.set_title(f"probability of {mode} failure" + (
+        " (%), [confidence interval]" if lo is not None else " (%)"))
+    return ax
+
+
+# ------------------------------------------------------------------------------ 8. tornado
+_MEASURES = {"rank correlation": "Spearman rank correlation with the outcome (-)",
+             "variance share": "share of the outcome variance (-)"}
+
+
+def tornado(sensitivities: Mapping[str, float], *, outcome: str,
+            measure: str = "rank correlation", ax: Axes | None = None) -> Axes:
+    """Tornado chart: one horizontal bar per input parameter, the largest effect on top.
+
+    Bars are sorted by absolute value; positive values (the outcome rises with the parameter)
+    are blue, negative ones vermillion and hatched, with a vertical line at zero and the value
+    written at the end of each bar.
+
+    Parameters
+    ----------
+    sensitivities : mapping str -> float
+        Sensitivity of the outcome to each parameter: a rank correlation in [-1, 1] or, with
+        ``measure="variance share"``, a share of the outcome variance in [0, 1] (e.g. a
+        first-order Sobol index).
+    outcome : str
+        What the sensitivities are of, with its unit where it has one, e.g.
+        ``"rod damage after 2 years (-)"``; shown in the title.
+    measure : "rank correlation" or "variance share"
+        Sets the allowed range, the x-axis label and its limits (-1..1 or 0..1).
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    if measure not in _MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(map(repr, _MEASURES))}, got "
+                         f"{measure!r}")
+    if not isinstance(outcome, str) or not outcome.strip():
+        raise ValueError(f"outcome must be a non-empty string, got {outcome!r}")
+    if not isinstance(sensitivities, Mapping):
+        msg = (f"sensitivities must be a mapping parameter name -> value, got "
+               f"{type(sensitivities).__name__}")
+        raise ValueError(msg)  # noqa: TRY004 (a ValueError, like every input error here)
+    if not sensitivities:
+        raise ValueError("sensitivities is empty")
+    lo_allowed = -1.0 if measure == "rank correlation" else 0.0
+    items: list[tuple[str, float]] = []
+    for name, value in sensitivities.items():
+        try:
+            v = float(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"sensitivities[{name!r}] must be a number, got {value!r}") from exc
+        if not math.isfinite(v) or not lo_allowed - 1e-9 <= v <= 1.0 + 1e-9:
+            raise ValueError(f"sensitivities[{name!r}] must be a {measure} in "
+                             f"[{lo_allowed:g}, 1], got {value!r}")
+        items.append((str(name), v))
+    items.sort(key=lambda kv: abs(kv[1]))                # smallest first = bottom row
+    names = [k for k, _ in items]
+    values = np.array([v for _, v in items])
+    ax = _axes(ax)
+    y = np.arange(len(items))
+    positive = values >= 0
+    colours = [_BLUE if s else _VERMILLION for s in positive]
+    bars = ax.barh(y, values, height=0.6, color=colours, edgecolor=_BLACK, lw=0.6)
+    for bar, s in zip(bars, positive):
+        if not s:
+            bar.set_hatch("//")
+    ax.bar_label(bars, labels=[f"{v:+.2f}" if measure == "rank correlation" else f"{v:.2f}"
+                               for v in values], padding=3, fontsize=9)
+    ax.axvline(0.0, color=_BLACK, lw=1.2)
+    ax.set_yticks(y, names)
+    if measure == "rank correlation":
+        ax.set_xlim(-1.18, 1.18)
+        ax.set_xticks(np.linspace(-1.0, 1.0, 9))
+    else:
+        ax.set_xlim(0.0, 1.12)
+        ax.set_xticks(np.linspace(0.0, 1.0, 6))
+    ax.set_ylim(-0.6, len(items) - 0.4)
+    ax.set_xlabel(_MEASURES[measure])
+    ax.set_title(f"sensitivity of {outcome}", fontsize=11)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    if measure == "rank correlation":
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(fc=_BLUE, ec=_BLACK, label="outcome rises with parameter"),
+                           Patch(fc=_VERMILLION, ec=_BLACK, hatch="//",
+                                 label="outcome falls with parameter")],
+                  fontsize=8, loc="lower right", framealpha=0.95)
+    return ax
+
+
+# ------------------------------------------------------------------------------ 9. sagittal
+_CORNERS = {"tetra": 4, "tetra10": 4, "hexahedron": 8}
+_EDGES = {
+    4: np.array([(0, 1), (1, 2), (2, 0), (0, 3), (1, 3), (2, 3)]),
+    8: np.array([(0, 1), (1, 2), (2, 3), (3, 0), (4, 5), (5, 6), (6, 7), (7, 4), (0, 4),
+                 (1, 5), (2, 6), (3, 7)]),
+}
+
+
+def sagittal_section(mesh: Any, x0: float = 0.0) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Solid cells cut by the plane x = ``x0`` and the y-z polygon of each cut (mm).
+
+    A cell is cut when its corner nodes lie on both sides of the plane. Where the plane runs
+    along cell faces (a mesh symmetric about it), the cells on the +x side of it are the cut
+    ones, their polygon being that face. Curved (tetra10) cells are cut along their corner
+    nodes.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    x0 : float
+        Position of the plane on the x axis (mm).
+
+    Returns
+    -------
+    cells : int array (n_cut,)
+        Indices of the cut cells among all solid cells (block order).
+    polygons : list of float arrays (k_i, 2)
+        (y, z) vertices of each cut, in order around it (mm).
+    """
+    cells_out: list[int] = []
+    polygons: list[np.ndarray] = []
+    first = 0
+    scale = float(np.ptp(mesh.points, axis=0).max()) or 1.0
+    tol = 1e-9 * scale
+    for blk in mesh.solid_blocks:
+        k = _CORNERS[blk.type]
+        X = mesh.points[blk.cells[:, :k]]                 # (e, k, 3)
+        d = X[..., 0] - x0
+        d = np.where(np.abs(d) <= tol, 0.0, d)
+        cut = np.flatnonzero((d.min(axis=1) <= 0.0) & (d.max(axis=1) > 0.0))
+        edges = _EDGES[k]
+        for e in cut:
+            de, Xe = d[e], X[e]
+            pts = [Xe[de == 0.0, 1:]]
+            a, b = de[edges[:, 0]], de[edges[:, 1]]
+            cross = np.flatnonzero(a * b < 0.0)
+            if cross.size:
+                t = (a[cross] / (a[cross] - b[cross]))[:, None]
+                pa, pb = Xe[edges[cross, 0], 1:], Xe[edges[cross, 1], 1:]
+                pts.append(pa + t * (pb - pa))
+            poly = np.unique(np.round(np.vstack(pts), 9), axis=0)
+            if len(poly) < 3:
+                continue
+            c = poly.mean(axis=0)
+            poly = poly[np.argsort(np.arctan2(poly[:, 1] - c[1], poly[:, 0] - c[0]))]
+            yy, zz = poly[:, 0], poly[:, 1]
+            area = 0.5 * abs(np.dot(yy, np.roll(zz, -1)) - np.dot(zz, np.roll(yy, -1)))
+            if area <= tol * scale:
+                continue
+            cells_out.append(first + int(e))
+            polygons.append(poly)
+        first += len(blk)
+    return np.asarray(cells_out, dtype=np.int64), polygons
+
+
+def sagittal_von_mises(mesh: Any, displacement: ArrayLike, E: ArrayLike, nu: ArrayLike, *,
+                       hardware_points: ArrayLike | None = None,
+                       hardware_lines: ArrayLike | None = None, x0: float = 0.0,
+                       scale: str = "log", vmax_mpa: float | None = None,
+                       ax: Axes | None = None) -> Axes:
+    """Von Mises stress (MPa) on the mid-sagittal slice x = ``x0``, hardware drawn on top.
+
+    Each solid cell cut by the plane is a filled polygon (its cut, see
+    :func:`sagittal_section`) coloured by its volume-averaged von Mises stress, computed with
+    the B-bar strain of hex8/tet10 cells as the segment models solve them. The view is lateral:
+    y (anterior) to the right, z (cranial) up, equal scales, undeformed geometry. Hardware
+    (screw and rod beams) is projected onto the plane along x and drawn as black lines with a
+    white outline; pedicle screws lie off the plane, so they are seen from the side, not cut.
+
+    The colour scale is logarithmic by default, over three decades below its top: the stresses
+    on a slice span the stiff cortical shell and endplates (MPa to tens of MPa) and the
+    cancellous bone, cage and early graft (hundredths to tenths of MPa), and on a linear
+    scale everything but the shell would be one colour. Lower stresses (e.g. a soft early
+    graft) take the bottom colour; the colour bar then has an arrow at its bottom.
+
+    Parameters
+    ----------
+    mesh : Mesh
+        The solid mesh (mm; x to the patient's left, y anterior, z cranial), e.g.
+        ``segment.geometry.mesh``.
+    displacement : array (n_nodes, 3)
+        Nodal displacement (mm) of the mesh nodes, e.g. ``solution.displacement``.
+    E : float or array (n_solid_cells,)
+        Young's modulus (MPa) of each solid cell, as solved (``segment.E``).
+    nu : float or array (n_solid_cells,)
+        Poisson's ratio of each solid cell (``segment.nu``).
+    hardware_points : array (n, 3), optional
+        Hardware node positions (mm), e.g. ``segment.hardware.points``.
+    hardware_lines : int array (m, 2), optional
+        Pairs of indices into ``hardware_points``, one per beam element; give both or neither.
+    x0 : float
+        Position of the slice on the x axis (mm).
+    scale : "log" or "linear"
+        Colour scale: log from ``vmax / 1000`` to ``vmax`` (default), or linear from 0.
+    vmax_mpa : float, optional
+        Upper limit of the colour scale (MPa, > 0; default the largest stress on the slice);
+        higher stresses are drawn in the top colour and the colour bar gets an arrow.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+        The colour bar is reachable as ``ax.spinesim_colorbar``, the polygons as
+        ``ax.collections[0]`` (their values, MPa, from ``get_array()``).
+    """
+    from spinesim.fem.materials import Isotropic
+    from spinesim.fem.post import cell_values, solid_fields, von_mises
+
+    if not hasattr(mesh, "solid_blocks") or not hasattr(mesh, "points"):
+        raise ValueError(f"mesh must be a spinesim Mesh, got {type(mesh).__name__}")
+    if mesh.n_solid_cells == 0:
+        raise ValueError("mesh has no solid cells")
+    u = _array("displacement", displacement, ndim=(1, 2))
+    if u.size != 3 * mesh.n_nodes or (u.ndim == 2 and u.shape[1] != 3):
+        raise ValueError(f"displacement must have shape (n_nodes, 3) = ({mesh.n_nodes}, 3), "
+                         f"got {u.shape}")
+    u = u.reshape(mesh.n_nodes, 3)
+    x0 = float(_array("x0", [x0])[0])
+    material = Isotropic.of(E, nu, mesh.n_solid_cells)   # ValueError naming E or nu
+    if (hardware_points is None) != (hardware_lines is None):
+        raise ValueError("hardware_points and hardware_lines must be given together (both or "
+                         f"neither), got only "
+                         f"{'hardware_points' if hardware_lines is None else 'hardware_lines'}")
+    segments = None
+    if hardware_points is not None:
+        hp = _array("hardware_points", hardware_points, ndim=2)
+        if hp.shape[1] != 3:
+            raise ValueError(f"hardware_points must have shape (n, 3), got {hp.shape}")
+        hl = np.asarray(hardware_lines)
+        if hl.ndim != 2 or hl.shape[1] != 2 or hl.size == 0 or not (
+                np.issubdtype(hl.dtype, np.integer)):
+            raise ValueError(f"hardware_lines must be a non-empty integer array (m, 2) of "
+                             f"indices into hardware_points, got shape {hl.shape} and dtype "
+                             f"{hl.dtype}")
+        if hl.min() < 0 or hl.max() >= len(hp):
+            bad = int(hl.min() if hl.min() < 0 else hl.max())
+            raise ValueError(f"hardware_lines index {bad} out of range: hardware_points has "
+                             f"{len(hp)} points (allowed 0 to {len(hp) - 1})")
+        segments = hp[hl][:, :, 1:]                        # (m, 2, 2): (y, z) of both ends
+    if scale not in ("log", "linear"):
+        raise ValueError(f"scale must be 'log' or 'linear', got {scale!r}")
+    vmax = None if vmax_mpa is None else _scalar("vmax_mpa", vmax_mpa, positive=True)
+    cells, polygons = sagittal_section(mesh, x0)
+    if cells.size == 0:
+        lo, hi = mesh.points[:, 0].min(), mesh.points[:, 0].max()
+        raise ValueError(f"x0 = {x0:g} mm does not cut the mesh (x from {lo:g} to {hi:g} mm)")
+    stress = cell_values(solid_fields(mesh, u, material, bbar=True), "stress")
+    svm = von_mises(stress[cells])
+    ax = _axes(ax)
+    import matplotlib as mpl
+    from matplotlib import patheffects
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    top = float(svm.max()) if vmax is None else vmax
+    top = top if top > 0 else 1.0
+    if scale == "log":
+        norm = mpl.colors.LogNorm(top * 1e-3, top)
+    else:
+        norm = mpl.colors.Normalize(0.0, top)
+    cmap = mpl.colormaps["viridis"]
+    coll = PolyCollection(polygons, array=svm, cmap=cmap, norm=norm, edgecolors="face",
+                          linewidths=0.3)
+    ax.add_collection(coll)
+    over, under = bool(svm.max() > norm.vmax), bool(svm.min() < norm.vmin)
+    cbar = ax.figure.colorbar(coll, ax=ax, pad=0.02, extend="both" if over and under else
+                              "max" if over else "min" if under else "neither")
+    cbar.set_label("von Mises stress (MPa), cell average" + (", log scale" if scale == "log"
+                                                              else ""))
+    if scale == "log":
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+
+        cbar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        cbar.ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.spinesim_colorbar = cbar  # type: ignore[attr-defined]
+    allp = np.vstack(polygons)
+    if segments is not None:
+        halo = [patheffects.Stroke(linewidth=4.5, foreground="white"), patheffects.Normal()]
+        lines = LineCollection(segments, colors=_BLACK, linewidths=2.2, capstyle="round",
+                               label="screws and rods (projected)", zorder=3)
+        lines.set_path_effects(halo)
+        ax.add_collection(lines)
+        allp = np.vstack([allp, segments.reshape(-1, 2)])
+        ax.legend(handles=[lines], fontsize=8, loc="upper left", framealpha=0.9)
+    pad = 0.04 * float(np.ptp(allp, axis=0).max())
+    ax.set_xlim(allp[:, 0].min() - pad, allp[:, 0].max() + pad)
+    ax.set_ylim(allp[:, 1].min() - pad, allp[:, 1].max() + pad)
+    ax.set_aspect("equal")
+    ax.set_xlabel("y, posterior to anterior (mm)")
+    ax.set_ylabel("z, caudal to cranial (mm)")
+    ax.set_title(f"von Mises stress, sagittal slice x = {x0:g} mm (max {svm.max():.3g} MPa)",
+                 fontsize=11)
     return ax

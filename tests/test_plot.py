@@ -50,8 +50,22 @@ def synthetic_rod_damage(weeks: np.ndarray, rate_per_week: float, bridged: float
                             + 0.05 * np.maximum(weeks - bridged, 0.0))
 
 
+def synthetic_sweep() -> tuple[list[float], list[float], np.ndarray]:
+    """Made-up failure probabilities over rod diameter (mm) x bone density (g/cm^3)."""
+    xs, ys = [4.5, 5.5, 6.0, 6.35], [0.6, 0.8, 1.0, 1.2, 1.4]
+    p = 0.35 * np.exp(-(0.9 * (np.array(xs)[None, :] - 4.5) + 2.0 * (np.array(ys)[:, None]
+                                                                       - 0.6)))
+    return xs, ys, p
+
+
+SYNTHETIC_SENSITIVITIES = {"rod diameter (mm)": -0.62, "daily steps": 0.52,
+                           "bone density (g/cm^3)": -0.41, "body mass (kg)": 0.35,
+                           "cage height (mm)": 0.08, "screw length (mm)": -0.03}
+
+
 def render_all(out_dir: Path) -> list[Path]:
-    """Write the six figures with synthetic data to ``out_dir`` as PNG; return the paths."""
+    """Write the eight array figures with synthetic data to ``out_dir`` as PNG; return the
+    paths (the sagittal slice needs a solved model and has its own test)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     curve = sn_curve("ti6al4v", notch_factor=2.0)
     w = synthetic_weeks()
@@ -73,6 +87,12 @@ def render_all(out_dir: Path) -> list[Path]:
         "race": lambda ax: plot.race(w, synthetic_bone(w),
                                      synthetic_rod_damage(w, 2e-3, 18.0), bridged_week=18.0,
                                      ax=ax),
+        "failure_heatmap": lambda ax: plot.failure_heatmap(
+            *synthetic_sweep()[:2], synthetic_sweep()[2], x_label="rod diameter (mm)",
+            y_label="bone density (g/cm$^3$)", ci_low=0.7 * synthetic_sweep()[2],
+            ci_high=1.4 * synthetic_sweep()[2], ax=ax),
+        "tornado": lambda ax: plot.tornado(SYNTHETIC_SENSITIVITIES,
+                                           outcome="rod damage after 2 years (-)", ax=ax),
     }
     paths = []
     for name, draw in figs.items():
@@ -306,15 +326,204 @@ def test_race_rejects_bad_input(kwargs, word):
     lambda ax: plot.tissue_phases_over_weeks([0, 1], [[1, 0], [0.5, 0.5]], ["a", "b"], ax=ax),
     lambda ax: plot.rom_bars(["a"], [2.0], [1.0], ax=ax),
     lambda ax: plot.race([0, 1], [0, 0.5], [0, 0.1], ax=ax),
-], ids=["sn_curve", "damage", "bone", "phases", "rom", "race"])
+    lambda ax: plot.failure_heatmap([1], [2], [[0.5]], x_label="a (mm)", y_label="b (-)",
+                                    ax=ax),
+    lambda ax: plot.tornado({"a": 0.5}, outcome="x", ax=ax),
+], ids=["sn_curve", "damage", "bone", "phases", "rom", "race", "heatmap", "tornado"])
 def test_every_plot_draws_on_the_given_axes(draw):
     fig, ax = plt.subplots()
     assert draw(ax) is ax
-    assert len(fig.axes) in (1, 2)                   # race adds its twin damage axes only
+    assert len(fig.axes) in (1, 2)      # race adds its twin damage axes, heatmap a colour bar
 
 
-def test_all_six_figures_render_to_png(tmp_path):
+def test_all_eight_array_figures_render_to_png(tmp_path):
     paths = render_all(tmp_path)
-    assert len(paths) == 6
+    assert len(paths) == 8
     for p in paths:
         assert p.stat().st_size > 10_000, p.name
+
+
+# ------------------------------------------------------------------------------ 7. heatmap
+def test_failure_heatmap_shows_percent_with_ci_per_cell_and_labelled_colour_bar():
+    xs, ys, p = synthetic_sweep()
+    ax = plot.failure_heatmap(xs, ys, p, x_label="rod diameter (mm)",
+                              y_label="bone density (g/cm$^3$)", ci_low=0.7 * p,
+                              ci_high=1.4 * p)
+    texts = _texts(ax)
+    assert len(texts) == p.size
+    assert texts[0] == "35 %\n[24-49]"                   # row 0 (bottom), column 0
+    assert ax.collections[0].get_array().max() == pytest.approx(35.0)
+    cbar = ax.spinesim_colorbar
+    assert cbar.ax.get_ylabel() == "probability of hardware fatigue failure (%)"
+    assert cbar.mappable.get_clim() == (0.0, 50.0)     # nice ceiling above 35 %
+    assert ax.get_xlabel() == "rod diameter (mm)" and "g/cm" in ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["4.5", "5.5", "6", "6.35"]
+    assert "confidence interval" in ax.get_title()
+
+
+def test_failure_heatmap_takes_names_a_fixed_scale_and_the_failure_mode():
+    ax = plot.failure_heatmap(["Ti-6Al-4V", "CoCr"], [0.6], [[0.004, 0.0]],
+                              x_label="rod material", y_label="bone density (g/cm$^3$)",
+                              mode="screw loosening", vmax_percent=100)
+    assert _texts(ax) == ["0.4 %", "0 %"]
+    assert ax.spinesim_colorbar.mappable.get_clim() == (0.0, 100.0)
+    assert "screw loosening" in ax.get_title()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Ti-6Al-4V", "CoCr"]
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"probability": [[0.1, 0.2]]}, "probability"),                     # wrong shape
+    ({"probability": [[0.1, 20.0], [0.1, 0.1]]}, "probability"),        # percent, not fraction
+    ({"probability": [[0.1, np.nan], [0.1, 0.1]]}, "probability"),
+    ({"x_values": []}, "x_values"),
+    ({"ci_low": [[0.0, 0.0], [0.0, 0.0]]}, "ci_high"),                  # only one bound
+    ({"ci_low": [[0.2, 0.0], [0.0, 0.0]], "ci_high": [[0.3, 0.3], [0.3, 0.3]]}, "ci_low"),
+    ({"ci_low": [[0.0, 0.0], [0.0, 0.0]], "ci_high": [[0.3, 0.1], [0.3, 0.3]]}, "ci_high"),
+    ({"x_label": ""}, "x_label"),
+    ({"vmax_percent": 150}, "vmax_percent"),
+])
+def test_failure_heatmap_rejects_bad_input(kwargs, word):
+    args = {"x_values": [1, 2], "y_values": [3, 4], "probability": [[0.1, 0.2], [0.1, 0.1]],
+            "x_label": "a (mm)", "y_label": "b (-)"} | kwargs
+    with pytest.raises(ValueError, match=word):
+        plot.failure_heatmap(**args)
+
+
+# ------------------------------------------------------------------------------ 8. tornado
+def test_tornado_sorts_by_magnitude_colours_by_sign_and_draws_zero_line():
+    ax = plot.tornado(SYNTHETIC_SENSITIVITIES, outcome="rod damage after 2 years (-)")
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    assert names[-1] == "rod diameter (mm)" and names[0] == "screw length (mm)"  # top: largest
+    widths = [b.get_width() for b in ax.patches]
+    assert widths == sorted(widths, key=abs)
+    signs = {b.get_width() > 0: b.get_facecolor() for b in ax.patches}
+    assert signs[True] != signs[False]
+    assert all(b.get_hatch() == "//" for b in ax.patches if b.get_width() < 0)
+    assert any(ln.get_xdata()[0] == 0 for ln in ax.lines)           # zero line
+    assert ax.get_title() == "sensitivity of rod damage after 2 years (-)"
+    assert "(-)" in ax.get_xlabel() and ax.get_xlim() == pytest.approx((-1.18, 1.18))
+    assert "-0.62" in _texts(ax) and "+0.52" in _texts(ax)
+
+
+def test_tornado_variance_share_is_one_sided():
+    ax = plot.tornado({"a": 0.6, "b": 0.3}, outcome="ROM (deg)", measure="variance share")
+    assert ax.get_xlim()[0] == 0.0 and "variance" in ax.get_xlabel()
+    assert ax.get_legend() is None
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"sensitivities": {}}, "sensitivities"),
+    ({"sensitivities": {"a": 1.5}}, "sensitivities\\['a'\\]"),
+    ({"sensitivities": {"a": np.nan}}, "sensitivities"),
+    ({"sensitivities": {"a": "big"}}, "sensitivities"),
+    ({"sensitivities": [("a", 0.1)]}, "mapping"),
+    ({"sensitivities": {"a": -0.2}, "measure": "variance share"}, "variance share"),
+    ({"measure": "sobol"}, "measure"),
+    ({"outcome": ""}, "outcome"),
+])
+def test_tornado_rejects_bad_input(kwargs, word):
+    args = {"sensitivities": {"a": 0.5}, "outcome": "x (-)"} | kwargs
+    with pytest.raises(ValueError, match=word):
+        plot.tornado(**args)
+
+
+# ------------------------------------------------------------------------------ 9. sagittal
+@pytest.fixture(scope="module")
+def fused_flexion():
+    """A small bilateral-cage L4-L5 segment solved in flexion (about 4 s)."""
+    from spinesim.model.loadcases import load_case
+    from spinesim.model.segment import SegmentOptions, build_segment, solve_rom
+
+    seg = build_segment(SegmentOptions(construct="bilateral-cage", resolution=0.3))
+    result = solve_rom(seg, [load_case("flexion")], keep_solutions=True)["flexion"]
+    hw = seg.hardware
+    # beam nodes are model node ids; hardware.points are the nodes after the solid ones
+    lines = np.vstack([b["nodes"] - hw.layout.n_solid for b in hw.beams.values()])
+    return seg, result.solution.displacement, hw.points, lines
+
+
+def test_sagittal_section_of_a_cube_split_at_its_faces_and_inside():
+    from spinesim.mesh.mesh import CellBlock, Mesh
+
+    g = np.array([-1.0, 0.0, 1.0])
+    pts = np.array([[x, y, z] for z in (0.0, 2.0) for y in (0.0, 3.0) for x in g])
+    # two hexes side by side along x, sharing the face x = 0
+    idx = {tuple(p): i for i, p in enumerate(pts)}
+
+    def hexa(x0, x1):
+        return [idx[(x, y, z)] for z in (0.0, 2.0)
+                for (x, y) in ((x0, 0.0), (x1, 0.0), (x1, 3.0), (x0, 3.0))]
+
+    mesh = Mesh(pts, (CellBlock("hexahedron", np.array([hexa(-1.0, 0.0), hexa(0.0, 1.0)]),
+                                np.ones(2, dtype=int)),))
+    cells, polys = plot.sagittal_section(mesh, 0.0)       # on the shared face: +x cell only
+    assert cells.tolist() == [1] and len(polys[0]) == 4
+    cells, polys = plot.sagittal_section(mesh, -0.4)
+    assert cells.tolist() == [0]
+    assert np.ptp(polys[0], axis=0) == pytest.approx([3.0, 2.0])
+    assert plot.sagittal_section(mesh, 5.0)[0].size == 0
+
+
+def test_sagittal_von_mises_draws_cut_cells_hardware_and_mpa_colour_bar(fused_flexion,
+                                                                       tmp_path):
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    from spinesim.fem.materials import Isotropic
+    from spinesim.fem.post import cell_values, solid_fields, von_mises
+
+    seg, u, hp, lines = fused_flexion
+    mesh = seg.geometry.mesh
+    fig, ax = plt.subplots(figsize=plot.FIGSIZE_IN, layout="constrained")
+    assert plot.sagittal_von_mises(mesh, u, seg.E, seg.nu, hardware_points=hp,
+                                   hardware_lines=lines, ax=ax) is ax
+    polys = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    hw = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert len(polys) == 1 and len(hw) == 1
+    cells, _ = plot.sagittal_section(mesh, 0.0)
+    expected = von_mises(cell_values(solid_fields(mesh, u, Isotropic(seg.E, seg.nu),
+                                                  bbar=True)))[cells]
+    values = np.asarray(polys[0].get_array())
+    assert len(values) == len(cells) > 100
+    assert values == pytest.approx(expected)
+    assert len(hw[0].get_segments()) == len(lines)
+    assert hw[0].get_segments()[0] == pytest.approx(hp[lines[0]][:, 1:])   # (y, z) projection
+    cbar = ax.spinesim_colorbar
+    assert "MPa" in cbar.ax.get_ylabel()
+    assert cbar.mappable.norm.vmax == pytest.approx(values.max())
+    assert "(mm)" in ax.get_xlabel() and "anterior" in ax.get_xlabel()
+    assert "(mm)" in ax.get_ylabel() and "cranial" in ax.get_ylabel()
+    # anterior to the right, cranial up: the vertebral bodies (y > -20) sit right of the rods
+    assert ax.get_xlim()[0] < hp[:, 1].min() and ax.get_xlim()[1] > 0
+    path = tmp_path / "sagittal_von_mises.png"
+    fig.savefig(path, dpi=120)
+    assert path.stat().st_size > 10_000
+
+
+def test_sagittal_von_mises_linear_scale_with_cap_and_no_hardware(fused_flexion):
+    seg, u, _, _ = fused_flexion
+    ax = plot.sagittal_von_mises(seg.geometry.mesh, u, seg.E, seg.nu, x0=5.3,
+                                 scale="linear", vmax_mpa=5.0)
+    assert ax.spinesim_colorbar.mappable.get_clim() == (0.0, 5.0)
+    assert ax.spinesim_colorbar.extend == "max"
+    assert "x = 5.3 mm" in ax.get_title() and ax.get_legend() is None
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"displacement": np.zeros((5, 3))}, "displacement"),
+    ({"displacement": "none"}, "displacement"),
+    ({"E": -1.0}, "E"),
+    ({"nu": 0.5}, "nu"),
+    ({"hardware_points": np.zeros((2, 3))}, "hardware_lines"),
+    ({"hardware_points": np.zeros((2, 3)), "hardware_lines": [[0, 2]]}, "hardware_lines"),
+    ({"hardware_points": np.zeros((2, 2)), "hardware_lines": [[0, 1]]}, "hardware_points"),
+    ({"hardware_points": np.zeros((2, 3)), "hardware_lines": [[0.0, 1.0]]}, "hardware_lines"),
+    ({"x0": 500.0}, "x0"),
+    ({"x0": np.inf}, "x0"),
+    ({"scale": "symlog"}, "scale"),
+    ({"vmax_mpa": 0.0}, "vmax_mpa"),
+])
+def test_sagittal_von_mises_rejects_bad_input(fused_flexion, kwargs, word):
+    seg, u, _, _ = fused_flexion
+    args = {"mesh": seg.geometry.mesh, "displacement": u, "E": seg.E, "nu": seg.nu} | kwargs
+    with pytest.raises(ValueError, match=word):
+        plot.sagittal_von_mises(**args)
