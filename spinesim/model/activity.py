@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from spinesim.errors import SpinesimError
+from spinesim.fem.loads import NMM_PER_NM
 from spinesim.model.loadcases import LOAD_CASES, LoadCase
 from spinesim.scenario_schema import FieldValueError, check, field
 
@@ -53,7 +54,6 @@ logger = logging.getLogger(__name__)
 #: Activities of the scenario schema (``activity.<name>.*``), in report order.
 ACTIVITIES: tuple[str, ...] = ("walking", "bending", "full_flexion", "lifting")
 DAYS_PER_WEEK = 7.0
-_NMM_PER_NM = 1000.0
 
 
 class ActivityError(SpinesimError):
@@ -92,7 +92,7 @@ class ActivityLoad:
     @property
     def moment_nmm(self) -> np.ndarray:
         """Peak moment vector (3,), N·mm (internal unit)."""
-        return _NMM_PER_NM * self.moment_nm * np.asarray(self.axis, float)
+        return NMM_PER_NM * self.moment_nm * np.asarray(self.axis, float)
 
     def load_case(self) -> LoadCase:
         """The peak of one cycle as a :class:`~spinesim.model.loadcases.LoadCase`: the moment
