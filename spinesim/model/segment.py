@@ -297,9 +297,7 @@ def solve_rom(seg: Segment, cases: list[LoadCase], *, keep_solutions: bool = Fal
         if seg.hardware is not None:
             from spinesim.model.hardware import hardware_results
 
-            hw_sol = type(sol)(sol.displacement, sol.reactions, sol.external, sol.strain_energy,
-                               sol.info, sol.node_dofs[:-1], sol.node_reactions[:-1])
-            sections, tie = hardware_results(seg.hardware, hw_sol)
+            sections, tie = hardware_results(seg.hardware, sol)  # reads the hardware nodes only
             rod = float(sections["rod_beams"].von_mises_max.max())
             screw = float(sections["screw_beams"].von_mises_max.max())
             micro = None if tie is None else float(tie.micromotion_um.max())
