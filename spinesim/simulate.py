@@ -1,0 +1,400 @@
+"""The coupled healing timeline of a fused segment: graft healing, screw loosening and rod
+fatigue racing each other week by week (issue 6, "The coupled timeline").
+
+:func:`run_timeline` builds the segment model of a scenario once and then, for every timeline
+step (``timeline.step_weeks``, default one week) from week 0 to ``timeline.weeks``:
+
+1. graft moduli from the healing state (:func:`spinesim.failure.healing.tissue_properties`)
+   -> ``model.set_material`` (pattern reused, factorization refreshed), only when they changed;
+2. screw-bone interface stiffness from the loosening state
+   (:func:`spinesim.model.hardware.interface_values`) -> ``model.set_elements``, only when
+   it changed;
+3. one linear solve per active activity (peak of one cycle: the activity's moment plus its
+   compression on the reference node, as :meth:`ActivityLoad.load_case`), and one solve of
+   the protocol moment in flexion for the ROM;
+4. rod and screw fatigue damage of the step's cycles (:func:`cycles_between`), accumulated per
+   beam-end surface point (Palmgren-Miner);
+5. graft strains -> :func:`spinesim.failure.healing.step`; screw micromotion ->
+   :meth:`LooseningRule.step`; bridging check (:func:`spinesim.failure.bridging.bridging`).
+
+Stresses, micromotion and ROM of a row are those of the state at the *start* of its step; the
+bone fraction, bridging and loosening columns are the state at its *end*.
+
+Modelling choices (each a deliberate approximation):
+
+* **Linear model, no soft tissue.** The segment is built with ``soft_tissue=False``: no
+  ligaments, no facet contact (the annulus fibres are already absent after discectomy). The
+  model is then linear, so each load case is one solve with the factorization of the week (no
+  active-set iterations, no frozen contact state to defend), and superposition holds. In a
+  rod-and-cage construct the ligaments and facets carry a small share of the load; leaving
+  them out lets the hardware and graft carry all of it, i.e. rod stress, micromotion and graft
+  strain err on the high (conservative) side. The alternative, freezing the active set of
+  week 0, would keep a contact state that the healing graft changes.
+* **Zero-to-peak cycles.** Each activity cycle goes from rest to its peak and back: at every
+  rod (screw) surface point the amplitude is half the peak stress and the mean is half the peak
+  stress (:func:`spinesim.failure.fatigue.section_fatigue` with a zero baseline; von Mises of
+  the normal and shear amplitudes, signed normal mean, Goodman/Gerber/Soderberg from
+  ``fatigue.mean_stress``). The surface point of a beam end is the point of largest von Mises
+  stress of *each* case (``BeamSectionResults.sigma_at_max``), so cases loading different sides
+  of a rod are summed as if at one point (conservative). Cycles between activities are not
+  counted (section_fatigue's caveat).
+* **Rod S-N curve** with ``hardware.rod.notch_factor`` and ``fatigue.surface_factor`` /
+  ``size_factor``; **screw S-N curve** with the surface and size factors only: no thread notch
+  factor is sourced, so screw damage is for a smooth shank (unconservative).
+* **Healing stimulus.** Fluid velocity is taken as 0 (spinesim is not poroelastic; see
+  :mod:`spinesim.failure.healing`: Prendergast-Lacroix then runs on the octahedral shear
+  strain alone, optimistic). Per graft element the strain (and, for Claes-Heigele, the
+  pressure) of the activity with the largest principal strain magnitude in that element is
+  used: the week's peak. A step without load cycles leaves the graft state unchanged: the
+  rules would classify zero stimulus as bone, which would be bone formation driven by no load.
+* **Loosening** uses each tied node's largest micromotion over the week's activities.
+
+Not modelled here (left out): healing modifiers (smoking, age, osteoporosis, graft type:
+``healing.modifiers.*``), ``graft.volume_fraction``, multi-level fusions (bridging needs the
+graft of each disc space), imported meshes (``segment.mesh``, no screws), ROM against intact,
+Monte Carlo risk, and static condensation onto the graft and interface DOFs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from spinesim.errors import SpinesimError
+from spinesim.failure import healing
+from spinesim.failure.bridging import bridging
+from spinesim.failure.fatigue import SNCurve, section_fatigue, sn_curve
+from spinesim.failure.loosening import loosening_rule
+from spinesim.fem.materials import Isotropic
+from spinesim.fem.post import cell_values, solid_fields
+from spinesim.model.activity import activity_spectrum, cycles_between
+from spinesim.model.hardware import Interface, hardware_results, interface_values
+from spinesim.model.implant_materials import implant_material
+from spinesim.model.loadcases import LOAD_CASES, LoadCase, rom_deg
+from spinesim.model.segment import Segment, SegmentOptions, build_segment
+from spinesim.scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+__all__ = ["COLUMNS", "TIMELINE_CONSTRUCTS", "VERDICT_KEYS", "TimelineResult", "healing_rule",
+           "run_timeline", "segment_options"]
+
+#: Constructs the timeline runs on: a graft to heal and screws and rods to load.
+TIMELINE_CONSTRUCTS = ("bilateral-cage", "unilateral-cage")
+#: Columns of :attr:`TimelineResult.timeline`, in order.
+COLUMNS = ("week", "graft_bone_fraction", "bridged", "max_rod_stress_amplitude_mpa",
+           "rod_damage", "screw_damage", "max_micromotion_um", "loosened_screws",
+           "rom_flexion_deg")
+#: Keys of :attr:`TimelineResult.verdicts`.
+VERDICT_KEYS = ("insufficient_support", "hardware_fatigue", "nonunion")
+
+
+@dataclass(frozen=True, eq=False)
+class TimelineResult:
+    """Result of :func:`run_timeline`.
+
+    Attributes
+    ----------
+    timeline : pandas.DataFrame
+        One row per step, columns :data:`COLUMNS`: week (end of the step, weeks), graft bone
+        fraction (-, by volume), bridged (bool), largest rod von Mises stress amplitude of the
+        step (MPa), cumulative Miner damage of the most damaged rod and screw surface point
+        (-), largest screw-bone micromotion (µm), number of loosened screws, ROM under the
+        protocol moment in flexion (deg).
+    verdicts : dict
+        :data:`VERDICT_KEYS` -> ``{"fails": bool, "week": int | None, "driver": str,
+        "value": float, "threshold": float}`` (see :func:`run_timeline`).
+    info : dict
+        Model size, build and per-step seconds, and the modelling choices.
+    """
+
+    timeline: pd.DataFrame
+    verdicts: dict
+    info: dict = field(default_factory=dict)
+
+
+def segment_options(scenario: Scenario, resolution: float | None = None) -> SegmentOptions:
+    """The :class:`SegmentOptions` of a scenario for the timeline (``soft_tissue=False``, see
+    the module notes); ``resolution`` overrides ``segment.resolution``.
+
+    Raises
+    ------
+    SpinesimError
+        A construct without graft or screws, an imported mesh or a multi-level fusion.
+    """
+    construct = scenario.get("segment.construct")
+    if construct not in TIMELINE_CONSTRUCTS:
+        raise SpinesimError(f"segment.construct = {construct!r}: the timeline needs a graft and "
+                            f"screws; allowed: {', '.join(TIMELINE_CONSTRUCTS)}")
+    if scenario.get("segment.mesh") is not None:
+        raise SpinesimError("segment.mesh: imported meshes have no screws; the timeline runs "
+                            "on generated segments only")
+    if len(scenario.vertebrae) != 2:
+        raise SpinesimError(f"segment.levels = {scenario.get('segment.levels')!r}: the timeline "
+                            "handles single-level fusions only")
+    d = SegmentOptions()
+    g = scenario.get
+    quality = g("bone.quality")
+    return SegmentOptions(
+        levels=g("segment.levels"), construct=construct,
+        resolution=float(g("segment.resolution") if resolution is None else resolution),
+        bone_quality=quality,
+        rho_app_g_cm3=g("bone.apparent_density_g_cm3") if quality == "healthy" else None,
+        rod_material=g("hardware.rod.material"), rod_diameter_mm=g("hardware.rod.diameter_mm"),
+        screw_material=g("hardware.screw.material"),
+        screw_diameter_mm=g("hardware.screw.diameter_mm"),
+        screw_core_diameter_mm=g("hardware.screw.core_diameter_mm") or d.screw_core_diameter_mm,
+        screw_length_mm=g("hardware.screw.length_mm"),
+        cage_material=g("cage.material"), cage_width_mm=g("cage.width_mm") or d.cage_width_mm,
+        cage_depth_mm=g("cage.depth_mm") or d.cage_depth_mm, cage_height_mm=g("cage.height_mm"),
+        interface_scale=g("loosening.bonded_tie_factor") / Interface().tie_factor,
+        soft_tissue=False)
+
+
+def healing_rule(scenario: Scenario) -> healing.Rule:
+    """The mechanoregulation rule of ``healing.rule`` with its scenario parameters."""
+    name = scenario.get("healing.rule")
+    if name == "prendergast":
+        return healing.PrendergastLacroix(a=scenario.get("healing.prendergast.a"),
+                                          b_mm_s=1e-3 * scenario.get("healing.prendergast.b_um_s"))
+    if name == "claes":
+        return healing.ClaesHeigele(bone_strain=scenario.get("healing.claes.bone_strain"),
+                                    cartilage_strain=scenario.get("healing.claes.cartilage_strain"),
+                                    pressure_mpa=scenario.get("healing.claes.pressure_mpa"))
+    preset = scenario.get("healing.strain_window.preset")
+    if preset != "perren":
+        raise SpinesimError(f"healing.strain_window.preset = {preset!r}; allowed: 'perren'")
+    return healing.perren()
+
+
+def _curve(scenario: Scenario, material: str, notch: float | None) -> tuple[SNCurve, float,
+                                                                             float | None]:
+    """S-N curve (scenario constants and knock-downs), UTS and yield (MPa) of ``material``."""
+    def factor(key: str) -> float | None:
+        v = scenario.get(key)
+        return None if v is None or v == 1.0 else float(v)
+
+    curve = sn_curve(material, sigma_f_mpa=scenario.get(f"fatigue.{material}.sigma_f_mpa"),
+                     endurance_mpa=scenario.get(f"fatigue.{material}.endurance_mpa"),
+                     surface_factor=factor("fatigue.surface_factor"),
+                     size_factor=factor("fatigue.size_factor"),
+                     notch_factor=None if notch is None or notch == 1.0 else float(notch))
+    mat = implant_material(material)
+    return curve, float(mat.uts_mpa), mat.yield_mpa
+
+
+@dataclass(frozen=True, eq=False)
+class _Response:
+    """What one solved load case hands to the failure rules."""
+
+    graft_strain: np.ndarray    # (n_graft, 3, 3) cell-averaged strain
+    graft_pressure: np.ndarray  # (n_graft,) MPa, compression positive
+    rod: object                 # BeamSectionResults
+    screw: object
+    micromotion_um: np.ndarray  # (n_tied,)
+
+
+def _solve(seg: Segment, case: LoadCase, material: Isotropic, graft: np.ndarray,
+           x0: np.ndarray | None) -> tuple[object, _Response]:
+    """Solve one peak load (moment and compression on the reference node, as
+    :func:`spinesim.model.segment.solve_rom`) and read graft, rod and screw results."""
+    loads = np.zeros((seg.model.layout.n_extra, 6))
+    loads[-1] = case.reference_load()
+    loads[-1, :3] = -case.preload_n * seg.axis
+    sol = seg.model.solve(node_loads=loads, x0=x0)
+    hw_sol = type(sol)(sol.displacement, sol.reactions, sol.external, sol.strain_energy,
+                       sol.info, sol.node_dofs[:-1], sol.node_reactions[:-1])
+    sections, tie = hardware_results(seg.hardware, hw_sol)
+    fields = solid_fields(seg.geometry.mesh, sol.displacement, material, bbar=True)
+    strain = cell_values(fields, "strain")[graft]
+    pressure = healing.hydrostatic_pressure(cell_values(fields, "stress")[graft])
+    return sol, _Response(strain, pressure, sections["rod_beams"], sections["screw_beams"],
+                          tie.micromotion_um)
+
+
+def _damage(results: list, cycles: np.ndarray, curve: tuple) -> tuple[np.ndarray, float]:
+    """Miner damage per beam-end surface point (n, 2) of one step's cycles (one count per
+    case in ``cycles``) and the largest von Mises stress amplitude (MPa), zero-to-peak cycles
+    (module notes); ``curve`` is (SNCurve, UTS, yield, mean-stress method)."""
+    sigma = np.stack([r.sigma_at_max for r in results], axis=-1)
+    tau = np.stack([r.tau_at_max for r in results], axis=-1)
+    sn, uts, yield_, method = curve
+    fat = section_fatigue(sigma, tau, cycles, sn, uts, yield_, method=method)
+    return fat.damage_per_year, float(fat.sigma_a_vm.max())
+
+
+def _peak_strain(responses: list[_Response]) -> tuple[np.ndarray, np.ndarray]:
+    """Per graft element, strain and pressure of the activity with the largest principal
+    strain magnitude in it."""
+    eps = np.stack([r.graft_strain for r in responses])            # (K, n, 3, 3)
+    p = np.stack([r.graft_pressure for r in responses])            # (K, n)
+    pick = healing.max_abs_principal_strain(eps).argmax(axis=0)   # (n,)
+    n = np.arange(eps.shape[1])
+    return eps[pick, n], p[pick, n]
+
+
+def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None,
+                 resolution: float | None = None) -> TimelineResult:
+    """Run the coupled healing, loosening and fatigue timeline of a fused segment.
+
+    Parameters
+    ----------
+    scenario : Scenario, optional
+        Default :meth:`Scenario.default` (bilateral cage, L4-L5).
+    weeks : float, optional
+        Length of the timeline, weeks; default ``timeline.weeks``.
+    resolution : float, optional
+        Mesh resolution; default ``segment.resolution``.
+
+    Returns
+    -------
+    TimelineResult
+        The timeline table and the verdicts:
+
+        * ``hardware_fatigue``: fails when the rod or screw damage reaches
+          ``fatigue.critical_damage``; driver ``"rod_damage"`` or ``"screw_damage"``
+          (whichever is larger at the end), value its final damage.
+        * ``insufficient_support``: fails when a screw is loosened
+          (:meth:`LooseningRule.loosened_screws`); driver ``"loosened_screws"``, value the
+          largest number of loosened screws, threshold 1.
+        * ``nonunion``: fails when the graft has not bridged by
+          ``timeline.nonunion_horizon_weeks``; driver ``"weeks_to_union"``, value the first
+          bridged week (inf if none), threshold the horizon. A timeline shorter than the
+          horizon that has not bridged does not fail (undecided; ``week`` None).
+
+        ``week`` is the first week at which the mode fails, None if it does not.
+    """
+    scenario = Scenario.default() if scenario is None else scenario
+    total = float(scenario.get("timeline.weeks") if weeks is None else weeks)
+    if not (math.isfinite(total) and total > 0):
+        raise SpinesimError(f"weeks = {weeks!r} must be a number of weeks > 0")
+    t_start = time.perf_counter()
+    seg = build_segment(segment_options(scenario, resolution))
+    t_built = time.perf_counter()
+    mesh, hw = seg.geometry.mesh, seg.hardware
+    graft = np.flatnonzero(mesh.cells_in_region("graft"))
+    upper, lower = (f"{seg.geometry.levels[0]}_inferior_endplate",
+                    f"{seg.geometry.levels[1]}_superior_endplate")
+    spec = activity_spectrum(scenario)
+    active = spec.active()
+    rule = healing_rule(scenario)
+    state = healing.initial_state(len(graft), rule,
+                                  n_average=scenario.get("healing.averaging_iterations"))
+    rate = scenario.get("healing.rate_per_week")
+    granulation_E = scenario.get("graft.initial_modulus_mpa")
+    lrule = loosening_rule(scenario)
+    method = scenario.get("fatigue.mean_stress")
+    rod_curve = (*_curve(scenario, scenario.get("hardware.rod.material"),
+                         scenario.get("hardware.rod.notch_factor")), method)
+    screw_curve = (*_curve(scenario, scenario.get("hardware.screw.material"), None), method)
+    critical = float(scenario.get("fatigue.critical_damage"))
+    step = float(scenario.get("timeline.step_weeks"))
+    n_steps = max(1, math.ceil(total / step - 1e-9))
+    rom_case = LoadCase("flexion", LOAD_CASES["flexion"], scenario.get("protocol.moment_nm"))
+
+    E, nu = seg.E.copy(), seg.nu.copy()
+    # screw name per tied node, in the order of ``hardware_results`` (the ties' concatenation)
+    screw_names = [name for t in hw.ties.values() for name in t["screw"]]
+    n_tied = len(screw_names)
+    factor, applied_factor = np.ones(n_tied), np.ones(n_tied)
+    applied_level = None
+    rod_cum = screw_cum = None
+    x0: dict[str, np.ndarray] = {}
+    rows, seconds = [], []
+    for k in range(1, n_steps + 1):
+        t0 = time.perf_counter()
+        w0, w1 = (k - 1) * step, min(k * step, total)
+        if applied_level is None or not np.array_equal(state.level, applied_level):
+            E[graft], nu[graft] = healing.tissue_properties(state.level,
+                                                            granulation_E_mpa=granulation_E)
+            seg.model.set_material(E, nu)
+            applied_level = state.level.copy()
+        if not np.array_equal(factor, applied_factor):
+            seg.model.set_elements(**interface_values(hw, factor))
+            applied_factor = factor.copy()
+        material = Isotropic(E, nu)
+        responses = []
+        for a in active:
+            sol, r = _solve(seg, a.load_case(), material, graft, x0.get(a.name))
+            x0[a.name] = sol.displacement
+            responses.append(r)
+        rom_sol = seg.model.solve(node_loads=_rom_loads(seg, rom_case))
+        rom = rom_deg(rom_sol.node_dofs[-1, 3:], rom_case)
+
+        cycles = cycles_between(spec, w0, w1)
+        counts = np.array([cycles[a.name] for a in active])
+        amp, micro_max = 0.0, 0.0
+        if responses:
+            d_rod, amp = _damage([r.rod for r in responses], counts, rod_curve)
+            d_screw, _ = _damage([r.screw for r in responses], counts, screw_curve)
+            rod_cum = d_rod if rod_cum is None else rod_cum + d_rod
+            screw_cum = d_screw if screw_cum is None else screw_cum + d_screw
+            eps, p = _peak_strain(responses)
+            state = healing.step(state, eps, 0.0, rule, w1 - w0, pressure_mpa=p,
+                                 max_steps_per_week=rate)
+            micro = np.max([r.micromotion_um for r in responses], axis=0)
+            micro_max = float(micro.max())
+        else:  # no load cycles: no damage, no stimulus, micromotion 0 (osseointegration)
+            micro = np.zeros(n_tied)
+        factor = lrule.step(factor, micro, w1 - w0)
+        loosened = sum(lrule.loosened_screws(factor, screw_names).values())
+        br = bridging(mesh, graft, state.is_bone(), upper, lower)
+        rows.append({"week": w1, "graft_bone_fraction": br.bone_fraction,
+                     "bridged": br.bridged, "max_rod_stress_amplitude_mpa": amp,
+                     "rod_damage": 0.0 if rod_cum is None else float(rod_cum.max()),
+                     "screw_damage": 0.0 if screw_cum is None else float(screw_cum.max()),
+                     "max_micromotion_um": micro_max, "loosened_screws": int(loosened),
+                     "rom_flexion_deg": rom})
+        seconds.append(time.perf_counter() - t0)
+        log.debug("week %g: bone %.2f, rod damage %.3g", w1, br.bone_fraction,
+                  rows[-1]["rod_damage"])
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    verdicts = _verdicts(table, critical, float(scenario.get("timeline.nonunion_horizon_weeks")))
+    info = {"dofs": seg.info["dofs"], "graft_cells": len(graft), "tied_nodes": n_tied,
+            "active_activities": [a.name for a in active], "build_s": t_built - t_start,
+            "step_s": seconds, "total_s": time.perf_counter() - t_start,
+            "soft_tissue": False, "fluid_velocity_mm_s": 0.0}
+    log.info("timeline: %d steps, %d DOFs, %.2f s per step", n_steps, info["dofs"],
+             float(np.mean(seconds)))
+    return TimelineResult(table, verdicts, info)
+
+
+def _rom_loads(seg: Segment, case: LoadCase) -> np.ndarray:
+    loads = np.zeros((seg.model.layout.n_extra, 6))
+    loads[-1] = case.reference_load()
+    return loads
+
+
+def _first_week(table: pd.DataFrame, mask: pd.Series) -> int | None:
+    return math.ceil(table["week"][mask].iloc[0]) if mask.any() else None
+
+
+def _verdicts(table: pd.DataFrame, critical: float, horizon: float) -> dict[str, dict]:
+    """The three verdicts of a timeline table (see :func:`run_timeline`)."""
+    rod, screw = float(table["rod_damage"].iloc[-1]), float(table["screw_damage"].iloc[-1])
+    driver = "rod_damage" if rod >= screw else "screw_damage"
+    broken = (table["rod_damage"] >= critical) | (table["screw_damage"] >= critical)
+    loose = table["loosened_screws"] >= 1
+    bridged = table["bridged"].astype(bool)
+    union = _first_week(table, bridged)
+    decided = float(table["week"].iloc[-1]) >= horizon
+    nonunion = decided and (union is None or union > horizon)
+    return {
+        "insufficient_support": {"fails": bool(loose.any()), "week": _first_week(table, loose),
+                                 "driver": "loosened_screws",
+                                 "value": float(table["loosened_screws"].max()),
+                                 "threshold": 1.0},
+        "hardware_fatigue": {"fails": bool(broken.any()), "week": _first_week(table, broken),
+                             "driver": driver, "value": max(rod, screw),
+                             "threshold": critical},
+        "nonunion": {"fails": bool(nonunion),
+                     "week": math.ceil(horizon) if nonunion else None,
+                     "driver": "weeks_to_union",
+                     "value": math.inf if union is None else float(union),
+                     "threshold": horizon},
+    }

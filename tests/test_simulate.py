@@ -1,0 +1,190 @@
+"""The coupled healing timeline (spinesim.simulate): short runs at resolution 0.3."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spinesim.errors import SpinesimError
+from spinesim.failure import healing
+from spinesim.scenario import Scenario
+from spinesim.simulate import (
+    COLUMNS,
+    VERDICT_KEYS,
+    _verdicts,
+    healing_rule,
+    run_timeline,
+    segment_options,
+)
+
+RES = 0.3
+WEEKS = 6
+#: A low endurance limit so that the default activities damage the rod within a few weeks
+#: (the default Ti-6Al-4V rod sees about 19 MPa amplitude, far below its endurance limit).
+WEAK = {"fatigue.ti6al4v.endurance_mpa": 10.0}
+NO_ACTIVITY = {f"activity.{a}.per_day": 0.0
+               for a in ("walking", "bending", "full_flexion", "lifting")}
+
+
+@pytest.fixture(scope="module")
+def default_run():
+    return run_timeline(Scenario.default(), weeks=WEEKS, resolution=RES)
+
+
+@pytest.fixture(scope="module")
+def weak_run():
+    return run_timeline(Scenario.default().with_values(WEAK), weeks=WEEKS, resolution=RES)
+
+
+def test_timeline_has_one_row_per_week_and_finite_values(default_run):
+    t = default_run.timeline
+    assert isinstance(t, pd.DataFrame)
+    assert tuple(t.columns) == COLUMNS
+    assert len(t) == WEEKS
+    assert t["week"].tolist() == [float(w) for w in range(1, WEEKS + 1)]
+    numeric = t.drop(columns=["bridged"]).to_numpy(float)
+    assert np.all(np.isfinite(numeric))
+    assert t["bridged"].dtype == bool
+    assert np.all((t["graft_bone_fraction"] >= 0) & (t["graft_bone_fraction"] <= 1))
+    assert np.all(t["max_rod_stress_amplitude_mpa"] > 0)
+    assert np.all(t["max_micromotion_um"] > 0)
+    assert np.all(t["rom_flexion_deg"] > 0)
+    assert len(default_run.info["step_s"]) == WEEKS
+
+
+def test_verdicts_have_the_exact_keys_and_types(default_run):
+    v = default_run.verdicts
+    assert tuple(v) == VERDICT_KEYS
+    for mode in VERDICT_KEYS:
+        assert set(v[mode]) == {"fails", "week", "driver", "value", "threshold"}
+        assert isinstance(v[mode]["fails"], bool)
+        assert v[mode]["week"] is None or isinstance(v[mode]["week"], int)
+        assert isinstance(v[mode]["driver"], str)
+        assert isinstance(v[mode]["value"], float)
+        assert isinstance(v[mode]["threshold"], float)
+    # 6 weeks is shorter than the 52-week nonunion horizon: undecided, not a failure
+    assert v["nonunion"]["fails"] is False and v["nonunion"]["threshold"] == 52.0
+
+
+def test_zero_activity_gives_no_damage_and_no_healing_progress():
+    s = Scenario.default().with_values({**NO_ACTIVITY, **WEAK})
+    r = run_timeline(s, weeks=4, resolution=RES)
+    t = r.timeline
+    assert r.info["active_activities"] == []
+    assert np.all(t["rod_damage"] == 0) and np.all(t["screw_damage"] == 0)
+    assert np.all(t["max_rod_stress_amplitude_mpa"] == 0)
+    assert np.all(t["graft_bone_fraction"] == 0) and not t["bridged"].any()
+    assert np.all(t["max_micromotion_um"] == 0) and np.all(t["loosened_screws"] == 0)
+    assert not any(r.verdicts[m]["fails"] for m in VERDICT_KEYS)
+
+
+def test_rod_damage_is_positive_and_non_decreasing(weak_run):
+    d = weak_run.timeline["rod_damage"].to_numpy()
+    assert d[-1] > 0
+    assert np.all(np.diff(d) >= 0)
+    assert np.all(np.diff(weak_run.timeline["screw_damage"].to_numpy()) >= 0)
+
+
+def test_thicker_rod_gives_lower_rod_damage(weak_run):
+    thick = run_timeline(Scenario.default().with_values({**WEAK,
+                                                         "hardware.rod.diameter_mm": 6.5}),
+                         weeks=WEEKS, resolution=RES)
+    thin_d = weak_run.timeline["rod_damage"].iloc[-1]
+    thick_d = thick.timeline["rod_damage"].iloc[-1]
+    assert 0 < thick_d < thin_d
+    assert (thick.timeline["max_rod_stress_amplitude_mpa"].iloc[0]
+            < weak_run.timeline["max_rod_stress_amplitude_mpa"].iloc[0])
+
+
+def test_default_graft_heals_under_shear_only_prendergast(default_run):
+    # fluid velocity 0 and one phase step per week: granulation -> immature bone in 3 weeks
+    t = default_run.timeline
+    assert t["graft_bone_fraction"].iloc[0] == 0
+    assert t["graft_bone_fraction"].iloc[-1] == 1.0 and t["bridged"].iloc[-1]
+    assert default_run.verdicts["nonunion"]["value"] == 3.0
+
+
+def test_claes_rule_runs_with_pressure():
+    r = run_timeline(Scenario.default().with_values({"healing.rule": "claes"}), weeks=2,
+                     resolution=RES)
+    assert len(r.timeline) == 2
+    assert np.all(np.isfinite(r.timeline.drop(columns=["bridged"]).to_numpy(float)))
+
+
+def test_unilateral_cage_runs_with_two_screws():
+    s = Scenario.default().with_values({"segment.construct": "unilateral-cage"})
+    r = run_timeline(s, weeks=1, resolution=RES)
+    assert len(r.timeline) == 1 and r.timeline["max_rod_stress_amplitude_mpa"].iloc[0] > 0
+
+
+def test_two_week_steps_give_one_row_per_step():
+    s = Scenario.default().with_values({"timeline.step_weeks": 2.0})
+    r = run_timeline(s, weeks=3, resolution=RES)
+    assert r.timeline["week"].tolist() == [2.0, 3.0]
+
+
+def test_invalid_weeks_is_an_error():
+    with pytest.raises(SpinesimError, match="weeks"):
+        run_timeline(Scenario.default(), weeks=0, resolution=RES)
+
+
+def test_segment_options_follow_the_scenario_without_soft_tissue():
+    s = Scenario.default().with_values({"hardware.rod.diameter_mm": 6.0,
+                                        "bone.quality": "osteoporotic"})
+    opts = segment_options(s, resolution=0.5)
+    assert opts.construct == "bilateral-cage" and opts.resolution == 0.5
+    assert opts.rod_diameter_mm == 6.0 and opts.bone_quality == "osteoporotic"
+    assert opts.soft_tissue is False and opts.interface_scale == pytest.approx(1.0)
+    assert opts.screw_length_mm == s.get("hardware.screw.length_mm")
+
+
+@pytest.mark.parametrize("values, match", [
+    ({"segment.construct": "intact"}, "graft and screws"),
+    ({"segment.construct": "cage-only"}, "graft and screws"),
+    ({"segment.levels": "L3-L5"}, "single-level"),
+])
+def test_segment_options_reject_unsupported_scenarios(values, match):
+    s = Scenario.default().with_values(values, drop_inapplicable=True)
+    with pytest.raises(SpinesimError, match=match):
+        segment_options(s)
+
+
+@pytest.mark.parametrize("rule, cls", [("prendergast", healing.PrendergastLacroix),
+                                       ("claes", healing.ClaesHeigele),
+                                       ("strain_window", healing.StrainWindow)])
+def test_healing_rule_of_the_scenario(rule, cls):
+    r = healing_rule(Scenario.default().with_values({"healing.rule": rule}))
+    assert isinstance(r, cls)
+    if rule == "prendergast":
+        assert r.b_mm_s == pytest.approx(0.003)
+
+
+def _table(rod, screw, loose, bridged, weeks=None):
+    n = len(rod)
+    return pd.DataFrame({"week": [float(w) for w in (weeks or range(1, n + 1))],
+                         "rod_damage": rod, "screw_damage": screw,
+                         "loosened_screws": loose, "bridged": bridged})
+
+
+def test_verdicts_name_first_failure_week_and_driver():
+    t = _table([0.2, 0.7, 1.3], [0.1, 0.2, 0.3], [0, 1, 2], [False] * 3)
+    v = _verdicts(t, critical=1.0, horizon=52.0)
+    assert v["hardware_fatigue"] == {"fails": True, "week": 3, "driver": "rod_damage",
+                                     "value": 1.3, "threshold": 1.0}
+    assert v["insufficient_support"]["fails"] and v["insufficient_support"]["week"] == 2
+    assert v["insufficient_support"]["value"] == 2.0
+    assert v["nonunion"]["fails"] is False and v["nonunion"]["value"] == math.inf
+
+
+def test_nonunion_is_decided_at_the_horizon():
+    late = _table([0.0] * 3, [0.5] * 3, [0] * 3, [False, False, True], weeks=[10, 20, 30])
+    v = _verdicts(late, critical=1.0, horizon=20.0)
+    assert v["nonunion"] == {"fails": True, "week": 20, "driver": "weeks_to_union",
+                             "value": 30.0, "threshold": 20.0}
+    assert v["hardware_fatigue"]["driver"] == "screw_damage"
+    assert not v["hardware_fatigue"]["fails"]
+    early = _verdicts(late, critical=1.0, horizon=30.0)
+    assert early["nonunion"]["fails"] is False and early["nonunion"]["value"] == 30.0
