@@ -5,16 +5,15 @@ fatigue racing each other week by week (issue 6, "The coupled timeline").
 step (``timeline.step_weeks``, default one week) from week 0 to ``timeline.weeks``:
 
 1. graft moduli from the healing state (:func:`spinesim.failure.healing.tissue_properties`)
-   -> ``model.set_material`` (pattern reused, factorization refreshed), only when they changed;
-2. screw-bone interface stiffness from the loosening state
-   (:func:`spinesim.model.hardware.interface_values`) -> ``model.set_elements``, only when
-   it changed;
-3. one linear solve per active activity (peak of one cycle: the activity's moment plus its
+   and the screw-bone interface stiffness from the loosening state
+   (:func:`spinesim.model.hardware.interface_values`), each only when it changed, refilled
+   together by ``model.update`` (pattern reused, one factorization);
+2. one linear solve per active activity (peak of one cycle: the activity's moment plus its
    compression on the reference node, as :meth:`ActivityLoad.load_case`), and one solve of
    the protocol moment in flexion for the ROM;
-4. rod and screw fatigue damage of the step's cycles (:func:`cycles_between`), accumulated per
+3. rod and screw fatigue damage of the step's cycles (:func:`cycles_between`), accumulated per
    beam-end surface point (Palmgren-Miner);
-5. graft strains -> :func:`spinesim.failure.healing.step`; screw micromotion ->
+4. graft strains -> :func:`spinesim.failure.healing.step`; screw micromotion ->
    :meth:`LooseningRule.step`; bridging check (:func:`spinesim.failure.bridging.bridging`).
 
 Stresses, micromotion and ROM of a row are those of the state at the *start* of its step; the
@@ -309,14 +308,17 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     for k in range(1, n_steps + 1):
         t0 = time.perf_counter()
         w0, w1 = (k - 1) * step, min(k * step, total)
+        changes: dict = {}
         if applied_level is None or not np.array_equal(state.level, applied_level):
             E[graft], nu[graft] = healing.tissue_properties(state.level,
                                                             granulation_E_mpa=granulation_E)
-            seg.model.set_material(E, nu)
+            changes.update(E=E, nu=nu)
             applied_level = state.level.copy()
         if not np.array_equal(factor, applied_factor):
-            seg.model.set_elements(**interface_values(hw, factor))
+            changes.update(interface_values(hw, factor))
             applied_factor = factor.copy()
+        if changes:  # one assembly and one factorization for both
+            seg.model.update(**changes)
         material = Isotropic(E, nu)
         responses = []
         for a in active:

@@ -142,13 +142,20 @@ class LinearElasticModel:
         else:
             self._solver.update(K_r)
 
+    def update(self, E: ArrayLike | Material | None = None, nu: ArrayLike | None = None,
+               **values: np.ndarray) -> None:
+        """Refill new moduli (MPa) and/or element sets' values in one assembly and one solver
+        update (one factorization or hierarchy), pattern and maps reused."""
+        material = None if E is None else self.assembler.material(E, nu)
+        self._refresh(self.system.assemble(material, **values))
+
     def set_material(self, E: ArrayLike | Material, nu: ArrayLike | None = None) -> None:
         """Refill the stiffness for new moduli (pattern and maps reused) and update the solver."""
-        self._refresh(self.system.assemble(self.assembler.material(E, nu)))
+        self.update(E, nu)
 
     def set_elements(self, **values: np.ndarray) -> None:
         """Refill element sets (e.g. loosened screw springs) and update the solver."""
-        self._refresh(self.system.assemble(**values))
+        self.update(**values)
 
     # ----------------------------------------------------------------- solve
     def solve(self, forces: ArrayLike | None = None, *, node_loads: ArrayLike | None = None,
