@@ -48,10 +48,19 @@ Modelling choices (each a deliberate approximation):
   rules would classify zero stimulus as bone, which would be bone formation driven by no load.
 * **Loosening** uses each tied node's largest micromotion over the week's activities.
 
-Not modelled here (left out): healing modifiers (smoking, age, osteoporosis, graft type:
-``healing.modifiers.*``), ``graft.volume_fraction``, multi-level fusions (bridging needs the
-graft of each disc space), imported meshes (``segment.mesh``, no screws), ROM against intact,
-Monte Carlo risk, and static condensation onto the graft and interface DOFs.
+* **Healing modifiers.** The clinical odds ratios of pseudarthrosis (smoking, age, extra
+  levels, osteoporosis, graft type: ``healing.modifiers.*``) multiply into one odds ratio that
+  divides the healing rate (:func:`healing_rate`), a modelling choice stated there.
+* **Reuse across weeks.** The model is linear in each week, so all activity peaks and the ROM
+  cases are one multi-right-hand-side solve with the week's factorization; a week whose graft
+  and interface state did not change reuses last week's responses unchanged (exact, no
+  re-solve), and a changed week refactorizes numerically only (PARDISO keeps the ordering and
+  symbolic analysis of the unchanged pattern). Graft strains come from precomputed mean
+  shape-function gradients of the graft cells only.
+
+Not modelled here (left out): ``graft.volume_fraction``, multi-level fusions (bridging needs the
+graft of each disc space), imported meshes (``segment.mesh``, no screws), static condensation
+onto the graft and interface DOFs (the factorization of a changed week is the dominant cost).
 """
 
 from __future__ import annotations
@@ -70,7 +79,7 @@ from spinesim.failure.bridging import bridging
 from spinesim.failure.fatigue import SNCurve, section_fatigue, sn_curve
 from spinesim.failure.loosening import loosening_rule
 from spinesim.fem.materials import Isotropic
-from spinesim.fem.post import cell_values, solid_fields
+from spinesim.fem.post import cell_strain_operator, cell_values, solid_fields
 from spinesim.model.activity import activity_spectrum, cycles_between
 from spinesim.model.hardware import Interface, hardware_results, interface_values
 from spinesim.model.implant_materials import implant_material
@@ -81,14 +90,19 @@ from spinesim.scenario import Scenario
 log = logging.getLogger(__name__)
 
 __all__ = ["COLUMNS", "TIMELINE_CONSTRUCTS", "VERDICT_KEYS", "TimelineResult", "healing_rule",
-           "run_timeline", "segment_options"]
+           "ROM_COLUMNS", "ROM_DIRECTIONS", "healing_odds_ratio", "healing_rate", "run_timeline",
+           "segment_options"]
 
 #: Constructs the timeline runs on: a graft to heal and screws and rods to load.
 TIMELINE_CONSTRUCTS = ("bilateral-cage", "unilateral-cage")
 #: Columns of :attr:`TimelineResult.timeline`, in order.
-COLUMNS = ("week", "graft_bone_fraction", "bridged", "max_rod_stress_amplitude_mpa",
-           "rod_damage", "screw_damage", "max_micromotion_um", "loosened_screws",
-           "rom_flexion_deg")
+#: Directions of the protocol-moment ROM columns (one-sided, deg).
+ROM_DIRECTIONS = ("flexion", "extension", "lateral_bending_left", "axial_rotation_left")
+ROM_COLUMNS = ("flexion", "extension", "lateral_bending", "axial_rotation")
+COLUMNS = ("week", "graft_bone_fraction", "bridged", "max_graft_shear_strain",
+           "max_rod_stress_amplitude_mpa", "rod_damage", "screw_damage", "max_micromotion_um",
+           "loosened_screws",
+           *(f"rom_{c}_deg" for c in ROM_COLUMNS))
 #: Keys of :attr:`TimelineResult.verdicts`.
 VERDICT_KEYS = ("insufficient_support", "hardware_fatigue", "nonunion")
 
@@ -100,21 +114,38 @@ class TimelineResult:
     Attributes
     ----------
     timeline : pandas.DataFrame
-        One row per step, columns :data:`COLUMNS`: week (end of the step, weeks), graft bone
-        fraction (-, by volume), bridged (bool), largest rod von Mises stress amplitude of the
-        step (MPa), cumulative Miner damage of the most damaged rod and screw surface point
-        (-), largest screw-bone micromotion (µm), number of loosened screws, ROM under the
-        protocol moment in flexion (deg).
+        One row per step. First the columns :data:`COLUMNS`: week (end of the step, weeks),
+        graft bone fraction (-, by volume), bridged (bool), largest octahedral shear strain
+        in the graft over the step's activity peaks (-), largest rod von Mises stress
+        amplitude of the step (MPa), cumulative Miner damage of the most damaged rod and screw
+        surface point (-), largest screw-bone micromotion (µm), number of loosened screws, ROM
+        under the protocol moment in flexion, extension, lateral bending and axial rotation
+        (deg, one-sided). Then per screw ``micromotion_<screw>_um`` (µm, largest over its tied
+        nodes) and ``interface_factor_<screw>`` (mean interface stiffness over its tied nodes
+        as a fraction of bonded: 1 bonded, ``loosening.fibrous_stiffness_fraction`` loose),
+        and per tissue phase ``fraction_<phase>`` (-, share of graft elements whose dominant
+        phase it is, by volume).
     verdicts : dict
         :data:`VERDICT_KEYS` -> ``{"fails": bool, "week": int | None, "driver": str,
         "value": float, "threshold": float}`` (see :func:`run_timeline`).
     info : dict
-        Model size, build and per-step seconds, and the modelling choices.
+        Model size, build and per-step seconds, solves and factorizations, healing rate and
+        odds ratio, and the modelling choices.
+    fields : dict
+        Week of ``output.vtu_weeks`` -> fields at the *start* of that week (the last week: at
+        the end of the timeline): ``displacement_mm`` (n_nodes, 3) under the peak of the
+        heaviest activity (``activity``), per solid cell ``von_mises_mpa``, ``E_mpa`` and
+        ``tissue_level`` (healing maturity level of graft cells, -1 elsewhere), and per tied
+        screw node ``interface_factor``.
+    mesh : Mesh
+        The segment mesh the fields live on.
     """
 
     timeline: pd.DataFrame
     verdicts: dict
     info: dict = field(default_factory=dict)
+    fields: dict = field(default_factory=dict)
+    mesh: object = None
 
 
 def segment_options(scenario: Scenario, resolution: float | None = None) -> SegmentOptions:
@@ -191,6 +222,7 @@ def _curve(scenario: Scenario, material: str, notch: float | None) -> tuple[SNCu
 class _Response:
     """What one solved load case hands to the failure rules."""
 
+    displacement: np.ndarray    # (n_nodes, 3) mm
     graft_strain: np.ndarray    # (n_graft, 3, 3) cell-averaged strain
     graft_pressure: np.ndarray  # (n_graft,) MPa, compression positive
     rod: object                 # BeamSectionResults
@@ -198,22 +230,28 @@ class _Response:
     micromotion_um: np.ndarray  # (n_tied,)
 
 
-def _solve(seg: Segment, case: LoadCase, material: Isotropic, graft: np.ndarray,
-           x0: np.ndarray | None) -> tuple[object, _Response]:
-    """Solve one peak load (moment and compression on the reference node, as
-    :func:`spinesim.model.segment.solve_rom`) and read graft, rod and screw results."""
+def _peak_loads(seg: Segment, case: LoadCase) -> np.ndarray:
+    """Node loads of one peak: moment and compression on the reference node (as
+    :func:`spinesim.model.segment.solve_rom`)."""
     loads = np.zeros((seg.model.layout.n_extra, 6))
     loads[-1] = case.reference_load()
     loads[-1, :3] = -case.preload_n * seg.axis
-    sol = seg.model.solve(node_loads=loads, x0=x0)
+    return loads
+
+
+def _response(seg: Segment, sol, strain_of, E_graft: np.ndarray, nu_graft: np.ndarray
+              ) -> _Response:
+    """Graft strain and pressure, rod and screw sections and micromotion of one solution."""
     hw_sol = type(sol)(sol.displacement, sol.reactions, sol.external, sol.strain_energy,
                        sol.info, sol.node_dofs[:-1], sol.node_reactions[:-1])
     sections, tie = hardware_results(seg.hardware, hw_sol)
-    fields = solid_fields(seg.geometry.mesh, sol.displacement, material, bbar=True)
-    strain = cell_values(fields, "strain")[graft]
-    pressure = healing.hydrostatic_pressure(cell_values(fields, "stress")[graft])
-    return sol, _Response(strain, pressure, sections["rod_beams"], sections["screw_beams"],
-                          tie.micromotion_um)
+    strain = strain_of(sol.displacement)
+    lam = E_graft * nu_graft / ((1 + nu_graft) * (1 - 2 * nu_graft))
+    mu = E_graft / (2 * (1 + nu_graft))
+    tr = np.trace(strain, axis1=1, axis2=2)
+    pressure = -(lam + 2.0 * mu / 3.0) * tr  # -mean stress of the cell-averaged strain
+    return _Response(sol.displacement, strain, pressure, sections["rod_beams"],
+                     sections["screw_beams"], tie.micromotion_um)
 
 
 def _damage(results: list, cycles: np.ndarray, curve: tuple) -> tuple[np.ndarray, float]:
@@ -237,6 +275,48 @@ def _peak_strain(responses: list[_Response]) -> tuple[np.ndarray, np.ndarray]:
     return eps[pick, n], p[pick, n]
 
 
+def healing_odds_ratio(scenario: Scenario) -> float:
+    """Product of the clinical odds ratios of pseudarthrosis that apply to the patient
+    (``healing.modifiers.*``: smoking, age over the reference age, extra fused levels,
+    osteoporosis, graft type; values and sources in the scenario schema, [Boon24])."""
+    g = scenario.get
+    odds = float(g("healing.modifiers.graft_odds_ratio"))
+    if g("healing.modifiers.smoker"):
+        odds *= g("healing.modifiers.smoking_odds_ratio")
+    age = g("healing.modifiers.age_years")
+    if age is not None:
+        odds *= g("healing.modifiers.age_odds_ratio_per_year") ** (
+            age - g("healing.modifiers.reference_age_years"))
+    odds *= g("healing.modifiers.levels_odds_ratio") ** (len(scenario.vertebrae) - 2)
+    if g("bone.quality") == "osteoporotic":
+        odds *= g("healing.modifiers.osteoporosis_odds_ratio")
+    return float(odds)
+
+
+def healing_rate(scenario: Scenario) -> float:
+    """Tissue-phase steps per week: ``healing.rate_per_week`` divided by
+    :func:`healing_odds_ratio`. Mapping an odds ratio onto a rate is a modelling choice made
+    here (the reference gives odds ratios and asks that their mapping be stated): a patient
+    with three times the odds of nonunion differentiates three times slower, so the graft
+    stays soft, and the rods loaded, for three times as long."""
+    return float(scenario.get("healing.rate_per_week")) / healing_odds_ratio(scenario)
+
+
+def _vtu_fields(seg: Segment, r: _Response, activity: str, E: np.ndarray, nu: np.ndarray,
+                graft: np.ndarray, level: np.ndarray, factor: np.ndarray) -> dict:
+    """Fields of one reported week for ParaView: displacement of the heaviest activity, its
+    von Mises stress per cell, moduli and the graft's tissue level (-1 outside the graft)."""
+    from spinesim.fem.post import von_mises
+
+    vm = von_mises(cell_values(solid_fields(seg.geometry.mesh, r.displacement,
+                                            Isotropic(E, nu), bbar=True), "stress"))
+    tissue = np.full(len(E), -1.0)
+    tissue[graft] = level
+    return {"activity": activity, "displacement_mm": r.displacement.copy(),
+            "von_mises_mpa": vm, "E_mpa": E.copy(), "tissue_level": tissue,
+            "interface_factor": factor.copy()}
+
+
 def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None,
                  resolution: float | None = None) -> TimelineResult:
     """Run the coupled healing, loosening and fatigue timeline of a fused segment.
@@ -253,7 +333,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     Returns
     -------
     TimelineResult
-        The timeline table and the verdicts:
+        The timeline table, the verdicts and the fields of ``output.vtu_weeks``:
 
         * ``hardware_fatigue``: fails when the rod or screw damage reaches
           ``fatigue.critical_damage``; driver ``"rod_damage"`` or ``"screw_damage"``
@@ -277,6 +357,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     t_built = time.perf_counter()
     mesh, hw = seg.geometry.mesh, seg.hardware
     graft = np.flatnonzero(mesh.cells_in_region("graft"))
+    strain_of = cell_strain_operator(mesh, graft)
+    volume = strain_of.volume / strain_of.volume.sum()  # graft cell volume fractions
     upper, lower = (f"{seg.geometry.levels[0]}_inferior_endplate",
                     f"{seg.geometry.levels[1]}_superior_endplate")
     spec = activity_spectrum(scenario)
@@ -284,7 +366,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     rule = healing_rule(scenario)
     state = healing.initial_state(len(graft), rule,
                                   n_average=scenario.get("healing.averaging_iterations"))
-    rate = scenario.get("healing.rate_per_week")
+    rate = healing_rate(scenario)
     granulation_E = scenario.get("graft.initial_modulus_mpa")
     lrule = loosening_rule(scenario)
     method = scenario.get("fatigue.mean_stress")
@@ -294,82 +376,120 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     critical = float(scenario.get("fatigue.critical_damage"))
     step = float(scenario.get("timeline.step_weeks"))
     n_steps = max(1, math.ceil(total / step - 1e-9))
-    rom_case = LoadCase("flexion", LOAD_CASES["flexion"], scenario.get("protocol.moment_nm"))
+    moment = scenario.get("protocol.moment_nm")
+    rom_cases = [LoadCase(d, LOAD_CASES[d], moment) for d in ROM_DIRECTIONS]
+    loads = [_peak_loads(seg, a.load_case()) for a in active] + \
+        [_peak_loads(seg, c) for c in rom_cases]
+    vtu_weeks = set(float(w) for w in (scenario.get("output.vtu_weeks") or ()) if w <= total)
+    heaviest = max(range(len(active)), key=lambda i: (active[i].compression_n,
+                                                      active[i].moment_nm), default=None)
 
     E, nu = seg.E.copy(), seg.nu.copy()
     # screw name per tied node, in the order of ``hardware_results`` (the ties' concatenation)
     screw_names = [name for t in hw.ties.values() for name in t["screw"]]
+    screws = sorted(set(screw_names))
+    screw_of = np.array([screws.index(s) for s in screw_names])
+    screw_keys = [s.replace(" ", "_") for s in screws]  # column-name form, "L4_left"
     n_tied = len(screw_names)
-    factor, applied_factor = np.ones(n_tied), np.ones(n_tied)
+    factor, applied_factor = np.ones(n_tied), None
     applied_level = None
     rod_cum = screw_cum = None
-    x0: dict[str, np.ndarray] = {}
-    rows, seconds = [], []
-    for k in range(1, n_steps + 1):
-        t0 = time.perf_counter()
-        w0, w1 = (k - 1) * step, min(k * step, total)
+    responses: list[_Response] = []
+    roms: list[float] = []
+    fields: dict[float, dict] = {}
+    rows, seconds, n_solves, n_factorizations = [], [], 0, 0
+
+    def refresh() -> bool:
+        """Bring the model to the current healing and loosening state; True if it changed."""
+        nonlocal applied_level, applied_factor, n_factorizations
         changes: dict = {}
         if applied_level is None or not np.array_equal(state.level, applied_level):
             E[graft], nu[graft] = healing.tissue_properties(state.level,
                                                             granulation_E_mpa=granulation_E)
             changes.update(E=E, nu=nu)
             applied_level = state.level.copy()
-        if not np.array_equal(factor, applied_factor):
-            changes.update(interface_values(hw, factor))
+        if applied_factor is None or not np.array_equal(factor, applied_factor):
+            if applied_factor is not None or not np.all(factor == 1.0):
+                changes.update(interface_values(hw, factor))
             applied_factor = factor.copy()
         if changes:  # one assembly and one factorization for both
             seg.model.update(**changes)
-        material = Isotropic(E, nu)
-        responses = []
-        for a in active:
-            sol, r = _solve(seg, a.load_case(), material, graft, x0.get(a.name))
-            x0[a.name] = sol.displacement
-            responses.append(r)
-        rom_sol = seg.model.solve(node_loads=_rom_loads(seg, rom_case))
-        rom = rom_deg(rom_sol.node_dofs[-1, 3:], rom_case)
+            n_factorizations += 1
+        return bool(changes)
 
+    def solve_all() -> None:
+        """All activity peaks and the ROM cases in one multi-right-hand-side solve."""
+        nonlocal responses, roms, n_solves
+        sols = seg.model.solve_many(loads)
+        n_solves += 1
+        responses = [_response(seg, s, strain_of, E[graft], nu[graft])
+                     for s in sols[:len(active)]]
+        roms = [rom_deg(s.node_dofs[-1, 3:], c) for s, c in zip(sols[len(active):], rom_cases)]
+
+    for k in range(1, n_steps + 1):
+        t0 = time.perf_counter()
+        w0, w1 = (k - 1) * step, min(k * step, total)
+        if refresh() or not roms:  # same matrix and loads: last week's responses hold
+            solve_all()
+        if w0 in vtu_weeks and heaviest is not None:
+            fields[w0] = _vtu_fields(seg, responses[heaviest], active[heaviest].name, E, nu,
+                                     graft, state.level, factor)
         cycles = cycles_between(spec, w0, w1)
         counts = np.array([cycles[a.name] for a in active])
-        amp, micro_max = 0.0, 0.0
+        amp, gamma = 0.0, 0.0
+        micro = np.zeros(n_tied)
         if responses:
             d_rod, amp = _damage([r.rod for r in responses], counts, rod_curve)
             d_screw, _ = _damage([r.screw for r in responses], counts, screw_curve)
             rod_cum = d_rod if rod_cum is None else rod_cum + d_rod
             screw_cum = d_screw if screw_cum is None else screw_cum + d_screw
-            eps, p = _peak_strain(responses)
-            state = healing.step(state, eps, 0.0, rule, w1 - w0, pressure_mpa=p,
-                                 max_steps_per_week=rate)
-            micro = np.max([r.micromotion_um for r in responses], axis=0)
-            micro_max = float(micro.max())
-        else:  # no load cycles: no damage, no stimulus, micromotion 0 (osseointegration)
-            micro = np.zeros(n_tied)
+            if counts.sum() > 0:
+                eps, p = _peak_strain(responses)
+                gamma = float(healing.octahedral_shear_strain(eps).max(initial=0.0))
+                state = healing.step(state, eps, 0.0, rule, w1 - w0, pressure_mpa=p,
+                                     max_steps_per_week=rate)
+                micro = np.max([r.micromotion_um for r in responses], axis=0)
+        # no load cycles: no damage, no stimulus, micromotion 0 (osseointegration)
         factor = lrule.step(factor, micro, w1 - w0)
         loosened = sum(lrule.loosened_screws(factor, screw_names).values())
         br = bridging(mesh, graft, state.is_bone(), upper, lower)
-        rows.append({"week": w1, "graft_bone_fraction": br.bone_fraction,
-                     "bridged": br.bridged, "max_rod_stress_amplitude_mpa": amp,
-                     "rod_damage": 0.0 if rod_cum is None else float(rod_cum.max()),
-                     "screw_damage": 0.0 if screw_cum is None else float(screw_cum.max()),
-                     "max_micromotion_um": micro_max, "loosened_screws": int(loosened),
-                     "rom_flexion_deg": rom})
+        row = {"week": w1, "graft_bone_fraction": br.bone_fraction,
+               "bridged": br.bridged, "max_graft_shear_strain": gamma,
+               "max_rod_stress_amplitude_mpa": amp,
+               "rod_damage": 0.0 if rod_cum is None else float(rod_cum.max()),
+               "screw_damage": 0.0 if screw_cum is None else float(screw_cum.max()),
+               "max_micromotion_um": float(micro.max()) if n_tied else 0.0,
+               "loosened_screws": int(loosened),
+               **{f"rom_{c}_deg": r for c, r in zip(ROM_COLUMNS, roms)}}
+        for i, name in enumerate(screw_keys):
+            on = screw_of == i
+            row[f"micromotion_{name}_um"] = float(micro[on].max())
+            row[f"interface_factor_{name}"] = float(factor[on].mean())
+        phase = np.clip(state.phase, 0, len(healing.Phase) - 1)
+        for ph in healing.Phase:
+            row[f"fraction_{ph.name.lower()}"] = float(volume[phase == ph].sum())
+        rows.append(row)
         seconds.append(time.perf_counter() - t0)
         log.debug("week %g: bone %.2f, rod damage %.3g", w1, br.bone_fraction,
                   rows[-1]["rod_damage"])
-    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    if total in vtu_weeks and heaviest is not None and total not in fields:
+        if refresh():
+            solve_all()
+        fields[total] = _vtu_fields(seg, responses[heaviest], active[heaviest].name, E, nu,
+                                    graft, state.level, factor)
+    table = pd.DataFrame(rows)
+    table = table[list(COLUMNS) + [c for c in table.columns if c not in COLUMNS]]
     verdicts = _verdicts(table, critical, float(scenario.get("timeline.nonunion_horizon_weeks")))
     info = {"dofs": seg.info["dofs"], "graft_cells": len(graft), "tied_nodes": n_tied,
-            "active_activities": [a.name for a in active], "build_s": t_built - t_start,
-            "step_s": seconds, "total_s": time.perf_counter() - t_start,
+            "screws": screw_keys, "active_activities": [a.name for a in active],
+            "build_s": t_built - t_start, "step_s": seconds,
+            "total_s": time.perf_counter() - t_start, "solves": n_solves,
+            "factorizations": n_factorizations, "healing_rate_per_week": rate,
+            "healing_odds_ratio": healing_odds_ratio(scenario),
             "soft_tissue": False, "fluid_velocity_mm_s": 0.0}
-    log.info("timeline: %d steps, %d DOFs, %.2f s per step", n_steps, info["dofs"],
-             float(np.mean(seconds)))
-    return TimelineResult(table, verdicts, info)
-
-
-def _rom_loads(seg: Segment, case: LoadCase) -> np.ndarray:
-    loads = np.zeros((seg.model.layout.n_extra, 6))
-    loads[-1] = case.reference_load()
-    return loads
+    log.info("timeline: %d steps, %d DOFs, %d factorizations, %.1f s", n_steps, info["dofs"],
+             n_factorizations, info["total_s"])
+    return TimelineResult(table, verdicts, info, fields, mesh)
 
 
 def _first_week(table: pd.DataFrame, mask: pd.Series) -> int | None:

@@ -42,7 +42,16 @@ def weak_run():
 def test_timeline_has_one_row_per_week_and_finite_values(default_run):
     t = default_run.timeline
     assert isinstance(t, pd.DataFrame)
-    assert tuple(t.columns) == COLUMNS
+    assert tuple(t.columns[:len(COLUMNS)]) == COLUMNS
+    screws = default_run.info["screws"]
+    assert screws == ["L4_left", "L4_right", "L5_left", "L5_right"]
+    extra = [f"micromotion_{s}_um" for s in screws] + [f"interface_factor_{s}" for s in screws]
+    assert set(extra) <= set(t.columns)
+    phases = t[[c for c in t.columns if c.startswith("fraction_")]]
+    assert phases.shape[1] == len(healing.Phase)
+    assert np.allclose(phases.sum(axis=1), 1.0)
+    assert np.allclose(t[[f"micromotion_{s}_um" for s in screws]].max(axis=1),
+                       t["max_micromotion_um"])
     assert len(t) == WEEKS
     assert t["week"].tolist() == [float(w) for w in range(1, WEEKS + 1)]
     numeric = t.drop(columns=["bridged"]).to_numpy(float)

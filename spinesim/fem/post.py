@@ -122,3 +122,47 @@ def principal(tensor: np.ndarray) -> np.ndarray:
 def cell_values(fields: list[BlockField], name: str = "stress") -> np.ndarray:
     """Volume-averaged tensors of all solid cells (block order), (n_solid_cells, 3, 3)."""
     return np.concatenate([f.cell_average(name) for f in fields])
+
+
+@dataclass(frozen=True, eq=False)
+class CellStrain:
+    """Volume-averaged small strain of a fixed subset of solid cells, with the volume-weighted
+    mean shape-function gradients precomputed (geometry does not change between solves).
+
+    The cell average of the B-bar strain equals that of the standard strain (the B-bar
+    correction replaces the volumetric part by its cell mean), so one operator serves both.
+    Call it with a displacement (n_nodes, 3) in mm to get strains (n_cells, 3, 3).
+    """
+
+    connectivity: np.ndarray  # (n_cells, k) mesh node ids
+    mean_gradient: np.ndarray  # (n_cells, k, 3) 1/mm
+    volume: np.ndarray  # (n_cells,) mm^3
+
+    def __call__(self, displacement: ArrayLike) -> np.ndarray:
+        u = np.asarray(displacement, dtype=float)
+        H = np.einsum("eka,ekb->eab", u[self.connectivity], self.mean_gradient)
+        return 0.5 * (H + np.swapaxes(H, 1, 2))
+
+
+def cell_strain_operator(mesh: Mesh, cells: ArrayLike) -> CellStrain:
+    """:class:`CellStrain` of the solid cells ``cells`` (indices in solid-block order, as
+    :func:`cell_values`); all of them must be in blocks of one cell type."""
+    cells = np.asarray(cells, dtype=np.int64)
+    starts = np.cumsum([0] + [len(b) for b in mesh.solid_blocks])
+    which = np.searchsorted(starts, cells, side="right") - 1
+    if cells.size and (cells.min() < 0 or cells.max() >= starts[-1]):
+        raise ValueError(f"cell_strain_operator: cell ids must be in [0, {starts[-1]}), got "
+                         f"{cells.min()}..{cells.max()}")
+    types = {mesh.solid_blocks[b].type for b in np.unique(which)}
+    if len(types) > 1:
+        raise ValueError(f"cell_strain_operator: the cells span cell types {sorted(types)}")
+    if not cells.size:
+        return CellStrain(np.zeros((0, 8), np.int64), np.zeros((0, 8, 3)), np.zeros(0))
+    k = mesh.solid_blocks[which[0]].cells.shape[1]
+    conn = np.empty((len(cells), k), dtype=np.int64)
+    for b in np.unique(which):  # one pass per block, not per cell
+        mask = which == b
+        conn[mask] = mesh.solid_blocks[b].cells[cells[mask] - starts[b]]
+    g, dv, _ = gradients(mesh.points, conn, types.pop())
+    mean_g = np.einsum("eq,eqkb->ekb", dv, g) / dv.sum(axis=1)[:, None, None]
+    return CellStrain(conn, mean_g, dv.sum(axis=1))

@@ -293,18 +293,30 @@ class PardisoSolver(_FactoredSolver):
         except ImportError as exc:
             raise SolverError("method='pardiso' needs the optional package pypardiso: "
                               "pip install pypardiso   (or pip install spinesim[pardiso])") from exc
+        U = sp.triu(self.A, format="csr")
+        U.sort_indices()
+        old = getattr(self, "_U", None)
+        # same pattern as the last factorization: keep PARDISO's ordering and symbolic
+        # analysis (phase 11) and redo only the numeric factorization (phase 22)
+        numeric_only = (old is not None and old.nnz == U.nnz
+                        and np.array_equal(old.indptr, U.indptr)
+                        and np.array_equal(old.indices, U.indices))
         if getattr(self, "_ps", None) is not None:
-            self._ps.free_memory(everything=True)  # reuse the object: creating one globs for MKL
+            if not numeric_only:
+                self._ps.free_memory(everything=True)  # reuse the object: creating one globs
         else:
             self._ps = pypardiso.PyPardisoSolver(mtype=2)
-        self._U = sp.triu(self.A, format="csr")
-        self._U.sort_indices()
+        self._U = U
         if np.any(self._U.diagonal() <= 0):
             i = int(np.flatnonzero(self._U.diagonal() <= 0)[0])
             raise SolverError(f"pardiso: non-positive diagonal at DOF {i} (node {i // 3}); the model "
                               "is probably under-constrained or has an unattached node")
         try:
-            self._ps.factorize(self._U)
+            if numeric_only:
+                self._ps.set_phase(22)
+                self._ps._call_pardiso(self._U, np.zeros((self._U.shape[0], 1)))
+            else:
+                self._ps.factorize(self._U)
         except Exception as exc:  # pypardiso.PyPardisoError: -4 zero pivot, not SPD
             raise SolverError(f"pardiso factorization failed ({exc}); the matrix is singular or not "
                               "positive definite - the model is probably under-constrained") from exc

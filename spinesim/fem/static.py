@@ -175,7 +175,32 @@ class LinearElasticModel:
         x0 : (n_nodes, 3) mm, optional
             Initial guess of the mesh displacements for iterative solvers.
         """
-        cs, lay, asm = self.constraints, self.layout, self.assembler
+        g = self.constraints.g(None if support_values is None
+                               else np.asarray(support_values, float))
+        f_user, f = self._load_vector(forces, node_loads)
+        x0_r = None
+        if x0 is not None:
+            x_full = np.concatenate([self.assembler.vector_to_internal(
+                np.asarray(x0, float)).ravel(), np.zeros(6 * self.layout.n_extra)])
+            x0_r = self.constraints.T.T @ x_full
+        return self._solve_columns([(f_user, f)], g, x0_r)[0]
+
+    def solve_many(self, node_loads: Sequence[ArrayLike]) -> list[StaticSolution]:
+        """Solve several load cases on the 6-DOF nodes in one multi-right-hand-side call
+        (one pass over the stored factors for all of them; supports at their own values).
+
+        Parameters
+        ----------
+        node_loads : sequence of (n_extra, 6) arrays
+            Forces (N) and moments (N·mm) on the 6-DOF nodes, one array per load case.
+        """
+        g = self.constraints.g(None)
+        return self._solve_columns([self._load_vector(None, m) for m in node_loads], g, None)
+
+    def _load_vector(self, forces: ArrayLike | None, node_loads: ArrayLike | None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Checked user forces (n_nodes, 3) and the full internal load vector."""
+        lay, asm = self.layout, self.assembler
         n = self.mesh.n_nodes
         f_user = np.zeros((n, 3)) if forces is None else np.asarray(forces, dtype=float)
         m_user = np.zeros((lay.n_extra, 6)) if node_loads is None else \
@@ -187,36 +212,42 @@ class LinearElasticModel:
             if not np.all(np.isfinite(arr)):
                 bad = np.unique(np.argwhere(~np.isfinite(arr))[:, 0])
                 raise ValueError(f"{name} contain NaN/inf at node ids {bad[:10].tolist()}")
+        return f_user, np.concatenate([asm.vector_to_internal(f_user).ravel(), m_user.ravel()])
+
+    def _solve_columns(self, loads: list[tuple[np.ndarray, np.ndarray]], g: np.ndarray,
+                       x0_r: np.ndarray | None) -> list[StaticSolution]:
+        cs, lay, asm = self.constraints, self.layout, self.assembler
+        n = self.mesh.n_nodes
         K = self.system.matrix
-        f = np.concatenate([asm.vector_to_internal(f_user).ravel(), m_user.ravel()])
-        g = cs.g(None if support_values is None else np.asarray(support_values, float))
-        if cs.penalty_mpcs:
-            K, f = cs.add_penalties(K, f)
-        b = cs.reduce_rhs(K, f, g)
-        x0_r = None
-        if x0 is not None:
-            x_full = np.concatenate([asm.vector_to_internal(np.asarray(x0, float)).ravel(),
-                                     np.zeros(6 * lay.n_extra)])
-            x0_r = cs.T.T @ x_full
+        if cs.penalty_mpcs:  # the penalised matrix does not depend on the loads
+            fs = [cs.add_penalties(K, f)[1] for _, f in loads]
+            K = cs.add_penalties(K, np.zeros(K.shape[0]))[0]
+        else:
+            fs = [f for _, f in loads]
+        rhs = [cs.reduce_rhs(K, f, g) for f in fs]
         t0 = time.perf_counter()
-        u_r = self._solver.solve(b, x0=x0_r)
+        B = np.column_stack(rhs)
+        U_r = self._solver.solve(B if len(rhs) > 1 else B[:, 0], x0=x0_r).reshape(B.shape)
         info = dict(vars(self._solver.info)) if not isinstance(self._solver.info, dict) \
             else dict(self._solver.info)
         info["total_solve_s"] = time.perf_counter() - t0
-        if not np.all(np.isfinite(u_r)):
+        if not np.all(np.isfinite(U_r)):
             raise SolverError("the solver returned non-finite displacements; the model is "
                               "probably singular (a mechanism or a missing support)")
-        u = cs.expand(u_r, g)
-        Ku = K @ u
-        reactions = Ku - f
-        reactions[~cs.involved] = 0.0
+        out = []
         ns = 3 * n
-        return StaticSolution(
-            displacement=asm.vector_to_user(u[:ns].reshape(n, 3)),
-            reactions=asm.vector_to_user(reactions[:ns].reshape(n, 3)),
-            external=f_user,
-            strain_energy=0.5 * float(u @ Ku),
-            info=info,
-            node_dofs=u[ns:].reshape(-1, 6),
-            node_reactions=reactions[ns:].reshape(-1, 6),
-        )
+        for j, ((f_user, _), f) in enumerate(zip(loads, fs)):
+            u = cs.expand(U_r[:, j], g)
+            Ku = K @ u
+            reactions = Ku - f
+            reactions[~cs.involved] = 0.0
+            out.append(StaticSolution(
+                displacement=asm.vector_to_user(u[:ns].reshape(n, 3)),
+                reactions=asm.vector_to_user(reactions[:ns].reshape(n, 3)),
+                external=f_user,
+                strain_energy=0.5 * float(u @ Ku),
+                info=info,
+                node_dofs=u[ns:].reshape(-1, 6),
+                node_reactions=reactions[ns:].reshape(-1, 6),
+            ))
+        return out

@@ -1,0 +1,95 @@
+"""Engine pieces of the timeline: multi-load solves, graft strain operator, PARDISO numeric
+refactorization, reuse of unchanged weeks, healing modifiers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spinesim.fem.materials import Isotropic
+from spinesim.fem.post import cell_strain_operator, cell_values, solid_fields
+from spinesim.mesh.generate import box
+from spinesim.scenario import Scenario
+from spinesim.simulate import healing_odds_ratio, healing_rate, run_timeline, segment_options
+
+
+@pytest.fixture(scope="module")
+def seg():
+    from spinesim.model.segment import build_segment
+
+    return build_segment(segment_options(Scenario.default(), 0.3))
+
+
+def test_solve_many_equals_one_solve_per_case(seg):
+    rng = np.random.default_rng(1)
+    loads = [np.zeros((seg.model.layout.n_extra, 6)) for _ in range(3)]
+    for m in loads:
+        m[-1] = rng.normal(size=6) * [100, 100, 100, 5e3, 5e3, 5e3]
+    many = seg.model.solve_many(loads)
+    for m, sol in zip(loads, many):
+        one = seg.model.solve(node_loads=m)
+        scale = np.abs(one.displacement).max()
+        assert np.abs(sol.displacement - one.displacement).max() <= 1e-9 * scale
+        assert np.allclose(sol.node_dofs, one.node_dofs, rtol=1e-9, atol=1e-12)
+        assert np.isclose(sol.strain_energy, one.strain_energy, rtol=1e-9)
+
+
+@pytest.mark.parametrize("cell_type", ["hexahedron", "tetra10"])
+def test_cell_strain_operator_matches_the_full_field_cell_average(cell_type):
+    mesh = box((2.0, 1.0, 1.5), (3, 2, 2), cell_type)
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(mesh.n_nodes, 3))
+    cells = np.array([5, 0, 3, mesh.n_solid_cells - 1])
+    mat = Isotropic(np.full(mesh.n_solid_cells, 10.0), np.full(mesh.n_solid_cells, 0.3))
+    for bbar in (False, True):  # the B-bar correction averages out over a cell
+        ref = cell_values(solid_fields(mesh, u, mat, bbar=bbar), "strain")[cells]
+        assert np.allclose(cell_strain_operator(mesh, cells)(u), ref, atol=1e-12)
+    op = cell_strain_operator(mesh, np.arange(mesh.n_solid_cells))
+    assert np.isclose(op.volume.sum(), 2.0 * 1.0 * 1.5)
+    with pytest.raises(ValueError, match="cell ids"):
+        cell_strain_operator(mesh, [mesh.n_solid_cells])
+
+
+def test_pardiso_numeric_refactorization_matches_a_fresh_one():
+    pytest.importorskip("pypardiso")
+    import scipy.sparse as sp
+
+    from spinesim.fem.solvers import make_solver
+
+    n = 400
+    rng = np.random.default_rng(3)
+    A = sp.random(n, n, density=0.01, random_state=4)
+    A = (A + A.T + sp.identity(n) * 10).tocsr()
+    B = A.copy()
+    B.data = B.data * (1 + 0.5 * rng.random(B.nnz))
+    B = ((B + B.T) * 0.5).tocsr()
+    b = rng.normal(size=n)
+    s = make_solver(A, method="pardiso")
+    s.update(B)  # same pattern: phase 22 only
+    x = s.solve(b)
+    assert np.allclose(B @ x, b, rtol=1e-10, atol=1e-10)
+    fresh = make_solver(B, method="pardiso").solve(b)
+    assert np.allclose(x, fresh, rtol=1e-10, atol=1e-12)
+
+
+def test_unchanged_weeks_reuse_the_factorization_and_the_responses():
+    r = run_timeline(Scenario.default(), weeks=10, resolution=0.3)
+    t = r.timeline
+    # the default graft matures in a few weeks, then nothing changes: no new factorization
+    assert r.info["factorizations"] < 10 and r.info["solves"] == r.info["factorizations"]
+    settled = t.iloc[-3:].drop(columns=["week", "rod_damage", "screw_damage"])
+    assert (settled.nunique() == 1).all()
+
+
+def test_healing_modifiers_multiply_odds_and_divide_the_rate():
+    s = Scenario.default()
+    assert healing_odds_ratio(s) == 1.0 and healing_rate(s) == 1.0
+    smoker = s.with_values({"healing.modifiers.smoker": True})
+    assert healing_odds_ratio(smoker) == pytest.approx(3.0)
+    assert healing_rate(smoker) == pytest.approx(1.0 / 3.0)
+    old = smoker.with_values({"healing.modifiers.age_years": 70,
+                              "healing.modifiers.reference_age_years": 60})
+    assert healing_odds_ratio(old) == pytest.approx(3.0 * 1.06 ** 10)
+    osteo = s.with_values({"bone.quality": "osteoporotic",
+                           "healing.modifiers.osteoporosis_odds_ratio": 2.0})
+    assert healing_odds_ratio(osteo) == pytest.approx(2.0)

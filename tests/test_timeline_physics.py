@@ -1,0 +1,76 @@
+"""Monotonic behaviour of the coupled timeline (issue 6): each test changes one input and
+checks the direction of the response on short, coarse runs (resolution 0.3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from spinesim.model.loadcases import LOAD_CASES, LoadCase
+from spinesim.model.segment import SegmentOptions, build_segment, solve_rom
+from spinesim.scenario import Scenario
+from spinesim.simulate import run_timeline
+
+RES = 0.3
+#: A low endurance limit, so that the default activities damage the rod (the default rod
+#: amplitude is far below the real limit and its damage would be exactly 0).
+WEAK = {"fatigue.ti6al4v.endurance_mpa": 10.0}
+
+
+def _run(values: dict, weeks: float = 4):
+    return run_timeline(Scenario.default().with_values(values), weeks=weeks, resolution=RES)
+
+
+def test_thicker_rods_lower_rod_damage_and_stress():
+    ti = _run(WEAK).timeline
+    thick = _run({**WEAK, "hardware.rod.diameter_mm": 6.5}).timeline
+    assert thick["rod_damage"].iloc[-1] < ti["rod_damage"].iloc[-1]
+    assert thick["max_rod_stress_amplitude_mpa"].iloc[0] < \
+        ti["max_rod_stress_amplitude_mpa"].iloc[0]
+
+
+def test_stiffer_fixation_lowers_graft_strain():
+    # the peak graft strain is set mostly by the cage; fixation changes it by a few %
+    uni = _run({"segment.construct": "unilateral-cage"}, weeks=1).timeline
+    bi = _run({}, weeks=1).timeline
+    uni_thick = _run({"segment.construct": "unilateral-cage",
+                      "hardware.rod.diameter_mm": 7.0}, weeks=1).timeline
+    assert bi["max_graft_shear_strain"].iloc[0] < uni["max_graft_shear_strain"].iloc[0]
+    assert uni_thick["max_graft_shear_strain"].iloc[0] < uni["max_graft_shear_strain"].iloc[0]
+    assert bi["rom_flexion_deg"].iloc[0] < uni["rom_flexion_deg"].iloc[0]
+
+
+def test_lower_bone_density_raises_micromotion():
+    dense = _run({"bone.apparent_density_g_cm3": 0.30}, weeks=1).timeline
+    sparse = _run({"bone.apparent_density_g_cm3": 0.12}, weeks=1).timeline
+    osteo = _run({"bone.quality": "osteoporotic"}, weeks=1).timeline
+    normal = _run({}, weeks=1).timeline
+    assert sparse["max_micromotion_um"].iloc[0] > dense["max_micromotion_um"].iloc[0]
+    assert osteo["max_micromotion_um"].iloc[0] > normal["max_micromotion_um"].iloc[0]
+
+
+def test_a_cage_lowers_rod_stress_under_compression():
+    """Lifting (1 650 N with 7.5 N·m flexion, the sourced lifting peak): the cage carries the
+    anterior column and the rods less. (Under 7.5 N·m flexion with only 400 N the kept disc of
+    'bilateral' supports as well as the cage: rod stress within 3 %, not asserted.)"""
+    case = [LoadCase("flexion", LOAD_CASES["flexion"], 7.5, preload_n=1650.0)]
+    stress = {}
+    for construct in ("bilateral", "bilateral-cage"):
+        seg = build_segment(SegmentOptions(construct=construct, resolution=RES,
+                                           soft_tissue=False))
+        stress[construct] = solve_rom(seg, case)["flexion"].rod_max_von_mises_mpa
+    assert stress["bilateral-cage"] < 0.5 * stress["bilateral"]
+
+
+def test_delayed_fusion_raises_cumulative_rod_damage():
+    fast = _run(WEAK, weeks=8).timeline
+    slow = _run({**WEAK, "healing.modifiers.smoker": True}, weeks=8).timeline
+    assert fast["bridged"].idxmax() < slow["bridged"].idxmax() or not slow["bridged"].any()
+    assert slow["rod_damage"].iloc[-1] > fast["rod_damage"].iloc[-1]
+
+
+@pytest.mark.parametrize("construct", ["bilateral-cage", "unilateral-cage"])
+def test_unloaded_graft_does_not_bridge(construct):
+    idle = {f"activity.{a}.per_day": 0.0
+            for a in ("walking", "bending", "full_flexion", "lifting")}
+    t = _run({**idle, "segment.construct": construct}, weeks=3).timeline
+    assert not t["bridged"].any() and (t["graft_bone_fraction"] == 0).all()
