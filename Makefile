@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/rom_comparison.py --out results/demo
+	$(BIN)/spinesim run -o results/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/solve.py --json results/bench_solve.json
 	$(BIN)/python benchmarks/hardware.py --json results/bench_hardware.json
 	$(BIN)/python benchmarks/segment.py --json results/bench_segment.json
+	$(BIN)/python benchmarks/timeline.py --json results/bench_timeline.json
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -4,6 +4,18 @@
     spinesim rom [--levels L4-L5] [--construct C] [--moment 7.5] [--preload N]
                  [--bone-density G_CM3 | --bone-quality osteoporotic] [--json FILE]
                                           range of motion under the pure-moment protocol
+    spinesim risk [scenario.toml] --samples N --seed S [--workers W] [--json FILE]
+                  [--resolution R] [--weeks W] [-o DIR]
+                                          Monte Carlo failure probabilities and sensitivities
+    spinesim sweep sweep.toml [-o DIR] [--workers N] [--scheduler ADDRESS]
+                                          parameter sweep, one timeline per case; table as
+                                          CSV and Parquet (exit 1 if a case failed)
+
+    spinesim run [scenario.toml] [-o DIR] [--weeks W] [--resolution R] [--no-plots]
+                                          the main job: the coupled healing timeline of a
+                                          fused segment; report.json/.txt, timeline.csv,
+                                          plots and VTU fields in DIR (default results/run)
+    spinesim plot RESULT_DIR [-o DIR]     render the standard figures of a finished run
 
 Bad input exits with status 2 and a one-line message, never a traceback.
 """
@@ -16,7 +28,7 @@ import sys
 from pathlib import Path
 
 from spinesim import __version__
-from spinesim.sweep import STORE_NAME
+from spinesim.sweeps import STORE_NAME
 
 
 def _results(args: argparse.Namespace) -> int:
@@ -70,6 +82,196 @@ def _rom(args: argparse.Namespace) -> int:
     return 0
 
 
+def _risk_int(flag: str, text: str | None, low: int, what: str) -> int | None:
+    """An integer flag of ``spinesim risk`` (None if not given); one-line error otherwise."""
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low:
+        raise SystemExit(f"spinesim risk: {flag} {text}: must be an integer >= {low} ({what})")
+    return value
+
+
+def _risk_field(flag: str, text: str | None, key: str, command: str = "risk"
+                ) -> float | int | None:
+    """A ``spinesim risk``/``run`` flag that overrides scenario field ``key`` (None if not
+    given)."""
+    from spinesim.scenario_schema import FieldValueError, check, field
+
+    if text is None:
+        return None
+    f = field(key)
+    try:
+        return check(f, float(text))
+    except (ValueError, FieldValueError):
+        whole = "a whole number" if f.kind == "int" else "a number"
+        raise SystemExit(f"spinesim {command}: {flag} {text}: must be {whole} ({key}); "
+                         f"{f.allowed()}") from None
+
+
+def _risk(args: argparse.Namespace) -> int:
+    import os
+
+    from spinesim.atomic import write_json
+    from spinesim.montecarlo import risk
+    from spinesim.scenario import Scenario
+
+    samples = _risk_int("--samples", args.samples, 1, "number of Monte Carlo samples")
+    seed = _risk_int("--seed", args.seed, 0, "root seed of the draws")
+    workers = _risk_int("--workers", args.workers, 1, "worker processes")
+    resolution = _risk_field("--resolution", args.resolution, "segment.resolution")
+    weeks = _risk_field("--weeks", args.weeks, "timeline.weeks")
+    if args.json is not None:
+        target = Path(args.json)
+        parent = target.resolve().parent
+        if target.is_dir():
+            raise SystemExit(f"spinesim risk: --json {args.json}: is a folder; give a file name")
+        if not parent.is_dir():
+            raise SystemExit(f"spinesim risk: --json {args.json}: folder {parent} does not exist")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise SystemExit(f"spinesim risk: --json {args.json}: folder {parent} is not "
+                             "writable")
+    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise SystemExit(f"spinesim risk: -o {args.out}: is a file; give a folder (created if "
+                         "missing) for the results store")
+    if args.out is not None:
+        _check_writable("risk", Path(args.out))
+    scenario = Scenario.default() if args.scenario is None else Scenario.from_toml(args.scenario)
+    _check_timeline("risk", scenario)  # fails here, not once per sample
+    result = risk(scenario, samples=samples, seed=seed, workers=workers or 1,
+                  resolution=resolution, weeks=weeks, out_dir=args.out, progress=None)
+    info = result.info
+    per = info["seconds_per_sample"]
+    per = "" if per is None else f", {per:.3g} s per sample"
+    print(f"Monte Carlo risk of {scenario.source}: {result.n_samples} samples, seed "
+          f"{result.seed}, {len(result.inputs)} uncertain inputs, {result.failed} failed "
+          f"({info['seconds']:.1f} s{per})")
+    level = f"{100 * info['confidence']:g} % interval"
+    print(f"  {'failure mode':22s} {'probability':>11s}  {level:17s} failures")
+    for mode, p in result.probabilities.items():
+        if p["probability"] is None:
+            print(f"  {mode:22s} {'-':>11s}")
+            continue
+        print(f"  {mode:22s} {p['probability']:11.3f}  [{p['low']:.3f}, {p['high']:.3f}]"
+              f"    {p['failures']}/{p['samples']}")
+    print("  strongest rank correlations (Spearman rho):")
+    for outcome, rhos in result.sensitivity.items():
+        top = sorted(((k, r) for k, r in rhos.items() if r), key=lambda kr: -abs(kr[1]))[:2]
+        text = ", ".join(f"{k} {r:+.2f}" for k, r in top) or "none (constant outcome)"
+        print(f"    {outcome:28s} {text}")
+    if result.errors:
+        print(f"  {result.failed} sample(s) failed; first: {result.errors[0]}")
+    if args.out is not None:
+        print(f"results store: {info['store']} (run again to resume)")
+    if args.json is not None:
+        write_json(args.json, result.to_json_dict())
+        print(f"written: {args.json}")
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from spinesim.errors import SpinesimError
+    from spinesim.outcomes import FAILURE_MODES
+    from spinesim.sweeps import _one_line, sweep_scenarios
+
+    path = Path(args.file)
+    out = Path(args.out) if args.out else Path("results") / path.stem
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"spinesim sweep: -o {out}: is a file; give a folder (created if "
+                         "missing)")
+    _check_writable("sweep", out)
+    try:
+        df = sweep_scenarios(path, out, workers=args.workers, scheduler=args.scheduler)
+    except SpinesimError as exc:
+        raise SystemExit(f"spinesim sweep: {_one_line(exc)}") from None
+    counts = df.attrs.get("counts", {})
+    done = df["status"] == "done"
+    print(f"{path}: {len(df)} cases: {counts.get('done', 0)} done, "
+          f"{counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped (already "
+          "in the store)")
+    modes = [(m, f"{m}_fails") for m in FAILURE_MODES if f"{m}_fails" in df.columns]
+    if modes and done.any():
+        print(f"failure modes (cases failing of {int(done.sum())} done): " + ", ".join(
+            f"{m} {int(df.loc[done, c].fillna(False).astype(bool).sum())}" for m, c in modes))
+    failed = df[df["status"] == "failed"]
+    for case, row in failed.head(3).iterrows():
+        print(f"  case {case} failed: {row['error']}")
+    if len(failed) > 3:
+        print(f"  ... {len(failed) - 3} more failed cases (see the error column)")
+    files = df.attrs.get("files", {})
+    print(f"table: {files.get('csv')}, {files.get('parquet')}; store: {files.get('store')} "
+          "(run again to resume or retry failed cases)")
+    return 1 if len(failed) else 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from spinesim.report import write_report
+    from spinesim.scenario import Scenario
+    from spinesim.simulate import run_timeline
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"spinesim run: -o {args.out}: is a file; give a folder (created if "
+                         "missing)")
+    scenario = Scenario.default() if args.scenario is None else Scenario.from_toml(args.scenario)
+    overrides = {}
+    if args.weeks is not None:
+        overrides["timeline.weeks"] = _risk_field("--weeks", args.weeks, "timeline.weeks",
+                                                 "run")
+    if args.resolution is not None:
+        overrides["segment.resolution"] = _risk_field("--resolution", args.resolution,
+                                                      "segment.resolution", "run")
+    if overrides:
+        scenario = scenario.with_values(overrides)
+    _check_timeline("run", scenario)
+    _check_writable("run", out)
+    result = run_timeline(scenario)
+    files = write_report(result, scenario, out, plots=False if args.no_plots else None)
+    print((out / "report.txt").read_text(encoding="utf-8"), end="")
+    print(f"{len(files)} files written to {out}/")
+    return 0
+
+
+def _check_timeline(command: str, scenario) -> None:
+    """Fail before the work if the timeline cannot run ``scenario`` (construct, imported mesh,
+    levels), naming the scenario file."""
+    from spinesim.errors import SpinesimError
+    from spinesim.simulate import segment_options
+
+    try:
+        segment_options(scenario)
+    except SpinesimError as exc:
+        raise SystemExit(f"spinesim {command}: {scenario.source}: {exc}") from None
+
+
+def _check_writable(command: str, folder: Path) -> None:
+    """Fail before the work if ``folder`` cannot be created or written."""
+    import os
+
+    probe = folder
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise SystemExit(f"spinesim {command}: -o {folder}: {probe} is not a writable folder")
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from spinesim.report import render_plots
+
+    run_dir = Path(args.dir)
+    if not run_dir.is_dir():
+        raise SystemExit(f"spinesim plot: {args.dir}: no such folder (give the output folder "
+                         "of `spinesim run`)")
+    out = Path(args.out) if args.out else run_dir / "plots"
+    _check_writable("plot", out)
+    paths = render_plots(run_dir, out)
+    print(f"{len(paths)} figures written to {out}/: " + ", ".join(p.name for p in paths))
+    return 0
+
+
 def _positive(kind: str, lo: float, hi: float, unit: str):
     def parse(text: str) -> float:
         try:
@@ -79,6 +281,18 @@ def _positive(kind: str, lo: float, hi: float, unit: str):
         if not lo <= v <= hi:
             raise argparse.ArgumentTypeError(f"{kind} must be in [{lo:g}, {hi:g}] {unit}, "
                                              f"got {v:g}")
+        return v
+    return parse
+
+
+def _count(flag: str):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 1, got {text!r}")
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 1, got {v}")
         return v
     return parse
 
@@ -116,6 +330,52 @@ def build_parser() -> argparse.ArgumentParser:
                    "tissue or screws are added to it")
     m.add_argument("--json", help="write the results to this JSON file")
     m.set_defaults(func=_rom)
+    k = sub.add_parser("risk", help="Monte Carlo failure probabilities over the uncertain "
+                       "inputs of a scenario")
+    k.add_argument("scenario", nargs="?", help="scenario TOML file (default: the default "
+                   "scenario)")
+    k.add_argument("--samples", metavar="N", help="number of samples, >= 1 (default: "
+                   "risk.samples of the scenario)")
+    k.add_argument("--seed", metavar="S", help="root seed of the draws, >= 0 (default: "
+                   "risk.seed of the scenario)")
+    k.add_argument("--workers", metavar="W", default="1", help="worker processes, >= 1 "
+                   "(default 1)")
+    k.add_argument("--resolution", metavar="R", help="mesh resolution of every sample "
+                   "(default: segment.resolution)")
+    k.add_argument("--weeks", metavar="W", help="timeline length in weeks of every sample "
+                   "(default: timeline.weeks)")
+    k.add_argument("-o", "--out", metavar="DIR", help="keep the results store in DIR (run "
+                   "again to resume); default a temporary folder")
+    k.add_argument("--json", metavar="FILE", help="write probabilities, sensitivities and "
+                   "run info to this JSON file")
+    k.set_defaults(func=_risk)
+    w = sub.add_parser("sweep", help="run a parameter sweep file (grid, random or Latin "
+                       "hypercube over scenario keys), one full timeline per case")
+    w.add_argument("file", help="sweep file (TOML): [sweep], [sweep.parameters], [scenario]")
+    w.add_argument("-o", "--out", metavar="DIR",
+                   help="output folder (default results/<sweep file name>)")
+    w.add_argument("--workers", type=_count("--workers"), default=None, metavar="N",
+                   help="local worker processes (default: one per CPU, at most one per case)")
+    w.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler address (tcp://host:8786): run on that cluster")
+    w.set_defaults(func=_sweep)
+    u = sub.add_parser("run", help="the main job: coupled healing, loosening and fatigue "
+                       "timeline of a fused segment, with report, plots and VTU fields")
+    u.add_argument("scenario", nargs="?", help="scenario TOML file (default: the embedded "
+                   "default, fused L4-L5 with a PEEK cage and Ti rods, 52 weeks)")
+    u.add_argument("-o", "--out", metavar="DIR", default="results/run",
+                   help="output folder (default %(default)s)")
+    u.add_argument("--weeks", metavar="W", help="timeline length in weeks (overrides "
+                   "timeline.weeks)")
+    u.add_argument("--resolution", metavar="R", help="mesh resolution (overrides "
+                   "segment.resolution)")
+    u.add_argument("--no-plots", action="store_true", help="skip the figures")
+    u.set_defaults(func=_run)
+    g = sub.add_parser("plot", help="render the standard figures of a finished run folder")
+    g.add_argument("dir", help="output folder of `spinesim run`")
+    g.add_argument("-o", "--out", metavar="DIR", help="where to write the PNGs (default "
+                   "DIR/plots)")
+    g.set_defaults(func=_plot)
     return p
 
 

@@ -89,7 +89,7 @@ def main(argv: list[str]) -> None:
     Runs cases ``first:last`` of a 12-case grid (or of the 10-case LHS crash design when
     ``first`` is ``lhs``) into ``store``, once ``go_file`` exists (``-``: at once).
     """
-    from spinesim.sweep import expand, run_sweep, write_table
+    from spinesim.sweeps import expand, run_sweep, write_table
 
     store, first, last, delay_s, workers, go_file, *out = argv
     while go_file != "-" and not os.path.exists(go_file):

@@ -18,7 +18,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from spinesim.store import ResultsStore, case_key
-from spinesim.sweep import (
+from spinesim.sweeps import (
     SweepError,
     case_seeds,
     design_points,

@@ -6,6 +6,11 @@ scenario and a sweep spec, see :mod:`spinesim.sweep_design`) and a case function
 results store (:class:`spinesim.store.ResultsStore`), writes each into the store as it
 finishes, and returns one tidy table, one row per case in design order.
 
+Sweep files (``spinesim sweep sweep.toml``, :func:`spinesim.sweep`) vary scenario keys:
+:func:`load_sweep` validates one against the scenario schema and builds every case as a full
+scenario dict; :func:`sweep_scenarios` runs them, one healing timeline per case
+(:func:`spinesim.outcomes.run_case`).
+
 Only the calling process writes to the store, so workers may run anywhere (a local pool, a
 Dask cluster on other machines). A sweep killed at any point resumes where it stopped: run it
 again with the same cases and store, and only the missing cases run.
@@ -13,7 +18,7 @@ again with the same cases and store, and only the missing cases run.
 Example
 -------
 >>> import tempfile, os
->>> from spinesim.sweep import expand, run_sweep
+>>> from spinesim.sweeps import expand, run_sweep
 >>> cases = expand({"rod": {"diameter_mm": 6.0}},
 ...                {"design": "grid", "parameters": {"rod.diameter_mm": [5.5, 6.0, 6.5]}})
 >>> df = run_sweep(cases, _demo_case, tempfile.mkdtemp())  # a folder: folder/results.sqlite
@@ -23,6 +28,7 @@ Example
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import os
@@ -31,12 +37,14 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spinesim.atomic import atomic_path, write_json
 from spinesim.store import ResultsStore, _canonical, _dumps, _flatten
 from spinesim.sweep_design import (
+    ParameterSpec,
     SweepError,
     SweepSpec,
     apply_overrides,
@@ -51,9 +59,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["STORE_NAME", "SweepError", "SweepSpec", "apply_overrides", "case_seeds",
-           "design_points", "expand", "load_spec", "parse_spec", "run_sweep", "sweep",
-           "sweep_table", "write_table"]
+__all__ = ["SCENARIO_SEED_KEY", "STORE_NAME", "ScenarioSweep", "SweepError", "SweepSpec",
+           "apply_overrides", "case_seeds", "design_points", "expand", "load_spec",
+           "load_sweep", "parse_spec", "run_sweep", "sweep", "sweep_scenarios", "sweep_table",
+           "write_table"]
 
 #: File name of the results store in a sweep's output folder.
 STORE_NAME = "results.sqlite"
@@ -486,11 +495,19 @@ def sweep(base_params: Mapping, spec: Mapping | SweepSpec, fn: CaseFn,
     """
     spec = parse_spec(spec)
     cases = expand(base_params, spec)
+    return _run_into(out_dir, cases, _spec_dict(spec), fn, workers=workers,
+                     scheduler=scheduler, progress=progress, retry_failed=retry_failed)
+
+
+def _run_into(out_dir: str | os.PathLike, cases: list[dict], description: Mapping, fn: CaseFn,
+              **run_kw: Any) -> pd.DataFrame:
+    """Run ``cases`` into ``out_dir``: sweep.json, the store, results.csv/.parquet."""
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SweepError(f"output folder {str(out_dir)!r} is a file")
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / "sweep.json", _spec_dict(spec))
-    df = run_sweep(cases, fn, out_dir / STORE_NAME, workers=workers, scheduler=scheduler,
-                   progress=progress, retry_failed=retry_failed)
+    write_json(out_dir / "sweep.json", description)
+    df = run_sweep(cases, fn, out_dir / STORE_NAME, **run_kw)
     write_table(df, out_dir)
     return df
 
@@ -509,3 +526,351 @@ def _spec_dict(spec: SweepSpec) -> dict:
     if spec.samples is not None:
         out["samples"] = spec.samples
     return out
+
+
+# ------------------------------------------------------------------------------ scenario sweeps
+#: Where each case of a scenario sweep gets its own seed (a scenario key).
+SCENARIO_SEED_KEY = "risk.seed"
+_FILE_KEYS = ("sweep", "scenario")
+
+
+@dataclass(frozen=True)
+class ScenarioSweep:
+    """A validated sweep over scenario parameters; build it with :func:`load_sweep`.
+
+    Attributes
+    ----------
+    source : str
+        The sweep file, or ``<sweep>`` for a dict.
+    spec : SweepSpec
+        The design (``[sweep]`` and ``[sweep.parameters]``).
+    scenario : Scenario
+        The base scenario: the ``scenario`` file (or the default) with the ``[scenario]``
+        table and any overrides applied.
+    points : list of dict
+        Each case's swept values, ``{dotted key: value}``, in case order.
+    cases : list of dict
+        Each case as a full scenario dict (:meth:`Scenario.to_dict`), validated, with its own
+        seed at ``spec.seed_key`` (``risk.seed`` by default).
+    """
+
+    source: str
+    spec: SweepSpec
+    scenario: Any
+    points: list[dict[str, Any]]
+    cases: list[dict[str, Any]]
+
+    def description(self) -> dict[str, Any]:
+        """What sweep.json records: the design, the base scenario (given values), the file."""
+        return {**_spec_dict(self.spec), "source": self.source,
+                "scenario": self.scenario.to_dict(full=False)}
+
+
+def _one_line(exc: BaseException) -> str:
+    return "; ".join(line.strip(" -") for line in str(exc).splitlines() if line.strip())
+
+
+def _sweep_error(exc: BaseException) -> SweepError:
+    return SweepError(_one_line(exc))
+
+
+def _read_sweep_file(path: Path) -> dict:
+    if path.is_dir():
+        raise SweepError(f"{path}: is a folder, not a sweep file")
+    data = load_spec(path)
+    return data
+
+
+def _base_scenario(data: Mapping, where: str, base_dir: Path | None,
+                   overrides: Mapping[str, Any] | None) -> Any:
+    from spinesim.scenario import Scenario, ScenarioError
+
+    table = data.get("sweep")
+    file_in_sweep = table.get("scenario") if isinstance(table, Mapping) else None
+    top = data.get("scenario")
+    top_file = top if isinstance(top, str) else None
+    table_over = top if isinstance(top, Mapping) else {}
+    if top is not None and top_file is None and not isinstance(top, Mapping):
+        raise SweepError(f"{where}: 'scenario' must be a scenario file name or a table of "
+                         f"scenario values, got {top!r}")
+    if file_in_sweep is not None and top_file is not None:
+        raise SweepError(f"{where}: the base scenario file is given twice ([sweep] scenario "
+                         "and a top-level scenario); keep one")
+    scenario_file = file_in_sweep if file_in_sweep is not None else top_file
+    try:
+        if scenario_file is None:  # the default; relative paths are next to the sweep file
+            base = Scenario.from_dict({}, source=where, base_dir=base_dir)
+        else:
+            if not isinstance(scenario_file, (str, os.PathLike)) or not str(scenario_file):
+                raise SweepError(f"{where}: [sweep] scenario must be a scenario file name, got "
+                                 f"{scenario_file!r}")
+            sfile = Path(scenario_file).expanduser()
+            if not sfile.is_absolute() and base_dir is not None:
+                sfile = base_dir / sfile
+            try:
+                base = Scenario.from_toml(sfile)
+            except ScenarioError as exc:
+                raise SweepError(f"{where}: [sweep] scenario: {_one_line(exc)}") from exc
+        if table_over:
+            base = base.with_values(table_over, source=f"{where}: [scenario]")
+        if overrides:
+            base = base.with_values(overrides, source=f"{where}: overrides")
+    except ScenarioError as exc:
+        raise _sweep_error(exc) from exc
+    return base
+
+
+def _check_parameter(base: Any, p: ParameterSpec, where: str) -> None:
+    """A swept key must be a scenario field and its values (or range) must fit the field."""
+    from spinesim.scenario import ScenarioError
+    from spinesim.scenario_schema import FieldValueError, check, field
+
+    label = f"{where}: [sweep.parameters] {p.key!r}"
+    try:
+        f = field(p.key)
+    except KeyError:
+        probe = p.values[0] if p.values else p.low if p.low is not None else p.mean
+        try:  # the scenario's own message: "unknown key ...; did you mean ...?"
+            base.with_values({p.key: probe}, source=f"{where}: [sweep.parameters]")
+        except ScenarioError as exc:
+            raise _sweep_error(exc) from exc
+        raise SweepError(f"{label}: not a scenario value") from None
+    if p.distribution != "choice" and f.kind != "float":
+        what = "an integer" if f.kind == "int" else f"not a number ({f.allowed()})"
+        raise SweepError(f"{label}: a {p.distribution} range needs a number, but {p.key} is "
+                         f"{what}; give a list of 'values'")
+    if p.distribution == "choice":
+        for v in p.values:
+            try:
+                check(f, v)
+            except FieldValueError as exc:
+                raise SweepError(f"{label}: {exc}") from None
+        return
+    for name in ("low", "high", "mean"):
+        v = getattr(p, name)
+        if v is not None:
+            try:
+                check(f, v)
+            except FieldValueError:
+                raise SweepError(f"{label}: {name!r} = {v!r} is out of range; "
+                                 f"{f.allowed()}") from None
+
+
+def _dotted_parameters(table: Mapping, prefix: str = "") -> dict[str, Any]:
+    """``[sweep.parameters]`` with bare dotted keys (``hardware.rod.diameter_mm = [...]``,
+    nested tables in TOML) as quoted dotted keys: a table is a parameter if it has a
+    parameter key (values, choices, low, ...), else a level of the dotted name."""
+    from spinesim.sweep_design import _PARAM_KEYS
+
+    out: dict[str, Any] = {}
+    for name, value in table.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if isinstance(value, Mapping) and value and not any(k in _PARAM_KEYS for k in value):
+            out.update(_dotted_parameters(value, key))
+        else:
+            out[key] = value
+    return out
+
+
+def _describe_point(point: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in point.items())
+
+
+def load_sweep(path_or_spec: str | os.PathLike | Mapping, *,
+               overrides: Mapping[str, Any] | None = None,
+               base_dir: str | os.PathLike | None = None) -> ScenarioSweep:
+    """Read and validate a sweep over scenario parameters; build every case.
+
+    A sweep file (TOML)::
+
+        [sweep]
+        design = "grid"                    # grid, random or lhs
+        seed = 1                           # root seed (optional)
+        scenario = "base.toml"             # base scenario, relative to this file (optional)
+
+        [sweep.parameters]                 # dotted scenario keys
+        "hardware.rod.material" = ["ti6al4v", "cocr"]
+        "hardware.rod.diameter_mm" = [5.5, 6.0]
+
+        [scenario]                         # changes to the base scenario (optional)
+        timeline.weeks = 26
+
+    The ``[sweep]`` table takes the keys of :func:`spinesim.sweep_design.parse_spec`
+    (``design``, ``samples``, ``seed``, ``seed_key``, ``parameters``) and ``scenario``; each
+    case gets its own seed at ``seed_key``, a scenario key (``risk.seed`` by default).
+
+    Parameters
+    ----------
+    path_or_spec : path or Mapping
+        The sweep file, or its content as a dict (``{"sweep": {...}, "scenario": {...}}``).
+    overrides : Mapping, optional
+        Scenario values (dotted keys or nested tables) applied to the base scenario after the
+        ``[scenario]`` table, so to every case (a swept key still takes its swept values).
+    base_dir : path, optional
+        Folder that relative file names are relative to when ``path_or_spec`` is a dict
+        (default: the current folder); for a file, its folder.
+
+    Returns
+    -------
+    ScenarioSweep
+
+    Raises
+    ------
+    SweepError
+        One line naming the file and the key: a missing or malformed file, an unknown key
+        (with the closest valid one), a value out of range (with the range), a bad design, a
+        case whose values contradict each other. Nothing has run.
+    """
+    from spinesim.scenario import ScenarioError
+
+    if isinstance(path_or_spec, Mapping):
+        data, where = path_or_spec, "<sweep>"
+        folder = None if base_dir is None else Path(base_dir)
+    else:
+        path = Path(path_or_spec)
+        data, where = _read_sweep_file(path), str(path)
+        folder = path.resolve().parent if base_dir is None else Path(base_dir)
+    bad = [k for k in data if k not in _FILE_KEYS]
+    if bad:
+        close = difflib.get_close_matches(bad[0], _FILE_KEYS, n=1)
+        hint = f" (did you mean [{close[0]}]?)" if close else ""
+        raise SweepError(f"{where}: unknown table or key {bad[0]!r}{hint}; a sweep file has "
+                         "[sweep], [sweep.parameters] and optionally [scenario]")
+    table = data.get("sweep")
+    if not isinstance(table, Mapping):
+        raise SweepError(f"{where}: no [sweep] table (with design and [sweep.parameters])"
+                         if table is None else
+                         f"{where}: 'sweep' must be a table, got {table!r}")
+    raw = {k: v for k, v in table.items() if k != "scenario"}
+    if isinstance(raw.get("parameters"), Mapping):
+        raw["parameters"] = _dotted_parameters(raw["parameters"])
+    raw.setdefault("seed_key", SCENARIO_SEED_KEY)
+    spec = parse_spec(raw, source=f"{where}: [sweep]")
+    base = _base_scenario(data, where, folder, overrides)
+    from spinesim.scenario_schema import field
+
+    try:
+        seed_field = field(spec.seed_key)
+    except KeyError:
+        seed_field = None
+    if seed_field is None or seed_field.kind != "int":
+        raise SweepError(f"{where}: [sweep] seed_key {spec.seed_key!r} must be an integer "
+                         f"scenario key such as {SCENARIO_SEED_KEY!r}")
+    for p in spec.parameters:
+        _check_parameter(base, p, where)
+    points = design_points(spec)
+    seeds = case_seeds(spec.seed, len(points))
+    swept = [p.key for p in spec.parameters]
+    cases = []
+    for i, (point, seed) in enumerate(zip(points, seeds)):
+        label = f"{where}: case {i} ({_describe_point(point)})"
+        try:
+            case = base.with_values({**point, spec.seed_key: seed}, source=label,
+                                    drop_inapplicable=True)
+        except ScenarioError as exc:
+            raise _sweep_error(exc) from exc
+        for key in swept:  # a swept value dropped as inapplicable: say why
+            try:
+                case.get(key)
+            except ScenarioError as exc:
+                reason = exc.problems[0][1] if exc.problems else _one_line(exc)
+                raise SweepError(f"{label}: swept key {key} does not apply: {reason}") from None
+        params = case.to_dict()
+        mesh = case.get("segment.mesh")
+        if mesh is not None:  # workers resolve no relative paths: make it absolute
+            params["segment"]["mesh"] = str(case.path("segment.mesh").resolve())
+        cases.append(params)
+    return ScenarioSweep(where, spec, base, points, cases)
+
+
+def _default_case_fn() -> CaseFn:
+    from spinesim.outcomes import run_case
+
+    return run_case
+
+
+def sweep_scenarios(path_or_spec: str | os.PathLike | Mapping, out_dir: str | os.PathLike, *,
+                    workers: int | None = 1, scheduler: Any = None,
+                    progress: bool | None = None, case_fn: CaseFn | None = None,
+                    overrides: Mapping[str, Any] | None = None,
+                    retry_failed: bool = True) -> pd.DataFrame:
+    """Run a sweep file: every case a full timeline run; one tidy table of the results.
+
+    Parameters
+    ----------
+    path_or_spec : path or Mapping
+        Sweep file or its content (see :func:`load_sweep`); every case is validated before
+        any runs.
+    out_dir : path
+        Output folder (created): ``results.sqlite`` (the store: run again to resume),
+        ``sweep.json`` (the design and base scenario), ``results.csv`` and
+        ``results.parquet``.
+    workers : int or None
+        Local worker processes (BLAS/OpenMP/numba capped at one thread each); ``1`` runs the
+        cases in this process; ``None`` uses one per available CPU, at most one per case.
+    scheduler : str or distributed.Client, optional
+        Dask scheduler address (``tcp://host:8786``): run on that cluster instead.
+    progress : bool, optional
+        tqdm progress bar on stderr; by default only when stderr is a terminal.
+    case_fn : callable, optional
+        ``case_fn(scenario_dict) -> dict`` of outcomes; default
+        :func:`spinesim.outcomes.run_case` (the full timeline). Must be picklable for
+        ``workers > 1`` or Dask.
+    overrides : Mapping, optional
+        Scenario values applied to every case (see :func:`load_sweep`).
+    retry_failed : bool
+        Run cases stored as failed again (default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per case: its scenario values (dotted columns), outcomes, ``status``,
+        ``error``, ``duration_s``, ``key``. ``df.attrs`` holds ``counts`` (this run's
+        done/failed/skipped), ``parameters`` (the swept keys) and ``files``.
+
+    Raises
+    ------
+    SweepError
+        Invalid sweep (see :func:`load_sweep`), or a failed run (see :func:`run_sweep`).
+
+    Notes
+    -----
+    Local workers are spawned: a script calling this with ``workers > 1`` needs the
+    ``if __name__ == "__main__":`` guard.
+    """
+    sw = load_sweep(path_or_spec, overrides=overrides)
+    if case_fn is None:
+        _check_timeline_cases(sw)
+    fn = _default_case_fn() if case_fn is None else case_fn
+    if workers is None:
+        workers = 1 if scheduler is not None else max(1, min(_cpus(), len(sw.cases)))
+    df = _run_into(out_dir, sw.cases, sw.description(), fn, workers=workers,
+                   scheduler=scheduler, progress=progress, retry_failed=retry_failed)
+    df.attrs["parameters"] = [p.key for p in sw.spec.parameters]
+    df.attrs["files"] = {"store": str(Path(out_dir) / STORE_NAME),
+                         "spec": str(Path(out_dir) / "sweep.json"),
+                         "csv": str(Path(out_dir) / "results.csv"),
+                         "parquet": str(Path(out_dir) / "results.parquet")}
+    return df
+
+
+def _check_timeline_cases(sw: ScenarioSweep) -> None:
+    """SweepError naming the first case the healing timeline cannot run (construct, imported
+    mesh, levels), before anything runs or is written."""
+    from spinesim.errors import SpinesimError
+    from spinesim.scenario import Scenario
+    from spinesim.simulate import segment_options
+
+    for i, params in enumerate(sw.cases):
+        try:
+            segment_options(Scenario.from_dict(params, source=sw.source))
+        except SpinesimError as exc:
+            raise SweepError(f"{sw.source}: case {i} ({_describe_point(sw.points[i])}): "
+                             f"{_one_line(exc)}") from None
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

@@ -1,0 +1,75 @@
+"""Flat outcomes of one timeline run: the row a sweep or Monte Carlo case contributes.
+
+:func:`outcomes` turns a :class:`spinesim.simulate.TimelineResult` into a flat dict of JSON
+values (booleans, numbers, ``None``); :func:`run_case` is the picklable case function of
+sweeps and Monte Carlo runs: scenario parameters in, outcomes out.
+
+Columns (:data:`OUTCOME_COLUMNS`):
+
+* ``<mode>_fails`` (bool) and ``<mode>_week`` (first failing week or None) for the three
+  failure modes ``insufficient_support``, ``hardware_fatigue``, ``nonunion``;
+* ``union_week`` (first bridged week, None if the graft never bridged), ``final_bone_fraction``
+  (-), ``rod_damage`` and ``screw_damage`` (Miner sums at the end, -),
+  ``max_rod_stress_amplitude_mpa`` (MPa), ``max_micromotion_um`` (µm, largest over the
+  timeline), ``max_loosened_screws`` (count), ``rom_flexion_deg`` at the end (deg).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spinesim.simulate import TimelineResult
+
+__all__ = ["FAILURE_MODES", "OUTCOME_COLUMNS", "outcomes", "run_case"]
+
+#: The three failure modes, in report order.
+FAILURE_MODES = ("insufficient_support", "hardware_fatigue", "nonunion")
+#: Keys of :func:`outcomes`, in order.
+OUTCOME_COLUMNS = (*(f"{m}_{k}" for m in FAILURE_MODES for k in ("fails", "week")),
+                   "union_week", "final_bone_fraction", "rod_damage", "screw_damage",
+                   "max_rod_stress_amplitude_mpa", "max_micromotion_um", "max_loosened_screws",
+                   "rom_flexion_deg")
+
+
+def _num(x: Any) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def outcomes(result: TimelineResult) -> dict[str, Any]:
+    """Flat outcomes (:data:`OUTCOME_COLUMNS`) of a timeline result; units in the module notes."""
+    t, v = result.timeline, result.verdicts
+    out: dict[str, Any] = {}
+    for m in FAILURE_MODES:
+        out[f"{m}_fails"] = bool(v[m]["fails"])
+        out[f"{m}_week"] = v[m]["week"]
+    bridged = t["bridged"].astype(bool)
+    out["union_week"] = int(math.ceil(t["week"][bridged].iloc[0])) if bridged.any() else None
+    last = t.iloc[-1]
+    out["final_bone_fraction"] = float(last["graft_bone_fraction"])
+    out["rod_damage"] = _num(last["rod_damage"])
+    out["screw_damage"] = _num(last["screw_damage"])
+    out["max_rod_stress_amplitude_mpa"] = float(t["max_rod_stress_amplitude_mpa"].max())
+    out["max_micromotion_um"] = float(t["max_micromotion_um"].max())
+    out["max_loosened_screws"] = int(t["loosened_screws"].max())
+    out["rom_flexion_deg"] = float(last["rom_flexion_deg"])
+    return out
+
+
+def run_case(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Case function of sweeps and Monte Carlo runs: build the scenario of ``params`` (nested
+    scenario tables, as :meth:`Scenario.to_dict` or a TOML file), run its timeline and return
+    :func:`outcomes`. Top-level and picklable, so process pools and Dask workers can run it.
+
+    Raises
+    ------
+    spinesim.scenario.ScenarioError
+        Invalid parameters (the message names the key).
+    """
+    from spinesim.scenario import Scenario
+    from spinesim.simulate import run_timeline
+
+    return outcomes(run_timeline(Scenario.from_dict(params, source="<case>")))

@@ -1,0 +1,363 @@
+"""The files of one run (``spinesim run``): report.json, report.txt, timeline.csv, the standard
+figures and VTU fields for ParaView.
+
+Everything is written atomically (temporary name, then rename), so a run killed half way
+leaves either the previous file or the new one, never half of one. The figures are rendered
+from the written files alone (:func:`render_plots`), which is what ``spinesim plot DIR`` does
+for a finished run.
+
+Layout of a run folder::
+
+    report.json          verdicts, outcomes, scenario (resolved), model info
+    report.txt           the same for a reader
+    timeline.csv         one row per week (columns: spinesim.simulate.TimelineResult)
+    scenario.toml        the resolved scenario, to rerun it
+    plots/*.png          race, bone fraction, tissue phases, micromotion, ROM, damage, S-N
+    fields/week_XXX.vtu  displacement, von Mises, moduli, graft tissue level per reported week
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from spinesim import __version__
+from spinesim.atomic import atomic_path, write_json
+from spinesim.errors import SpinesimError
+from spinesim.outcomes import FAILURE_MODES, outcomes
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from spinesim.scenario import Scenario
+    from spinesim.simulate import TimelineResult
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PLOTS", "REPORT_FILES", "render_plots", "report_dict", "report_text",
+           "write_report"]
+
+#: Files every run folder holds.
+REPORT_FILES = ("report.json", "report.txt", "timeline.csv", "scenario.toml")
+#: Standard figures (file stem -> what it shows).
+PLOTS = {
+    "race": "graft bone fraction and rod damage on one time axis",
+    "bone_fraction": "graft bone fraction against weeks with the bridging week",
+    "tissue_phases": "tissue phases in the graft over weeks",
+    "micromotion": "screw-bone micromotion per screw over weeks",
+    "rom": "range of motion per direction over weeks",
+    "damage": "cumulative rod and screw damage against time",
+    "sn_curve": "rod S-N curve with the operating points and the endurance limit",
+}
+
+_MODE_TEXT = {"insufficient_support": "insufficient support (screw loosening)",
+              "hardware_fatigue": "hardware fatigue (rod/screw crack)",
+              "nonunion": "nonunion (no bridging bone)"}
+
+
+def _json_num(x: Any) -> Any:
+    """JSON-safe value: non-finite floats become None."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    return x
+
+
+def _operating_points(result: TimelineResult, scenario: Scenario) -> dict[str, dict]:
+    """Rod operating points for the S-N figure: the worst and the last week's peak von Mises
+    amplitude, as the fully reversed amplitude of the zero-to-peak cycle (mean = amplitude,
+    mean-stress corrected with ``fatigue.mean_stress``), and the cycles per year at full
+    activity (MPa, cycles/year)."""
+    from spinesim.failure.fatigue import equivalent_amplitude
+    from spinesim.model.activity import activity_spectrum
+    from spinesim.model.implant_materials import implant_material
+
+    t = result.timeline
+    amp = t["max_rod_stress_amplitude_mpa"].to_numpy()
+    if not np.any(amp > 0):
+        return {}
+    spec = activity_spectrum(scenario)
+    per_year = 365.0 * scenario.get("activity.level") * sum(a.per_day for a in spec.active())
+    mat = implant_material(scenario.get("hardware.rod.material"))
+    method = scenario.get("fatigue.mean_stress")
+    out = {}
+    worst, last = int(np.argmax(amp)), len(amp) - 1
+    picks = [("worst week", worst)]
+    if amp[last] < 0.95 * amp[worst]:  # a second point only where fusion unloaded the rod
+        picks.append(("last week", last))
+    for label, i in picks:
+        sa = float(amp[i])
+        eq = float(equivalent_amplitude(sa, sa, float(mat.uts_mpa), mat.yield_mpa,
+                                        method=method))
+        out[f"{label} ({t['week'].iloc[i]:g})"] = {
+            "amplitude_mpa": sa, "equivalent_amplitude_mpa": eq, "cycles_per_year": per_year}
+    return out
+
+
+def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
+    """The content of report.json: ``verdicts`` (the three failure modes, each ``fails``,
+    ``week``, ``driver``, ``value``, ``threshold``; non-finite values as null), ``outcomes``
+    (:func:`spinesim.outcomes.outcomes`), ``rod_operating_points``, ``scenario`` (resolved),
+    ``model`` (size, timings) and ``units``."""
+    verdicts = {m: {k: _json_num(v) for k, v in result.verdicts[m].items()}
+                for m in FAILURE_MODES}
+    info = result.info
+    model = {k: _json_num(info[k]) for k in ("dofs", "graft_cells", "tied_nodes", "build_s",
+                                             "total_s", "solves", "factorizations",
+                                             "healing_rate_per_week", "healing_odds_ratio",
+                                             "fluid_velocity_mm_s") if k in info}
+    model.update(screws=list(info.get("screws", [])), soft_tissue=info.get("soft_tissue"),
+                 active_activities=list(info.get("active_activities", [])))
+    return {
+        "spinesim_version": __version__,
+        "scenario_source": scenario.source,
+        "verdicts": verdicts,
+        "outcomes": {k: _json_num(v) for k, v in outcomes(result).items()},
+        "rod_operating_points": _operating_points(result, scenario),
+        "model": model,
+        "fields_weeks": sorted(float(w) for w in result.fields),
+        "units": {"week": "weeks", "damage": "Miner sum (-)", "stress": "MPa",
+                  "micromotion": "µm", "rom": "deg", "bone_fraction": "volume fraction (-)"},
+        "scenario": scenario.to_dict(),
+    }
+
+
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "none"
+    if isinstance(x, bool):
+        return str(x).lower()
+    if isinstance(x, float):
+        return f"{x:.3g}"
+    return str(x)
+
+
+def report_text(report: dict[str, Any]) -> str:
+    """report.txt: verdicts with driver, value and threshold, then the key outcomes."""
+    lines = [f"spinesim {report['spinesim_version']} - fusion failure report",
+             f"scenario: {report['scenario_source']}",
+             f"segment {report['scenario']['segment']['levels']}, construct "
+             f"{report['scenario']['segment']['construct']}, "
+             f"{report['scenario']['timeline']['weeks']} weeks", "", "Verdicts"]
+    for mode in FAILURE_MODES:
+        v = report["verdicts"][mode]
+        state = f"FAILS in week {v['week']}" if v["fails"] else "does not fail"
+        value = "never" if v["value"] is None and v["driver"] == "weeks_to_union" \
+            else _fmt(v["value"])
+        lines.append(f"  {_MODE_TEXT[mode]:42s} {state}")
+        lines.append(f"      driver {v['driver']} = {value} (threshold {_fmt(v['threshold'])})")
+    o = report["outcomes"]
+    lines += ["", "Outcomes",
+              f"  union week                        {_fmt(o['union_week'])}",
+              f"  graft bone fraction at the end    {_fmt(o['final_bone_fraction'])}",
+              f"  rod damage (Miner sum)            {_fmt(o['rod_damage'])}",
+              f"  screw damage (Miner sum)          {_fmt(o['screw_damage'])}",
+              f"  largest rod stress amplitude      {_fmt(o['max_rod_stress_amplitude_mpa'])} MPa",
+              f"  largest screw-bone micromotion    {_fmt(o['max_micromotion_um'])} µm",
+              f"  most loosened screws              {_fmt(o['max_loosened_screws'])}",
+              f"  flexion ROM at the end            {_fmt(o['rom_flexion_deg'])} deg"]
+    m = report["model"]
+    lines += ["", f"model: {m.get('dofs')} DOFs, {m.get('factorizations')} factorizations, "
+              f"{_fmt(m.get('total_s'))} s; healing rate {_fmt(m.get('healing_rate_per_week'))}"
+              f" phases/week (odds ratio {_fmt(m.get('healing_odds_ratio'))})"]
+    return "\n".join(lines) + "\n"
+
+
+def _write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_report(result: TimelineResult, scenario: Scenario, out_dir: str | os.PathLike, *,
+                 plots: bool | None = None, vtu: bool = True) -> list[Path]:
+    """Write a run folder (module notes) and return the files written.
+
+    Parameters
+    ----------
+    plots : bool, optional
+        Render the figures; default ``output.plots`` of the scenario.
+    vtu : bool
+        Write the fields of ``result.fields`` as VTU files.
+
+    Raises
+    ------
+    SpinesimError
+        ``out_dir`` cannot be created or written (the message names it).
+    """
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpinesimError(f"output folder {out}: cannot create it ({exc.strerror})") from exc
+    if not os.access(out, os.W_OK):
+        raise SpinesimError(f"output folder {out}: not writable")
+    report = report_dict(result, scenario)
+    written = []
+    with atomic_path(out / "timeline.csv") as tmp:
+        result.timeline.to_csv(tmp, index=False, float_format="%.6g")
+    written.append(out / "timeline.csv")
+    _write_text(out / "scenario.toml", scenario.toml_text(full=True))
+    written.append(out / "scenario.toml")
+    if vtu and result.fields:
+        written += _write_fields(result, out / "fields")
+    write_json(out / "report.json", report)  # the figures are rendered from the files
+    if scenario.get("output.plots") if plots is None else plots:
+        written += render_plots(out)
+    report["files"] = sorted(str(p.relative_to(out)) for p in
+                             [*written, out / "report.json", out / "report.txt"])
+    write_json(out / "report.json", report)
+    _write_text(out / "report.txt", report_text(report))
+    return [*written, out / "report.json", out / "report.txt"]
+
+
+def _write_fields(result: TimelineResult, folder: Path) -> list[Path]:
+    from spinesim.mesh.io import write_mesh
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for week, f in sorted(result.fields.items()):
+        path = folder / f"week_{int(round(week)):03d}.vtu"
+        write_mesh(path, result.mesh, point_data={"displacement_mm": f["displacement_mm"]},
+                   cell_data={"von_mises_mpa": f["von_mises_mpa"], "E_mpa": f["E_mpa"],
+                              "tissue_level": f["tissue_level"]})
+        paths.append(path)
+    return paths
+
+
+# ------------------------------------------------------------------------------ figures
+def _read_run(run_dir: Path) -> tuple[pd.DataFrame, dict]:
+    import pandas as pd
+
+    missing = [n for n in ("timeline.csv", "report.json") if not (run_dir / n).is_file()]
+    if missing:
+        raise SpinesimError(f"{run_dir}: not a spinesim run folder (missing "
+                            f"{', '.join(missing)}; write one with `spinesim run -o DIR`)")
+    try:
+        table = pd.read_csv(run_dir / "timeline.csv")
+        report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise SpinesimError(f"{run_dir}: cannot read the run files ({exc})") from exc
+    need = {"week", "graft_bone_fraction", "rod_damage", "screw_damage"}
+    if not need <= set(table.columns) or "verdicts" not in report:
+        raise SpinesimError(f"{run_dir}: timeline.csv or report.json lacks "
+                            f"{sorted(need - set(table.columns)) or ['verdicts']}")
+    return table, report
+
+
+def render_plots(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None
+                 ) -> list[Path]:
+    """Render the standard figures (:data:`PLOTS`) of a run folder from its timeline.csv and
+    report.json into ``out_dir`` (default ``run_dir/plots``); returns the PNG paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from spinesim import plot
+
+    run_dir = Path(run_dir)
+    table, report = _read_run(run_dir)
+    target = Path(out_dir) if out_dir is not None else run_dir / "plots"
+    target.mkdir(parents=True, exist_ok=True)
+    weeks = table["week"].to_numpy(float)
+    union = report["outcomes"].get("union_week")
+    horizon = report["verdicts"]["nonunion"]["threshold"]
+    paths = []
+
+    def save(name: str, draw) -> None:
+        fig, ax = plt.subplots(figsize=(7.5, 4.6), constrained_layout=True)
+        try:
+            draw(ax)
+            with atomic_path(target / f"{name}.png", suffix=".png") as tmp:
+                fig.savefig(tmp, dpi=120)
+            paths.append(target / f"{name}.png")
+        finally:
+            plt.close(fig)
+
+    save("race", lambda ax: plot.race(weeks, table["graft_bone_fraction"], table["rod_damage"],
+                                      bridged_week=union, ax=ax))
+    save("bone_fraction", lambda ax: plot.bone_fraction_over_weeks(
+        weeks, table["graft_bone_fraction"], bridged_week=union, horizon_weeks=horizon, ax=ax))
+    phase_cols = [c for c in table.columns if c.startswith("fraction_")]
+    if phase_cols:
+        save("tissue_phases", lambda ax: plot.tissue_phases_over_weeks(
+            weeks, table[phase_cols].to_numpy(float),
+            [c.removeprefix("fraction_").replace("_", " ") for c in phase_cols], ax=ax))
+    micro_cols = [c for c in table.columns if c.startswith("micromotion_")]
+    if micro_cols:
+        save("micromotion", lambda ax: _lines(
+            ax, weeks, table, micro_cols, "screw-bone micromotion (µm)",
+            "Peak screw-bone micromotion per screw",
+            thresholds=_thresholds(report)))
+    rom_cols = [c for c in table.columns if c.startswith("rom_")]
+    if rom_cols:
+        save("rom", lambda ax: _lines(ax, weeks, table, rom_cols, "range of motion (deg)",
+                                      "ROM under the protocol moment (one-sided)"))
+    save("damage", lambda ax: plot.damage_over_time(
+        weeks / 52.0, table[["rod_damage", "screw_damage"]].to_numpy(float),
+        labels=["rod", "screw"], ax=ax, yscale="log" if table[["rod_damage", "screw_damage"]
+                                                              ].to_numpy().max() > 0
+        else "linear"))
+    points = report.get("rod_operating_points") or {}
+    curve = _rod_curve(report)
+    if curve is not None:
+        save("sn_curve", lambda ax: plot.sn_curve(
+            curve, {f"rod, {k}": (v["equivalent_amplitude_mpa"], v["cycles_per_year"])
+                    for k, v in points.items()}, ax=ax))
+    return paths
+
+
+def _thresholds(report: dict) -> dict[str, float]:
+    loos = report.get("scenario", {}).get("loosening", {})
+    out = {}
+    if "bone_threshold_um" in loos:
+        out["bone ingrowth threshold"] = float(loos["bone_threshold_um"])
+    if "fibrous_threshold_um" in loos:
+        out["fibrous threshold"] = float(loos["fibrous_threshold_um"])
+    return out
+
+
+def _lines(ax: Any, weeks: np.ndarray, table: pd.DataFrame, cols: list[str], ylabel: str,
+           title: str, thresholds: dict[str, float] | None = None) -> Any:
+    styles = ("-", "--", ":", "-.")
+    for i, c in enumerate(cols):  # symmetric screws overlap: the line style tells them apart
+        label = c.removeprefix("micromotion_").removeprefix("rom_").removesuffix("_um") \
+            .removesuffix("_deg").replace("_", " ")
+        ax.plot(weeks, table[c].to_numpy(float), lw=1.8, ls=styles[i % len(styles)],
+                label=label)
+    top = float(np.nanmax(table[cols].to_numpy(float))) if len(table) else 1.0
+    for name, value in (thresholds or {}).items():
+        if value <= 10.0 * max(top, 1e-9):  # draw thresholds within a decade of the data
+            ax.axhline(value, ls="--", lw=1.0, color="0.4")
+            ax.annotate(f"{name} {value:g} µm", (weeks[0], value), textcoords="offset points",
+                        xytext=(2, 3), fontsize=8, color="0.3")
+            top = max(top, value)
+    ax.set_xlabel("weeks after surgery")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.set_ylim(0, 1.3 * top if top > 0 else 1.0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    return ax
+
+
+def _rod_curve(report: dict) -> Any:
+    """The rod S-N curve of the report's scenario (its constants and knock-down factors)."""
+    from spinesim.scenario import Scenario
+    from spinesim.simulate import _curve
+
+    try:
+        sc = Scenario.from_dict(report["scenario"], source="report.json")
+    except SpinesimError as exc:
+        log.warning("S-N figure skipped: %s", exc)
+        return None
+    return _curve(sc, sc.get("hardware.rod.material"), sc.get("hardware.rod.notch_factor"))[0]

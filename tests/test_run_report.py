@@ -1,0 +1,94 @@
+"""`spinesim run` and `spinesim plot`: the run folder (report.json/.txt, timeline.csv,
+scenario.toml, figures, VTU fields), written atomically, on a short coarse run."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from spinesim.cli import main
+from spinesim.outcomes import FAILURE_MODES
+from spinesim.report import PLOTS
+
+ARGS = ["--weeks", "3", "--resolution", "0.3"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "out"
+    assert main(["run", "-o", str(out), *ARGS]) == 0
+    return out
+
+
+def test_run_writes_the_documented_files(run_dir):
+    for name in ("report.json", "report.txt", "timeline.csv", "scenario.toml"):
+        assert (run_dir / name).is_file(), name
+    assert {p.stem for p in (run_dir / "plots").glob("*.png")} == set(PLOTS)
+    weeks = sorted(p.name for p in (run_dir / "fields").glob("*.vtu"))
+    assert weeks == ["week_000.vtu", "week_003.vtu"]  # output.vtu_weeks default up to 3
+    leftovers = [p for p in run_dir.rglob(".*") if p.is_file()]
+    assert leftovers == []  # no temporary files left behind
+
+
+def test_report_json_holds_the_verdicts_with_their_exact_keys(run_dir):
+    text = (run_dir / "report.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    report = json.loads(text)
+    assert set(report["verdicts"]) == set(FAILURE_MODES)
+    for v in report["verdicts"].values():
+        assert set(v) == {"fails", "week", "driver", "value", "threshold"}
+        assert isinstance(v["fails"], bool)
+    table = pd.read_csv(run_dir / "timeline.csv")
+    assert table["week"].tolist() == [1.0, 2.0, 3.0]
+    assert report["outcomes"]["rod_damage"] == pytest.approx(table["rod_damage"].iloc[-1])
+    assert math.isclose(report["scenario"]["timeline"]["weeks"], 3)
+    assert sorted(report["files"]) == report["files"] and "report.json" in report["files"]
+    txt = (run_dir / "report.txt").read_text()
+    for mode in ("insufficient support", "hardware fatigue", "nonunion"):
+        assert mode in txt
+
+
+def test_fields_are_readable_with_the_graft_tissue_level(run_dir):
+    from spinesim.mesh.io import read_mesh
+
+    import meshio
+
+    m = meshio.read(run_dir / "fields" / "week_003.vtu")
+    assert {"von_mises_mpa", "E_mpa", "tissue_level"} <= set(m.cell_data)
+    assert "displacement_mm" in m.point_data
+    mesh = read_mesh(run_dir / "fields" / "week_003.vtu")
+    assert mesh.n_nodes == len(m.points)
+
+
+def test_rerun_scenario_file_reproduces_the_timeline(run_dir, tmp_path):
+    out = tmp_path / "again"
+    assert main(["run", str(run_dir / "scenario.toml"), "-o", str(out), "--no-plots"]) == 0
+    a = pd.read_csv(run_dir / "timeline.csv")
+    b = pd.read_csv(out / "timeline.csv")
+    pd.testing.assert_frame_equal(a, b)
+    assert not (out / "plots").exists()
+
+
+def test_plot_renders_the_standard_set_from_the_files(run_dir, tmp_path, capsys):
+    assert main(["plot", str(run_dir), "-o", str(tmp_path / "figs")]) == 0
+    assert {p.stem for p in (tmp_path / "figs").glob("*.png")} == set(PLOTS)
+    assert "7 figures" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["plot", "{tmp}/nothing"], "no such folder"),
+    (["plot", "{tmp}"], "not a spinesim run folder (missing timeline.csv, report.json"),
+    (["run", "-o", "{tmp}/file.txt"], "is a file"),
+    (["run", "--weeks", "0"], "timeline.weeks"),
+    (["run", "--resolution", "9"], "segment.resolution"),
+    (["run", "{tmp}/missing.toml"], "missing.toml"),
+])
+def test_bad_run_and_plot_input_exits_2(tmp_path, capsys, argv, message):
+    (tmp_path / "file.txt").write_text("x")
+    code = main([a.format(tmp=tmp_path) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not list(tmp_path.rglob("report.json"))
