@@ -313,13 +313,13 @@ def _number(f: Field, value: Any, label: str, integer: bool) -> float | int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         expected = "an integer" if integer else "a number"
         raise FieldValueError(f"{label} = {_show(value)} has the wrong type: expected "
-                              f"{expected}, got {_kind_of(value)}")
+                              f"{expected}, got {_kind_of(value)}; {f.allowed()}")
     if not math.isfinite(value):
         raise FieldValueError(f"{label} = {value!r} is not a finite number; {f.allowed()}")
     if integer:
         if isinstance(value, float) and not value.is_integer():
             raise FieldValueError(f"{label} = {value!r} has the wrong type: expected an "
-                                  "integer, got a fractional number")
+                                  f"integer, got a fractional number; {f.allowed()}")
         value = int(value)
     else:
         value = float(value) + 0.0  # -0.0 -> 0.0
@@ -329,8 +329,9 @@ def _number(f: Field, value: Any, label: str, integer: bool) -> float | int:
 
 
 def _wrong_type(f: Field, value: Any) -> FieldValueError:
+    allowed = "" if f.kind in ("bool", "path") else f"; {f.allowed()}"
     return FieldValueError(f"{f.key} = {_show(value)} has the wrong type: expected "
-                           f"{_EXPECTED[f.kind]}, got {_kind_of(value)}")
+                           f"{_EXPECTED[f.kind]}, got {_kind_of(value)}{allowed}")
 
 
 def check(f: Field, value: Any) -> Any:

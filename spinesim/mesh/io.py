@@ -41,6 +41,8 @@ behind on failure.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 import re
@@ -83,6 +85,28 @@ def _format_of(path: Path, file_format: str | None) -> str:
         return "gmsh" if "gmsh" in types else types[0]
     except Exception as exc:  # meshio.ReadError
         raise MeshError(f"cannot deduce the mesh format of {path}: {exc}") from None
+
+
+#: Extensions named first in the message for an unknown one (the formats documented above).
+_MAIN_EXTENSIONS = (".vtu", ".xdmf", ".msh", ".inp", ".mesh")
+
+
+def _format_or_raise(path: Path) -> None:
+    """MeshError naming the file and the known extensions if meshio has no reader for it."""
+    try:  # meshio's extension tables are private: without them meshio's own error stands
+        from meshio._helpers import _filetypes_from_path, extension_to_filetypes, reader_map
+    except ImportError:
+        return
+    try:
+        if any(t in reader_map for t in _filetypes_from_path(path)):
+            return
+    except meshio.ReadError:  # unknown extension
+        pass
+    others = sorted(e for e in extension_to_filetypes if e not in _MAIN_EXTENSIONS
+                    and any(t in reader_map for t in extension_to_filetypes[e]))
+    raise MeshError(f"{path}: unknown mesh file extension {path.suffix or '(none)'!r}; "
+                    f"allowed: {', '.join(_MAIN_EXTENSIONS)} (with region names and node sets) "
+                    f"or another meshio format ({', '.join(others)})")
 
 
 def _abaqus_tags(path: Path) -> dict[str, int]:
@@ -198,22 +222,32 @@ def read_mesh(path: str | os.PathLike, *, check: bool = True) -> Mesh:
         Unreadable file, unsupported 3D cell type, or (``check=True``) an invalid mesh.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder, not a mesh file")
     if not path.is_file():
         raise FileNotFoundError(f"mesh file not found: {path}")
+    _format_or_raise(path)
+    chatter = io.StringIO()  # meshio prints its reader errors, then calls sys.exit(1)
     try:
-        if path.suffix.lower() in (".xdmf", ".xmf"):
-            import meshio.xdmf.main as xdmf_main
+        with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+            if path.suffix.lower() in (".xdmf", ".xmf"):
+                import meshio.xdmf.main as xdmf_main
 
-            orig = xdmf_main.translate_mixed_cells
-            xdmf_main.translate_mixed_cells = _translate_mixed_cells
-            try:
+                orig = xdmf_main.translate_mixed_cells
+                xdmf_main.translate_mixed_cells = _translate_mixed_cells
+                try:
+                    m = meshio.read(path)
+                finally:
+                    xdmf_main.translate_mixed_cells = orig
+            else:
                 m = meshio.read(path)
-            finally:
-                xdmf_main.translate_mixed_cells = orig
-        else:
-            m = meshio.read(path)
     except MeshError:
         raise
+    except SystemExit:
+        said = "; ".join(line.strip() for line in chatter.getvalue().splitlines()
+                         if line.strip() and not line.strip().startswith("Error:"))
+        raise MeshError(f"cannot read mesh {path}: not a valid {path.suffix or 'mesh'} file"
+                        + (f" ({said})" if said else "")) from None
     except Exception as exc:
         raise MeshError(f"cannot read mesh {path}: {type(exc).__name__}: {exc}") from exc
 

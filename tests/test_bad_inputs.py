@@ -1,0 +1,434 @@
+"""Catalogue of bad inputs and the error each one must give, end to end.
+
+One table: scenario files, sweep files, mesh files, command-line arguments and unwritable
+output folders. Each row creates its files in a fresh folder (the working directory of the
+row), runs the CLI (``main(argv)``) or a Python API call, and checks
+
+* the exit status (2) or the exception type;
+* that the message names the file, key or element *and* the allowed values (substrings);
+* for CLI rows: no traceback, a one-line message (or a short list of problems), and no
+  partial output: no file appears that the row did not create (no report.json, timeline.csv,
+  results.csv, --json file, .*.tmp leftovers, ...).
+
+Every row is rejected before any FE solve, so each takes well under a second.
+
+Decisions recorded here: an empty scenario file is *valid* (every key is optional: it is the
+default scenario, see ``test_empty_scenario_file_is_the_default``); an empty mesh file is
+invalid.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from spinesim.cli import main
+from spinesim.errors import MeshError, SpinesimError
+
+# ------------------------------------------------------------------------------ mesh files
+
+
+def _segment_mesh(path: Path, *, names: dict[int, str] | None = None,
+                  node_sets: tuple[str, ...] = ("upper_endplate_top", "lower_endplate_bottom"),
+                  invert: int | None = None, solid: bool = True) -> None:
+    """A small tetra box written with spinesim's writer: region 'cancellous', the two
+    endplate node sets; optionally element ``invert`` turned inside out, or facets only."""
+    from spinesim.mesh.generate import boundary_facets, box
+    from spinesim.mesh.io import write_mesh
+    from spinesim.mesh.mesh import CellBlock, Mesh
+
+    m = box((20.0, 20.0, 10.0), (2, 2, 1), "tetra")
+    cells = m.blocks[0].cells.copy()
+    if invert is not None:
+        cells[invert, [0, 1]] = cells[invert, [1, 0]]
+    sets = {name: m.node_sets[face] for name, face in
+            zip(("upper_endplate_top", "lower_endplate_bottom"), ("zmax", "zmin"))
+            if name in node_sets}
+    if solid:
+        blocks = (CellBlock("tetra", cells, np.ones(len(cells), np.int32)),)
+        mesh = Mesh(m.points, blocks, names or {1: "cancellous"}, sets)
+    else:
+        f = boundary_facets(m)
+        blocks = (CellBlock(f.type, f.cells, np.ones(len(f.cells), np.int32)),)
+        mesh = Mesh(m.points, blocks, {1: "cancellous"}, sets)
+    write_mesh(path, mesh)
+
+
+def mesh_file(**kw: Any) -> Callable[[Path], None]:
+    return lambda p: _segment_mesh(p, **kw)
+
+
+def folder(p: Path) -> None:
+    p.mkdir()
+
+
+GOOD_SWEEP = """
+[sweep]
+design = "grid"
+[sweep.parameters]
+"hardware.rod.diameter_mm" = [5.5, 6.0]
+"""
+
+
+def sweep(params: str, head: str = 'design = "grid"', extra: str = "") -> str:
+    return f"[sweep]\n{head}\n{extra}\n[sweep.parameters]\n{params}\n"
+
+
+# ------------------------------------------------------------------------------ the table
+@dataclass
+class Row:
+    id: str
+    files: dict[str, Any]            # name -> text, bytes or a writer(path)
+    call: list[str] | Callable[[Path], Any]   # argv of main(), or an API call(tmp_path)
+    expect: int | type[BaseException]          # exit status or exception type
+    must: list[str]                  # substrings of the message
+    absent: list[str] = field(default_factory=list)  # outputs that must not exist
+
+
+SOMEFILE = {"somefile": "a regular file, not a folder\n"}
+
+ROWS = [
+    # -------------------------------------------------------------------- scenario files
+    Row("scenario-toml-syntax", {"s.toml": "[segment\nlevels = 'L4-L5'\n"},
+        ["run", "s.toml", "-o", "out"], 2, ["s.toml", "TOML syntax error", "line 1"],
+        ["out"]),
+    Row("scenario-not-utf8", {"s.toml": b"[segment]\nlevels = '\xff\xfe'\n"},
+        ["run", "s.toml", "-o", "out"], 2, ["s.toml", "not UTF-8", "line 2"], ["out"]),
+    Row("scenario-missing-file", {}, ["run", "nope.toml", "-o", "out"], 2,
+        ["nope.toml", "scenario file not found"], ["out"]),
+    Row("scenario-is-a-folder", {"s.toml": folder}, ["risk", "s.toml", "--samples", "1"], 2,
+        ["s.toml", "is a folder"]),
+    Row("scenario-unknown-key-suggests", {"s.toml": "[timeline]\nweek = 26\n"},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "unknown key 'timeline.week'", "did you mean 'timeline.weeks'"], ["out"]),
+    Row("scenario-unknown-section-suggests", {"s.toml": "[healng]\nrate_per_week = 1.0\n"},
+        ["run", "s.toml", "-o", "out"], 2, ["s.toml", "unknown key 'healng'",
+                                             "did you mean 'healing'"], ["out"]),
+    Row("scenario-unknown-key-lists-valid", {"s.toml": "[graft]\nzzz = 1\n"},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "'graft.zzz'", "valid keys in [graft]: type, initial_modulus_mpa"], ["out"]),
+    Row("scenario-wrong-type-string-for-int", {"s.toml": '[timeline]\nweeks = "52"\n'},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "timeline.weeks", "wrong type", "[1, 520] weeks"], ["out"]),
+    Row("scenario-wrong-type-bool-for-float", {"s.toml": "[hardware.rod]\ndiameter_mm = true\n"},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "hardware.rod.diameter_mm", "wrong type", "[2, 10] mm"], ["out"]),
+    Row("scenario-wrong-type-fraction-for-int", {"s.toml": "[timeline]\nweeks = 26.5\n"},
+        ["run", "s.toml", "-o", "out"], 2, ["s.toml", "timeline.weeks", "[1, 520] weeks"],
+        ["out"]),
+    Row("scenario-section-not-a-table", {"s.toml": "segment = 3\n"},
+        ["run", "s.toml", "-o", "out"], 2, ["s.toml", "segment", "expected a table with keys",
+                                             "levels, construct"], ["out"]),
+    Row("scenario-out-of-range-mm", {"s.toml": "[hardware.rod]\ndiameter_mm = 55\n"},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "hardware.rod.diameter_mm", "out of range", "[2, 10] mm"], ["out"]),
+    Row("scenario-out-of-range-open-bound", {"s.toml": "[bone]\napparent_density_g_cm3 = 0\n"},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "bone.apparent_density_g_cm3", "(0, 2] g/cm³"], ["out"]),
+    Row("scenario-nan", {"s.toml": "[graft]\ninitial_modulus_mpa = nan\n"},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "graft.initial_modulus_mpa", "not a finite number", "(0, 100] MPa"],
+        ["out"]),
+    Row("scenario-bad-choice", {"s.toml": '[hardware.rod]\nmaterial = "gold"\n'},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "hardware.rod.material", "'ti6al4v', 'cocr', 'ss316l'"], ["out"]),
+    Row("scenario-bad-levels", {"s.toml": '[segment]\nlevels = "L5-L4"\n'},
+        ["run", "s.toml", "-o", "out"], 2, ["s.toml", "segment.levels", "cranial"], ["out"]),
+    Row("scenario-two-problems-listed", {"s.toml": "[timeline]\nweeks = 0\n[risk]\nsamples = 0\n"},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "2 problems", "timeline.weeks", "[1, 520] weeks", "risk.samples",
+         "[1, 1000000] samples"], ["out"]),
+    Row("scenario-cage-for-intact-spine",
+        {"s.toml": '[segment]\nconstruct = "intact"\n[cage]\nmaterial = "titanium"\n'},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "contradictory options", "cage.material", "'intact' has no cage",
+         "bilateral-cage, unilateral-cage, cage-only"], ["out"]),
+    Row("scenario-nonunion-after-timeline-end",
+        {"s.toml": "[timeline]\nweeks = 26\nnonunion_horizon_weeks = 40\n"},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "timeline.nonunion_horizon_weeks = 40", "timeline.weeks = 26",
+         "allowed range [1, 26] weeks"], ["out"]),
+    Row("scenario-screw-count-contradicts-construct", {"s.toml": "[hardware.screw]\ncount = 3\n"},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "hardware.screw.count = 3", "has 4 screws"], ["out"]),
+    Row("scenario-step-does-not-divide-timeline",
+        {"s.toml": "[timeline]\nweeks = 10\nstep_weeks = 3.0\n"},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "timeline.weeks = 10", "timeline.step_weeks = 3.0"], ["out"]),
+    Row("scenario-vtu-week-after-end", {"s.toml": "[output]\nvtu_weeks = [0, 60]\n"},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "output.vtu_weeks", "[60]", "allowed range [0, 52] weeks"], ["out"]),
+    Row("scenario-intact-cannot-run-a-timeline", {"s.toml": '[segment]\nconstruct = "intact"\n'},
+        ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "segment.construct = 'intact'", "bilateral-cage, unilateral-cage"], ["out"]),
+    Row("scenario-imported-mesh-cannot-run-a-timeline",
+        {"s.toml": '[segment]\nmesh = "seg.vtu"\n', "seg.vtu": mesh_file()},
+        ["run", "s.toml", "-o", "out"], 2, ["s.toml", "segment.mesh", "generated segments only"],
+        ["out"]),
+    Row("scenario-multilevel-cannot-run-a-timeline", {"s.toml": '[segment]\nlevels = "L3-L5"\n'},
+        ["run", "s.toml", "-o", "out"], 2, ["s.toml", "segment.levels = 'L3-L5'", "single-level"],
+        ["out"]),
+    Row("scenario-imported-mesh-cannot-run-risk", {"s.toml": '[segment]\nmesh = "nope.vtu"\n'},
+        ["risk", "s.toml", "--samples", "1", "--json", "r.json"], 2,
+        ["s.toml", "segment.mesh", "generated segments only"], ["r.json"]),
+    Row("scenario-intact-cannot-run-risk", {"s.toml": '[segment]\nconstruct = "intact"\n'},
+        ["risk", "s.toml", "--samples", "1", "-o", "store"], 2,
+        ["s.toml", "segment.construct = 'intact'", "bilateral-cage, unilateral-cage"],
+        ["store"]),
+    # -------------------------------------------------------------------- sweep files
+    Row("sweep-missing-file", {}, ["sweep", "nope.toml", "-o", "out"], 2,
+        ["nope.toml", "sweep file not found"], ["out"]),
+    Row("sweep-toml-syntax", {"w.toml": "[sweep\ndesign = 'grid'\n"},
+        ["sweep", "w.toml", "-o", "out"], 2, ["w.toml", "TOML", "line 1"], ["out"]),
+    Row("sweep-unknown-table-suggests", {"w.toml": GOOD_SWEEP + "[sweeps]\nx = 1\n"},
+        ["sweep", "w.toml", "-o", "out"], 2, ["w.toml", "'sweeps'", "did you mean [sweep]"],
+        ["out"]),
+    Row("sweep-unknown-setting", {"w.toml": sweep('"bone.quality" = ["healthy"]',
+                                                  extra="sample = 3")},
+        ["sweep", "w.toml", "-o", "out"], 2,
+        ["w.toml", "'sample'", "did you mean 'samples'", "design, samples, seed"], ["out"]),
+    Row("sweep-unknown-swept-key", {"w.toml": sweep('"hardware.rod.diameter" = [5.5, 6.0]')},
+        ["sweep", "w.toml", "-o", "out"], 2,
+        ["w.toml", "hardware.rod.diameter", "did you mean 'hardware.rod.diameter_mm'"], ["out"]),
+    Row("sweep-value-out-of-range", {"w.toml": sweep('"hardware.rod.diameter_mm" = [5.5, 50]')},
+        ["sweep", "w.toml", "-o", "out"], 2,
+        ["w.toml", "hardware.rod.diameter_mm", "50", "[2, 10] mm"], ["out"]),
+    Row("sweep-range-out-of-range",
+        {"w.toml": sweep('"hardware.rod.diameter_mm" = {low = 0.5, high = 6.0}',
+                         head='design = "lhs"\nsamples = 4')},
+        ["sweep", "w.toml", "-o", "out"], 2,
+        ["w.toml", "hardware.rod.diameter_mm", "'low' = 0.5", "[2, 10] mm"], ["out"]),
+    Row("sweep-bad-choice", {"w.toml": sweep('"hardware.rod.material" = ["ti6al4v", "gold"]')},
+        ["sweep", "w.toml", "-o", "out"], 2,
+        ["w.toml", "hardware.rod.material", "'gold'", "'ti6al4v', 'cocr', 'ss316l'"], ["out"]),
+    Row("sweep-bad-design", {"w.toml": sweep('"bone.quality" = ["healthy"]',
+                                             head='design = "factorial"')},
+        ["sweep", "w.toml", "-o", "out"], 2,
+        ["w.toml", "'design'", "grid, random, lhs", "'factorial'"], ["out"]),
+    Row("sweep-random-without-samples",
+        {"w.toml": sweep('"hardware.rod.diameter_mm" = {low = 5.0, high = 6.0}',
+                         head='design = "random"')},
+        ["sweep", "w.toml", "-o", "out"], 2,
+        ["w.toml", "random design needs 'samples'", "integer >= 1"], ["out"]),
+    Row("sweep-grid-with-a-range",
+        {"w.toml": sweep('"hardware.rod.diameter_mm" = {low = 5.0, high = 6.0}')},
+        ["sweep", "w.toml", "-o", "out"], 2,
+        ["w.toml", "hardware.rod.diameter_mm", "grid design needs a list of 'values'"], ["out"]),
+    Row("sweep-low-above-high",
+        {"w.toml": sweep('"hardware.rod.diameter_mm" = {low = 6.0, high = 5.0}',
+                         head='design = "lhs"\nsamples = 3')},
+        ["sweep", "w.toml", "-o", "out"], 2,
+        ["w.toml", "hardware.rod.diameter_mm", "'low' (6.0) must be below 'high' (5.0)"],
+        ["out"]),
+    Row("sweep-missing-base-scenario",
+        {"w.toml": sweep('"bone.quality" = ["healthy"]', extra='scenario = "base.toml"')},
+        ["sweep", "w.toml", "-o", "out"], 2,
+        ["w.toml", "[sweep] scenario", "base.toml", "scenario file not found"], ["out"]),
+    Row("sweep-bad-scenario-override",
+        {"w.toml": GOOD_SWEEP + "[scenario]\ntimeline.weeks = 0\n"},
+        ["sweep", "w.toml", "-o", "out"], 2,
+        ["w.toml", "[scenario]", "timeline.weeks", "[1, 520] weeks"], ["out"]),
+    Row("sweep-swept-key-does-not-apply",
+        {"w.toml": sweep('"cage.material" = ["peek", "titanium"]') +
+         '[scenario]\nsegment.construct = "bilateral"\n'},
+        ["sweep", "w.toml", "-o", "out"], 2,
+        ["w.toml", "cage.material", "does not apply", "bilateral-cage"], ["out"]),
+    Row("sweep-out-is-a-file", {"w.toml": GOOD_SWEEP, **SOMEFILE},
+        ["sweep", "w.toml", "-o", "somefile"], 2, ["-o somefile", "is a file"]),
+    Row("sweep-out-unwritable", {"w.toml": GOOD_SWEEP, **SOMEFILE},
+        ["sweep", "w.toml", "-o", "somefile/sub"], 2,
+        ["-o somefile/sub", "somefile is not a writable folder"]),
+    Row("sweep-construct-the-timeline-cannot-run",
+        {"w.toml": sweep('"segment.construct" = ["bilateral-cage", "intact"]')},
+        ["sweep", "w.toml", "-o", "out"], 2,
+        ["w.toml", "case 1", "segment.construct = 'intact'", "bilateral-cage, unilateral-cage"],
+        ["out"]),
+    Row("sweep-workers-zero", {"w.toml": GOOD_SWEEP}, ["sweep", "w.toml", "--workers", "0"], 2,
+        ["--workers", "integer >= 1", "0"]),
+    # -------------------------------------------------------------------- mesh files
+    Row("mesh-missing", {}, ["rom", "--mesh", "nope.vtu", "--json", "r.json"], 2,
+        ["nope.vtu", "not found"], ["r.json"]),
+    Row("mesh-is-a-folder", {"m.vtu": folder}, ["rom", "--mesh", "m.vtu", "--json", "r.json"], 2,
+        ["m.vtu", "is a folder, not a mesh file"], ["r.json"]),
+    Row("mesh-empty", {"m.vtu": b""}, ["rom", "--mesh", "m.vtu", "--json", "r.json"], 2,
+        ["m.vtu", "cannot read mesh"], ["r.json"]),
+    Row("mesh-corrupt-vtu", {"m.vtu": bytes(range(256)) * 4},
+        ["rom", "--mesh", "m.vtu", "--json", "r.json"], 2,
+        ["m.vtu", "cannot read mesh", "not a valid .vtu file"], ["r.json"]),
+    Row("mesh-corrupt-msh", {"m.msh": b"$MeshFormat\n4.1 0 8\n$EndMeshFormat\n$Nodes\n\x00\xff"},
+        ["rom", "--mesh", "m.msh", "--json", "r.json"], 2, ["m.msh", "cannot read mesh"],
+        ["r.json"]),
+    Row("mesh-unknown-extension", {"m.stl2": b"solid x\n"},
+        ["rom", "--mesh", "m.stl2", "--json", "r.json"], 2,
+        ["m.stl2", "format", ".vtu", ".msh", ".inp"], ["r.json"]),
+    Row("mesh-no-solid-cells", {"m.vtu": mesh_file(solid=False)},
+        ["rom", "--mesh", "m.vtu", "--json", "r.json"], 2,
+        ["m.vtu", "no solid cells", "tetra, tetra10 or hexahedron"], ["r.json"]),
+    Row("mesh-inverted-element", {"m.vtu": mesh_file(invert=5)},
+        ["rom", "--mesh", "m.vtu", "--json", "r.json"], 2,
+        ["m.vtu", "inverted", "tetra[5] (solid cell 5)", "detJ <= 0"], ["r.json"]),
+    Row("mesh-missing-node-set", {"m.vtu": mesh_file(node_sets=("upper_endplate_top",))},
+        ["rom", "--mesh", "m.vtu", "--json", "r.json"], 2,
+        ["m.vtu", "'lower_endplate_bottom'", "upper_endplate_top, lower_endplate_bottom"],
+        ["r.json"]),
+    Row("mesh-unknown-region-name", {"m.vtu": mesh_file(names={1: "bone"})},
+        ["rom", "--mesh", "m.vtu", "--json", "r.json"], 2,
+        ["m.vtu", "'bone'", "cortical, cancellous"], ["r.json"]),
+    Row("mesh-unnamed-region", {"m.mesh": mesh_file()},
+        ["rom", "--mesh", "m.mesh", "--json", "r.json"], 2,
+        ["m.mesh", "'region_1'", "cortical, cancellous"], ["r.json"]),
+    # -------------------------------------------------------------------- CLI arguments
+    Row("risk-samples-not-a-number", {}, ["risk", "--samples", "ten", "--json", "r.json"], 2,
+        ["--samples ten", "integer >= 1"], ["r.json"]),
+    Row("risk-samples-zero", {}, ["risk", "--samples", "0", "--json", "r.json"], 2,
+        ["--samples 0", "integer >= 1"], ["r.json"]),
+    Row("risk-workers-zero", {}, ["risk", "--samples", "2", "--workers", "0"], 2,
+        ["--workers 0", "integer >= 1"]),
+    Row("risk-seed-negative", {}, ["risk", "--samples", "2", "--seed", "-1"], 2,
+        ["--seed -1", "integer >= 0"]),
+    Row("risk-weeks-out-of-range", {}, ["risk", "--samples", "2", "--weeks", "600"], 2,
+        ["--weeks 600", "timeline.weeks", "[1, 520] weeks"]),
+    Row("risk-resolution-out-of-range", {}, ["risk", "--samples", "2", "--resolution", "10"], 2,
+        ["--resolution 10", "segment.resolution", "[0.3, 4]"]),
+    Row("risk-json-into-missing-folder", {},
+        ["risk", "--samples", "2", "--json", "nodir/r.json"], 2,
+        ["--json nodir/r.json", "does not exist"], ["nodir"]),
+    Row("risk-json-is-a-folder", {"r.json": folder}, ["risk", "--samples", "2", "--json",
+                                                      "r.json"], 2, ["r.json", "is a folder"]),
+    Row("risk-out-is-a-file", SOMEFILE, ["risk", "--samples", "2", "-o", "somefile"], 2,
+        ["-o somefile", "is a file"]),
+    Row("risk-out-unwritable", SOMEFILE, ["risk", "--samples", "2", "-o", "somefile/sub"], 2,
+        ["somefile/sub", "somefile", "not a writable folder"]),
+    Row("run-weeks-zero", {}, ["run", "--weeks", "0", "-o", "out"], 2,
+        ["--weeks 0", "timeline.weeks", "[1, 520] weeks"], ["out"]),
+    Row("run-weeks-fraction", {}, ["run", "--weeks", "1.5", "-o", "out"], 2,
+        ["--weeks 1.5", "whole number", "[1, 520] weeks"], ["out"]),
+    Row("run-resolution-not-a-number", {}, ["run", "--resolution", "fine", "-o", "out"], 2,
+        ["--resolution fine", "segment.resolution", "[0.3, 4]"], ["out"]),
+    Row("run-out-is-a-file", SOMEFILE, ["run", "-o", "somefile"], 2,
+        ["-o somefile", "is a file"]),
+    Row("run-out-unwritable", SOMEFILE, ["run", "-o", "somefile/sub"], 2,
+        ["somefile/sub", "not a writable folder"]),
+    Row("rom-json-into-missing-folder", {}, ["rom", "--json", "nodir/r.json"], 2,
+        ["--json nodir/r.json", "does not exist"], ["nodir"]),
+    Row("rom-moment-out-of-range", {}, ["rom", "--moment", "100", "--json", "r.json"], 2,
+        ["--moment", "[0.1, 30] N·m", "100"], ["r.json"]),
+    Row("rom-construct-unknown", {}, ["rom", "--construct", "fused", "--json", "r.json"], 2,
+        ["--construct", "'fused'", "intact", "bilateral-cage"], ["r.json"]),
+    Row("plot-not-a-run-folder", {"notarun": folder}, ["plot", "notarun", "-o", "figs"], 2,
+        ["notarun", "timeline.csv"], ["figs"]),
+    Row("plot-missing-folder", {}, ["plot", "nope"], 2, ["nope", "no such folder"]),
+    Row("plot-out-unwritable", {"run1": folder, **SOMEFILE}, ["plot", "run1", "-o",
+                                                              "somefile/sub"], 2,
+        ["somefile/sub", "not a writable folder"]),
+    Row("results-not-a-store", {"d": folder}, ["results", "d"], 2,
+        ["no results store", "results.sqlite"]),
+    # -------------------------------------------------------------------- Python API only
+    Row("api-screw-outside-the-bone", {}, lambda tmp: _screw_outside(), MeshError,
+        ["screw 'too long' node", "outside every solid cell"]),
+    Row("api-segment-options-bad-construct", {}, lambda tmp: _options(construct="fused"),
+        SpinesimError, ["'fused'", "intact, bilateral, bilateral-cage"]),
+    Row("api-segment-mesh-region-missing", {"m.vtu": mesh_file(names={1: "graft "})},
+        lambda tmp: _import(tmp / "m.vtu"), MeshError, ["m.vtu", "'graft '", "cortical"]),
+]
+
+
+def _screw_outside() -> None:
+    from spinesim.mesh.generate import box
+    from spinesim.model.hardware import Screw, build_hardware
+
+    mesh = box((40.0, 30.0, 30.0), (4, 3, 3), "hexahedron")
+    long = Screw("too long", head=(20.0, -10.0, 15.0), entry=(20.0, 0.0, 15.0),
+                 direction=(0, 1.0, 0), length_mm=45.0, n_segments=9)
+    build_hardware(mesh, [long], [], np.full(mesh.n_solid_cells, 1000.0))
+
+
+def _options(**kw: Any) -> None:
+    from spinesim.model.segment import SegmentOptions
+
+    SegmentOptions(**kw)
+
+
+def _import(path: Path) -> None:
+    from spinesim.model.segment_import import import_segment_mesh
+
+    import_segment_mesh(path)
+
+
+def _make(tmp: Path, files: dict[str, Any]) -> None:
+    for name, content in files.items():
+        p = tmp / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if callable(content):
+            content(p)
+        elif isinstance(content, bytes):
+            p.write_bytes(content)
+        else:
+            p.write_text(content, encoding="utf-8")
+
+
+def _snapshot(tmp: Path) -> set[Path]:
+    return {p for p in tmp.rglob("*") if p.is_file()}
+
+
+def _run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
+def test_bad_input(row: Row, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _make(tmp_path, row.files)
+    before = _snapshot(tmp_path)
+    t0 = time.perf_counter()
+    if callable(row.call):
+        with pytest.raises(row.expect) as info:
+            row.call(tmp_path)
+        message = str(info.value)
+    else:
+        code, out, err = _run_cli(row.call, capsys)
+        message = err
+        assert code == row.expect, f"exit {code}, stdout {out!r}, stderr {err!r}"
+        assert "Traceback" not in err and "Traceback" not in out
+        assert out == "", f"nothing on stdout for bad input, got {out!r}"
+        lines = [line for line in err.splitlines() if line.strip()]
+        if lines and lines[0].startswith("usage:"):  # argparse: usage block, then one line
+            lines = [line for line in lines if not line.startswith(("usage:", " "))]
+        assert lines, "an error message on stderr"
+        assert len(lines) == 1 or "problems" in lines[0], err  # one line, or a short list
+        assert len(lines) <= 8, err
+        for name in row.absent:
+            assert not (tmp_path / name).exists(), f"{name} was created"
+        new = _snapshot(tmp_path) - before
+        assert not new, f"partial output left: {sorted(str(p) for p in new)}"
+    seconds = time.perf_counter() - t0
+    missing = [s for s in row.must if s not in message]
+    assert not missing, f"message lacks {missing}: {message!r}"
+    assert seconds < 5.0, f"took {seconds:.1f} s: the bad input got past validation"
+
+
+def test_catalogue_is_large_and_spread():
+    kinds = {}
+    for r in ROWS:
+        kinds[r.id.split("-")[0]] = kinds.get(r.id.split("-")[0], 0) + 1
+    assert len(ROWS) >= 40
+    assert {"scenario", "sweep", "mesh", "api"} <= set(kinds)
+    assert len({r.id for r in ROWS}) == len(ROWS)
+
+
+def test_empty_scenario_file_is_the_default(tmp_path):
+    from spinesim.scenario import Scenario
+
+    (tmp_path / "empty.toml").write_text("", encoding="utf-8")
+    assert Scenario.from_toml(tmp_path / "empty.toml") == Scenario.default()
