@@ -15,7 +15,8 @@
                                           the main job: the coupled healing timeline of a
                                           fused segment; report.json/.txt, timeline.csv,
                                           plots and VTU fields in DIR (default results/run)
-    spinesim plot RESULT_DIR [-o DIR]     render the standard figures of a finished run
+    spinesim plot RESULT_DIR [-o DIR]     render the standard figures of a run, Monte Carlo
+                                          or sweep folder
 
 Bad input exits with status 2 and a one-line message, never a traceback.
 """
@@ -259,15 +260,15 @@ def _check_writable(command: str, folder: Path) -> None:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from spinesim.report import render_plots
+    from spinesim.figures import render_folder
 
-    run_dir = Path(args.dir)
-    if not run_dir.is_dir():
+    folder = Path(args.dir)
+    if not folder.is_dir():
         raise SystemExit(f"spinesim plot: {args.dir}: no such folder (give the output folder "
-                         "of `spinesim run`)")
-    out = Path(args.out) if args.out else run_dir / "plots"
+                         "of `spinesim run`, `spinesim risk -o` or `spinesim sweep`)")
+    out = Path(args.out) if args.out else folder / "plots"
     _check_writable("plot", out)
-    paths = render_plots(run_dir, out)
+    paths = render_folder(folder, out)
     print(f"{len(paths)} figures written to {out}/: " + ", ".join(p.name for p in paths))
     return 0
 
@@ -371,8 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "segment.resolution)")
     u.add_argument("--no-plots", action="store_true", help="skip the figures")
     u.set_defaults(func=_run)
-    g = sub.add_parser("plot", help="render the standard figures of a finished run folder")
-    g.add_argument("dir", help="output folder of `spinesim run`")
+    g = sub.add_parser("plot", help="render the standard figures of a run, Monte Carlo or "
+                       "sweep folder")
+    g.add_argument("dir", help="output folder of `spinesim run`, `spinesim risk -o` or "
+                   "`spinesim sweep`")
     g.add_argument("-o", "--out", metavar="DIR", help="where to write the PNGs (default "
                    "DIR/plots)")
     g.set_defaults(func=_plot)

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from spinesim.atomic import atomic_path, write_json
 from spinesim.errors import SpinesimError
 from spinesim.outcomes import FAILURE_MODES, run_case
 from spinesim.risk_stats import probability_ci, rank_sensitivity, sample_inputs
@@ -340,7 +341,9 @@ def risk(scenario: Scenario | None = None, *, samples: int | None = None,
     out_dir : path, optional
         Folder of the results store (``out_dir/results.sqlite``, created if missing): run
         again with the same arguments to resume an interrupted run without recomputing the
-        stored samples. Default: a temporary folder, removed afterwards.
+        stored samples. At the end ``risk.json`` (:meth:`RiskResult.to_json_dict`) and
+        ``samples.csv`` are written there too (``spinesim plot`` draws the tornado charts
+        from them). Default: a temporary folder, removed afterwards.
     progress : bool, optional
         Progress bar on stderr; default only when stderr is a terminal.
     case_fn : callable
@@ -430,9 +433,14 @@ def risk(scenario: Scenario | None = None, *, samples: int | None = None,
             "weeks": base.get("timeline.weeks"), "confidence": level,
             "clipped": {k: v for k, v in clipped.items() if v}, "constant_outcomes": constant}
     logger.info("risk finished in %.1f s: %d done, %d failed", seconds, len(ok), len(bad))
-    return RiskResult(probabilities=probabilities, sensitivity=sensitivity, samples=table,
-                      failed=len(bad), errors=errors, seed=seed, inputs=dict(inputs),
-                      info=info)
+    result = RiskResult(probabilities=probabilities, sensitivity=sensitivity, samples=table,
+                        failed=len(bad), errors=errors, seed=seed, inputs=dict(inputs),
+                        info=info)
+    if out_dir is not None:  # the folder `spinesim plot` reads: risk.json and samples.csv
+        write_json(out / "risk.json", result.to_json_dict())
+        with atomic_path(out / "samples.csv") as tmp:
+            table.to_csv(tmp)
+    return result
 
 
 def _samples_table(df: pd.DataFrame, cases: list[dict], keys: list[str],

@@ -3,8 +3,8 @@ figures and VTU fields for ParaView.
 
 Everything is written atomically (temporary name, then rename), so a run killed half way
 leaves either the previous file or the new one, never half of one. The figures are rendered
-from the written files alone (:func:`render_plots`), which is what ``spinesim plot DIR`` does
-for a finished run.
+from the written files alone (:func:`spinesim.figures.render_plots`), which is what
+``spinesim plot DIR`` does for a finished run.
 
 Layout of a run folder::
 
@@ -30,6 +30,7 @@ import numpy as np
 from spinesim import __version__
 from spinesim.atomic import atomic_path, write_json
 from spinesim.errors import SpinesimError
+from spinesim.figures import PLOTS, render_plots
 from spinesim.outcomes import FAILURE_MODES, outcomes
 
 if TYPE_CHECKING:
@@ -40,22 +41,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PLOTS", "REPORT_FILES", "render_plots", "report_dict", "report_text",
-           "write_report"]
+__all__ = ["PLOTS", "REPORT_FILES", "report_dict", "report_text", "write_report"]
 
 #: Files every run folder holds.
 REPORT_FILES = ("report.json", "report.txt", "timeline.csv", "scenario.toml")
-#: Standard figures (file stem -> what it shows).
-PLOTS = {
-    "race": "graft bone fraction and rod damage on one time axis",
-    "bone_fraction": "graft bone fraction against weeks with the bridging week",
-    "tissue_phases": "tissue phases in the graft over weeks",
-    "micromotion": "screw-bone micromotion per screw over weeks",
-    "rom": "range of motion per direction over weeks",
-    "damage": "cumulative rod and screw damage against time",
-    "sn_curve": "rod S-N curve with the operating points and the endurance limit",
-}
-
 _MODE_TEXT = {"insufficient_support": "insufficient support (screw loosening)",
               "hardware_fatigue": "hardware fatigue (rod/screw crack)",
               "nonunion": "nonunion (no bridging bone)"}
@@ -228,136 +217,12 @@ def _write_fields(result: TimelineResult, folder: Path) -> list[Path]:
         path = folder / f"week_{int(round(week)):03d}.vtu"
         write_mesh(path, result.mesh, point_data={"displacement_mm": f["displacement_mm"]},
                    cell_data={"von_mises_mpa": f["von_mises_mpa"], "E_mpa": f["E_mpa"],
-                              "tissue_level": f["tissue_level"]})
+                              "nu": f["nu"], "tissue_level": f["tissue_level"]})
         paths.append(path)
+    if result.hardware_segments is not None:  # rods and screws as straight segments, mm
+        seg = folder / "hardware_segments.json"
+        write_json(seg, np.asarray(result.hardware_segments, float).round(6).tolist())
+        paths.append(seg)
     return paths
 
 
-# ------------------------------------------------------------------------------ figures
-def _read_run(run_dir: Path) -> tuple[pd.DataFrame, dict]:
-    import pandas as pd
-
-    missing = [n for n in ("timeline.csv", "report.json") if not (run_dir / n).is_file()]
-    if missing:
-        raise SpinesimError(f"{run_dir}: not a spinesim run folder (missing "
-                            f"{', '.join(missing)}; write one with `spinesim run -o DIR`)")
-    try:
-        table = pd.read_csv(run_dir / "timeline.csv")
-        report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise SpinesimError(f"{run_dir}: cannot read the run files ({exc})") from exc
-    need = {"week", "graft_bone_fraction", "rod_damage", "screw_damage"}
-    if not need <= set(table.columns) or "verdicts" not in report:
-        raise SpinesimError(f"{run_dir}: timeline.csv or report.json lacks "
-                            f"{sorted(need - set(table.columns)) or ['verdicts']}")
-    return table, report
-
-
-def render_plots(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None
-                 ) -> list[Path]:
-    """Render the standard figures (:data:`PLOTS`) of a run folder from its timeline.csv and
-    report.json into ``out_dir`` (default ``run_dir/plots``); returns the PNG paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from spinesim import plot
-
-    run_dir = Path(run_dir)
-    table, report = _read_run(run_dir)
-    target = Path(out_dir) if out_dir is not None else run_dir / "plots"
-    target.mkdir(parents=True, exist_ok=True)
-    weeks = table["week"].to_numpy(float)
-    union = report["outcomes"].get("union_week")
-    horizon = report["verdicts"]["nonunion"]["threshold"]
-    paths = []
-
-    def save(name: str, draw) -> None:
-        fig, ax = plt.subplots(figsize=(7.5, 4.6), constrained_layout=True)
-        try:
-            draw(ax)
-            with atomic_path(target / f"{name}.png", suffix=".png") as tmp:
-                fig.savefig(tmp, dpi=120)
-            paths.append(target / f"{name}.png")
-        finally:
-            plt.close(fig)
-
-    save("race", lambda ax: plot.race(weeks, table["graft_bone_fraction"], table["rod_damage"],
-                                      bridged_week=union, ax=ax))
-    save("bone_fraction", lambda ax: plot.bone_fraction_over_weeks(
-        weeks, table["graft_bone_fraction"], bridged_week=union, horizon_weeks=horizon, ax=ax))
-    phase_cols = [c for c in table.columns if c.startswith("fraction_")]
-    if phase_cols:
-        save("tissue_phases", lambda ax: plot.tissue_phases_over_weeks(
-            weeks, table[phase_cols].to_numpy(float),
-            [c.removeprefix("fraction_").replace("_", " ") for c in phase_cols], ax=ax))
-    micro_cols = [c for c in table.columns if c.startswith("micromotion_")]
-    if micro_cols:
-        save("micromotion", lambda ax: _lines(
-            ax, weeks, table, micro_cols, "screw-bone micromotion (µm)",
-            "Peak screw-bone micromotion per screw",
-            thresholds=_thresholds(report)))
-    rom_cols = [c for c in table.columns if c.startswith("rom_")]
-    if rom_cols:
-        save("rom", lambda ax: _lines(ax, weeks, table, rom_cols, "range of motion (deg)",
-                                      "ROM under the protocol moment (one-sided)"))
-    save("damage", lambda ax: plot.damage_over_time(
-        weeks / 52.0, table[["rod_damage", "screw_damage"]].to_numpy(float),
-        labels=["rod", "screw"], ax=ax, yscale="log" if table[["rod_damage", "screw_damage"]
-                                                              ].to_numpy().max() > 0
-        else "linear"))
-    points = report.get("rod_operating_points") or {}
-    curve = _rod_curve(report)
-    if curve is not None:
-        save("sn_curve", lambda ax: plot.sn_curve(
-            curve, {f"rod, {k}": (v["equivalent_amplitude_mpa"], v["cycles_per_year"])
-                    for k, v in points.items()}, ax=ax))
-    return paths
-
-
-def _thresholds(report: dict) -> dict[str, float]:
-    loos = report.get("scenario", {}).get("loosening", {})
-    out = {}
-    if "bone_threshold_um" in loos:
-        out["bone ingrowth threshold"] = float(loos["bone_threshold_um"])
-    if "fibrous_threshold_um" in loos:
-        out["fibrous threshold"] = float(loos["fibrous_threshold_um"])
-    return out
-
-
-def _lines(ax: Any, weeks: np.ndarray, table: pd.DataFrame, cols: list[str], ylabel: str,
-           title: str, thresholds: dict[str, float] | None = None) -> Any:
-    styles = ("-", "--", ":", "-.")
-    for i, c in enumerate(cols):  # symmetric screws overlap: the line style tells them apart
-        label = c.removeprefix("micromotion_").removeprefix("rom_").removesuffix("_um") \
-            .removesuffix("_deg").replace("_", " ")
-        ax.plot(weeks, table[c].to_numpy(float), lw=1.8, ls=styles[i % len(styles)],
-                label=label)
-    top = float(np.nanmax(table[cols].to_numpy(float))) if len(table) else 1.0
-    for name, value in (thresholds or {}).items():
-        if value <= 10.0 * max(top, 1e-9):  # draw thresholds within a decade of the data
-            ax.axhline(value, ls="--", lw=1.0, color="0.4")
-            ax.annotate(f"{name} {value:g} µm", (weeks[0], value), textcoords="offset points",
-                        xytext=(2, 3), fontsize=8, color="0.3")
-            top = max(top, value)
-    ax.set_xlabel("weeks after surgery")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.set_ylim(0, 1.3 * top if top > 0 else 1.0)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
-    return ax
-
-
-def _rod_curve(report: dict) -> Any:
-    """The rod S-N curve of the report's scenario (its constants and knock-down factors)."""
-    from spinesim.scenario import Scenario
-    from spinesim.simulate import _curve
-
-    try:
-        sc = Scenario.from_dict(report["scenario"], source="report.json")
-    except SpinesimError as exc:
-        log.warning("S-N figure skipped: %s", exc)
-        return None
-    return _curve(sc, sc.get("hardware.rod.material"), sc.get("hardware.rod.notch_factor"))[0]

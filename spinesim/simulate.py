@@ -134,11 +134,13 @@ class TimelineResult:
     fields : dict
         Week of ``output.vtu_weeks`` -> fields at the *start* of that week (the last week: at
         the end of the timeline): ``displacement_mm`` (n_nodes, 3) under the peak of the
-        heaviest activity (``activity``), per solid cell ``von_mises_mpa``, ``E_mpa`` and
+        heaviest activity (``activity``), per solid cell ``von_mises_mpa``, ``E_mpa``, ``nu`` and
         ``tissue_level`` (healing maturity level of graft cells, -1 elsewhere), and per tied
         screw node ``interface_factor``.
     mesh : Mesh
         The segment mesh the fields live on.
+    hardware_segments : (m, 2, 3) array
+        End points (mm) of every rod and screw beam element, for drawing the hardware.
     """
 
     timeline: pd.DataFrame
@@ -146,6 +148,7 @@ class TimelineResult:
     info: dict = field(default_factory=dict)
     fields: dict = field(default_factory=dict)
     mesh: object = None
+    hardware_segments: np.ndarray | None = None
 
 
 def segment_options(scenario: Scenario, resolution: float | None = None) -> SegmentOptions:
@@ -313,7 +316,7 @@ def _vtu_fields(seg: Segment, r: _Response, activity: str, E: np.ndarray, nu: np
     tissue = np.full(len(E), -1.0)
     tissue[graft] = level
     return {"activity": activity, "displacement_mm": r.displacement.copy(),
-            "von_mises_mpa": vm, "E_mpa": E.copy(), "tissue_level": tissue,
+            "von_mises_mpa": vm, "E_mpa": E.copy(), "nu": nu.copy(), "tissue_level": tissue,
             "interface_factor": factor.copy()}
 
 
@@ -489,7 +492,9 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             "soft_tissue": False, "fluid_velocity_mm_s": 0.0}
     log.info("timeline: %d steps, %d DOFs, %d factorizations, %.1f s", n_steps, info["dofs"],
              n_factorizations, info["total_s"])
-    return TimelineResult(table, verdicts, info, fields, mesh)
+    segments = np.stack([np.concatenate([b["x1"] for b in hw.beams.values()]),
+                         np.concatenate([b["x2"] for b in hw.beams.values()])], axis=1)
+    return TimelineResult(table, verdicts, info, fields, mesh, segments)
 
 
 def _first_week(table: pd.DataFrame, mask: pd.Series) -> int | None:

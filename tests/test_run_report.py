@@ -26,9 +26,12 @@ def run_dir(tmp_path_factory):
 def test_run_writes_the_documented_files(run_dir):
     for name in ("report.json", "report.txt", "timeline.csv", "scenario.toml"):
         assert (run_dir / name).is_file(), name
-    assert {p.stem for p in (run_dir / "plots").glob("*.png")} == set(PLOTS)
+    assert {p.stem for p in (run_dir / "plots").glob("*.png")} == \
+        set(PLOTS) | {"von_mises_week_000", "von_mises_week_003"}
     weeks = sorted(p.name for p in (run_dir / "fields").glob("*.vtu"))
     assert weeks == ["week_000.vtu", "week_003.vtu"]  # output.vtu_weeks default up to 3
+    segments = json.loads((run_dir / "fields" / "hardware_segments.json").read_text())
+    assert len(segments) > 0 and all(len(s) == 2 and len(s[0]) == 3 for s in segments)
     leftovers = [p for p in run_dir.rglob(".*") if p.is_file()]
     assert leftovers == []  # no temporary files left behind
 
@@ -57,7 +60,7 @@ def test_fields_are_readable_with_the_graft_tissue_level(run_dir):
     import meshio
 
     m = meshio.read(run_dir / "fields" / "week_003.vtu")
-    assert {"von_mises_mpa", "E_mpa", "tissue_level"} <= set(m.cell_data)
+    assert {"von_mises_mpa", "E_mpa", "nu", "tissue_level"} <= set(m.cell_data)
     assert "displacement_mm" in m.point_data
     mesh = read_mesh(run_dir / "fields" / "week_003.vtu")
     assert mesh.n_nodes == len(m.points)
@@ -74,13 +77,13 @@ def test_rerun_scenario_file_reproduces_the_timeline(run_dir, tmp_path):
 
 def test_plot_renders_the_standard_set_from_the_files(run_dir, tmp_path, capsys):
     assert main(["plot", str(run_dir), "-o", str(tmp_path / "figs")]) == 0
-    assert {p.stem for p in (tmp_path / "figs").glob("*.png")} == set(PLOTS)
-    assert "7 figures" in capsys.readouterr().out
+    assert {p.stem for p in (tmp_path / "figs").glob("*.png")} >= set(PLOTS)
+    assert "9 figures" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, message", [
     (["plot", "{tmp}/nothing"], "no such folder"),
-    (["plot", "{tmp}"], "not a spinesim run folder (missing timeline.csv, report.json"),
+    (["plot", "{tmp}"], "not a spinesim result folder"),
     (["run", "-o", "{tmp}/file.txt"], "is a file"),
     (["run", "--weeks", "0"], "timeline.weeks"),
     (["run", "--resolution", "9"], "segment.resolution"),
@@ -92,3 +95,31 @@ def test_bad_run_and_plot_input_exits_2(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
     assert not list(tmp_path.rglob("report.json"))
+
+
+def test_plot_renders_tornado_charts_of_a_monte_carlo_folder(tmp_path):
+    from spinesim.montecarlo import _demo_case, risk
+
+    out = tmp_path / "mc"
+    risk(samples=40, seed=3, out_dir=out, case_fn=_demo_case, progress=False)
+    assert (out / "risk.json").is_file() and (out / "samples.csv").is_file()
+    assert main(["plot", str(out)]) == 0
+    names = {p.stem for p in (out / "plots").glob("*.png")}
+    assert {"tornado_nonunion_fails", "tornado_rod_damage"} <= names
+
+
+def test_plot_renders_failure_heatmaps_of_a_sweep_folder(tmp_path):
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    (folder / "sweep.json").write_text(json.dumps({"design": "grid", "parameters": {
+        "hardware.rod.diameter_mm": {"values": [5.5, 6.0]},
+        "bone.quality": {"values": ["healthy", "osteoporotic"]}}}))
+    rows = [{"hardware.rod.diameter_mm": d, "bone.quality": q, "status": "done",
+             "hardware_fatigue_fails": d < 6.0 and q == "osteoporotic",
+             "nonunion_fails": False, "insufficient_support_fails": q == "osteoporotic"}
+            for d in (5.5, 6.0) for q in ("healthy", "osteoporotic") for _ in range(3)]
+    pd.DataFrame(rows).to_csv(folder / "results.csv", index=False)
+    assert main(["plot", str(folder)]) == 0
+    names = {p.stem for p in (folder / "plots").glob("*.png")}
+    assert names == {"heatmap_insufficient_support", "heatmap_hardware_fatigue",
+                     "heatmap_nonunion"}

@@ -1,0 +1,327 @@
+"""The standard figures of a result folder, rendered from its files alone (what
+``spinesim plot DIR`` does): a run folder (``spinesim run``), a Monte Carlo folder
+(``spinesim risk -o DIR``) or a sweep folder (``spinesim sweep``). Every figure is a function
+of :mod:`spinesim.plot` (each takes an Axes and returns it); this module only reads the files
+and lays them out. PNGs are written atomically into ``DIR/plots`` (or the folder given).
+
+=================  ==========================================  ==============================
+folder             recognised by                               figures
+=================  ==========================================  ==============================
+run                report.json + timeline.csv                  :data:`PLOTS`, and von Mises on
+                                                               the mid-sagittal slice with the
+                                                               hardware for the first and last
+                                                               reported week (if fields exist)
+Monte Carlo        risk.json + samples.csv                     one tornado chart per outcome
+sweep              sweep.json + results.csv                    failure heatmap per mode over
+                                                               the first two swept parameters
+=================  ==========================================  ==============================
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from spinesim.atomic import atomic_path
+from spinesim.errors import SpinesimError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PLOTS", "render_folder", "render_plots", "render_risk", "render_sweep"]
+
+#: Standard figures of a run folder (file stem -> what it shows).
+PLOTS = {
+    "race": "graft bone fraction and rod damage on one time axis",
+    "bone_fraction": "graft bone fraction against weeks with the bridging week",
+    "tissue_phases": "tissue phases in the graft over weeks",
+    "micromotion": "screw-bone micromotion per screw over weeks",
+    "rom": "range of motion per direction over weeks",
+    "damage": "cumulative rod and screw damage against time",
+    "sn_curve": "rod S-N curve with the operating points and the endurance limit",
+}
+_MODES = ("insufficient_support", "hardware_fatigue", "nonunion")
+#: Units of the outcomes a tornado chart can be drawn for.
+_OUTCOME_UNITS = {"rod_damage": "Miner sum (-)", "max_micromotion_um": "µm",
+                  "union_week": "week", "screw_damage": "Miner sum (-)"}
+
+
+class _Canvas:
+    """Saves figures of one folder atomically and collects their paths."""
+
+    def __init__(self, target: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        self.target = target
+        self.paths: list[Path] = []
+        target.mkdir(parents=True, exist_ok=True)
+
+    def save(self, name: str, draw: Callable[[Any], Any], size=(7.5, 4.6)) -> None:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=size, constrained_layout=True)
+        try:
+            draw(ax)
+            with atomic_path(self.target / f"{name}.png", suffix=".png") as tmp:
+                fig.savefig(tmp, dpi=120)
+            self.paths.append(self.target / f"{name}.png")
+        finally:
+            plt.close(fig)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise SpinesimError(f"{path}: cannot read it ({exc})") from exc
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path)
+    except (ValueError, OSError) as exc:
+        raise SpinesimError(f"{path}: cannot read it ({exc})") from exc
+
+
+def render_folder(folder: str | os.PathLike, out_dir: str | os.PathLike | None = None
+                  ) -> list[Path]:
+    """Render the standard figures of a run, Monte Carlo or sweep folder (module table)."""
+    folder = Path(folder)
+    if (folder / "report.json").is_file() or (folder / "timeline.csv").is_file():
+        return render_plots(folder, out_dir)
+    if (folder / "risk.json").is_file():
+        return render_risk(folder, out_dir)
+    if (folder / "sweep.json").is_file():
+        return render_sweep(folder, out_dir)
+    raise SpinesimError(f"{folder}: not a spinesim result folder (expected report.json and "
+                        "timeline.csv of `spinesim run -o DIR`, risk.json of `spinesim risk "
+                        "-o DIR`, or sweep.json and results.csv of `spinesim sweep`)")
+
+
+# ------------------------------------------------------------------------------ run folder
+def _read_run(run_dir: Path) -> tuple[pd.DataFrame, dict]:
+    missing = [n for n in ("timeline.csv", "report.json") if not (run_dir / n).is_file()]
+    if missing:
+        raise SpinesimError(f"{run_dir}: not a spinesim run folder (missing "
+                            f"{', '.join(missing)}; write one with `spinesim run -o DIR`)")
+    table = _read_csv(run_dir / "timeline.csv")
+    report = _read_json(run_dir / "report.json")
+    need = {"week", "graft_bone_fraction", "rod_damage", "screw_damage"}
+    if not need <= set(table.columns) or "verdicts" not in report:
+        raise SpinesimError(f"{run_dir}: timeline.csv or report.json lacks "
+                            f"{sorted(need - set(table.columns)) or ['verdicts']}")
+    return table, report
+
+
+def render_plots(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None
+                 ) -> list[Path]:
+    """Render the standard figures (:data:`PLOTS`, and the mid-sagittal von Mises of the first
+    and last reported week when the run wrote fields) of a run folder from its timeline.csv,
+    report.json and fields/ into ``out_dir`` (default ``run_dir/plots``); returns the PNGs."""
+    from spinesim import plot
+
+    run_dir = Path(run_dir)
+    table, report = _read_run(run_dir)
+    canvas = _Canvas(Path(out_dir) if out_dir is not None else run_dir / "plots")
+    save = canvas.save
+    weeks = table["week"].to_numpy(float)
+    union = report["outcomes"].get("union_week")
+    horizon = report["verdicts"]["nonunion"]["threshold"]
+
+    save("race", lambda ax: plot.race(weeks, table["graft_bone_fraction"], table["rod_damage"],
+                                      bridged_week=union, ax=ax))
+    save("bone_fraction", lambda ax: plot.bone_fraction_over_weeks(
+        weeks, table["graft_bone_fraction"], bridged_week=union, horizon_weeks=horizon, ax=ax))
+    phase_cols = [c for c in table.columns if c.startswith("fraction_")]
+    if phase_cols:
+        save("tissue_phases", lambda ax: plot.tissue_phases_over_weeks(
+            weeks, table[phase_cols].to_numpy(float),
+            [c.removeprefix("fraction_").replace("_", " ") for c in phase_cols], ax=ax))
+    micro_cols = [c for c in table.columns if c.startswith("micromotion_")]
+    if micro_cols:
+        save("micromotion", lambda ax: _lines(
+            ax, weeks, table, micro_cols, "screw-bone micromotion (µm)",
+            "Peak screw-bone micromotion per screw", thresholds=_thresholds(report)))
+    rom_cols = [c for c in table.columns if c.startswith("rom_")]
+    if rom_cols:
+        save("rom", lambda ax: _lines(ax, weeks, table, rom_cols, "range of motion (deg)",
+                                      "ROM under the protocol moment (one-sided)"))
+    damage = table[["rod_damage", "screw_damage"]].to_numpy(float)
+    save("damage", lambda ax: plot.damage_over_time(
+        weeks / 52.0, damage, labels=["rod", "screw"], ax=ax,
+        yscale="log" if damage.max() > 0 else "linear"))
+    curve = _rod_curve(report)
+    if curve is not None:
+        points = report.get("rod_operating_points") or {}
+        save("sn_curve", lambda ax: plot.sn_curve(
+            curve, {f"rod, {k}": (v["equivalent_amplitude_mpa"], v["cycles_per_year"])
+                    for k, v in points.items()}, ax=ax))
+    _sagittal(run_dir, report, canvas)
+    return canvas.paths
+
+
+def _sagittal(run_dir: Path, report: dict, canvas: _Canvas) -> None:
+    """Von Mises on the mid-sagittal slice with the hardware, first and last field week."""
+    from spinesim import plot
+    from spinesim.mesh.io import read_mesh
+
+    files = sorted((run_dir / "fields").glob("week_*.vtu"))
+    seg_file = run_dir / "fields" / "hardware_segments.json"
+    if not files:
+        return
+    segments = np.asarray(_read_json(seg_file), float) if seg_file.is_file() else None
+    for path in {files[0], files[-1]}:
+        import meshio
+
+        m = meshio.read(path)
+        mesh = read_mesh(path, check=False)
+        cd = {k: np.concatenate([np.asarray(a, float).reshape(len(a), -1)[:, 0]
+                                 for a in v if len(a)]) for k, v in m.cell_data.items()
+              if k in ("E_mpa", "nu")}
+        if "nu" not in cd:
+            continue
+        n = mesh.n_solid_cells
+        E, nu = cd["E_mpa"][-n:] if len(cd["E_mpa"]) != n else cd["E_mpa"], cd["nu"]
+        nu = nu[-n:] if len(nu) != n else nu
+        kw = {}
+        if segments is not None and len(segments):
+            pts = segments.reshape(-1, 3)
+            kw = {"hardware_points": pts,
+                  "hardware_lines": np.arange(len(pts)).reshape(-1, 2)}
+        week = path.stem.removeprefix("week_")
+        disp = np.asarray(m.point_data["displacement_mm"], float)
+        canvas.save(f"von_mises_week_{week}", lambda ax: _titled(plot.sagittal_von_mises(
+            mesh, disp, E, nu, ax=ax, **kw),
+            f"Von Mises stress, mid-sagittal slice, week {int(week)} "
+            f"(peak of the heaviest activity)"), size=(7.5, 6.0))
+
+
+def _titled(ax: Any, title: str) -> Any:
+    ax.set_title(title, fontsize=10)
+    return ax
+
+
+def _thresholds(report: dict) -> dict[str, float]:
+    loos = report.get("scenario", {}).get("loosening", {})
+    out = {}
+    if "bone_threshold_um" in loos:
+        out["bone ingrowth threshold"] = float(loos["bone_threshold_um"])
+    if "fibrous_threshold_um" in loos:
+        out["fibrous threshold"] = float(loos["fibrous_threshold_um"])
+    return out
+
+
+def _lines(ax: Any, weeks: np.ndarray, table: pd.DataFrame, cols: list[str], ylabel: str,
+           title: str, thresholds: dict[str, float] | None = None) -> Any:
+    styles = ("-", "--", ":", "-.")
+    for i, c in enumerate(cols):  # symmetric screws overlap: the line style tells them apart
+        label = c.removeprefix("micromotion_").removeprefix("rom_").removesuffix("_um") \
+            .removesuffix("_deg").replace("_", " ")
+        ax.plot(weeks, table[c].to_numpy(float), lw=1.8, ls=styles[i % len(styles)],
+                label=label)
+    top = float(np.nanmax(table[cols].to_numpy(float))) if len(table) else 1.0
+    for name, value in (thresholds or {}).items():
+        if value <= 10.0 * max(top, 1e-9):  # draw thresholds within a decade of the data
+            ax.axhline(value, ls="--", lw=1.0, color="0.4")
+            ax.annotate(f"{name} {value:g} µm", (weeks[0], value), textcoords="offset points",
+                        xytext=(2, 3), fontsize=8, color="0.3")
+            top = max(top, value)
+    ax.set_xlabel("weeks after surgery")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.set_ylim(0, 1.3 * top if top > 0 else 1.0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    return ax
+
+
+def _rod_curve(report: dict) -> Any:
+    """The rod S-N curve of the report's scenario (its constants and knock-down factors)."""
+    from spinesim.scenario import Scenario
+    from spinesim.simulate import _curve
+
+    try:
+        sc = Scenario.from_dict(report["scenario"], source="report.json")
+    except (SpinesimError, KeyError) as exc:
+        log.warning("S-N figure skipped: %s", exc)
+        return None
+    return _curve(sc, sc.get("hardware.rod.material"), sc.get("hardware.rod.notch_factor"))[0]
+
+
+# ------------------------------------------------------------------------------ risk folder
+def render_risk(folder: str | os.PathLike, out_dir: str | os.PathLike | None = None
+                ) -> list[Path]:
+    """One tornado chart (Spearman rank correlation of each sampled input) per outcome of a
+    Monte Carlo folder's risk.json; outcomes that did not vary are skipped."""
+    from spinesim import plot
+
+    folder = Path(folder)
+    risk = _read_json(folder / "risk.json")
+    canvas = _Canvas(Path(out_dir) if out_dir is not None else folder / "plots")
+    for outcome, rhos in (risk.get("sensitivity") or {}).items():
+        values = {k: float(v) for k, v in rhos.items() if v is not None}
+        if not values or not any(values.values()):
+            continue
+        if outcome.endswith("_fails"):
+            label = f"{outcome.removesuffix('_fails').replace('_', ' ')} (fails: 1, else 0)"
+        else:
+            label = f"{outcome.replace('_', ' ')} ({_OUTCOME_UNITS.get(outcome, '-')})"
+        canvas.save(f"tornado_{outcome}", lambda ax: plot.tornado(values, outcome=label, ax=ax),
+                    size=(7.5, 0.45 * len(values) + 1.8))
+    return canvas.paths
+
+
+# ------------------------------------------------------------------------------ sweep folder
+def render_sweep(folder: str | os.PathLike, out_dir: str | os.PathLike | None = None
+                 ) -> list[Path]:
+    """A failure heatmap per failure mode over the first two swept parameters of a sweep
+    folder: the share of its cases that fail in each cell (over the other parameters and
+    repeats), with the Wilson 95 % interval."""
+    from spinesim import plot
+    from spinesim.risk_stats import probability_ci
+
+    folder = Path(folder)
+    spec = _read_json(folder / "sweep.json")
+    table = _read_csv(folder / "results.csv")
+    keys = [k for k in (spec.get("parameters") or {}) if k in table.columns]
+    if len(keys) < 2:
+        raise SpinesimError(f"{folder}: a heatmap needs two swept parameters; sweep.json "
+                            f"sweeps {keys or 'none'}")
+    done = table[table["status"] == "done"] if "status" in table.columns else table
+    xk, yk = keys[0], keys[1]
+    xs, ys = _levels(done[xk]), _levels(done[yk])
+    canvas = _Canvas(Path(out_dir) if out_dir is not None else folder / "plots")
+    for mode in _MODES:
+        col = f"{mode}_fails"
+        if col not in done.columns:
+            continue
+        p, lo, hi = (np.full((len(ys), len(xs)), np.nan) for _ in range(3))
+        for i, y in enumerate(ys):
+            for j, x in enumerate(xs):
+                cell = done[(done[xk] == x) & (done[yk] == y)][col].astype(bool)
+                if len(cell):
+                    ci = probability_ci(int(cell.sum()), len(cell))
+                    p[i, j], lo[i, j], hi[i, j] = ci.estimate, ci.low, ci.high
+        canvas.save(f"heatmap_{mode}", lambda ax: plot.failure_heatmap(
+            xs, ys, p, x_label=xk, y_label=yk, ci_low=lo, ci_high=hi,
+            mode=mode.replace("_", " "), ax=ax))
+    return canvas.paths
+
+
+def _levels(column: pd.Series) -> list:
+    values = list(dict.fromkeys(column.tolist()))
+    try:
+        return sorted(values)
+    except TypeError:
+        return values
