@@ -72,4 +72,4 @@ def run_case(params: Mapping[str, Any]) -> dict[str, Any]:
     from spinesim.scenario import Scenario
     from spinesim.simulate import run_timeline
 
-    return outcomes(run_timeline(Scenario.from_dict(params, source="<case>")))
+    return outcomes(run_timeline(Scenario.from_dict(params, source="<case>"), fields=False))

@@ -320,8 +320,25 @@ def _vtu_fields(seg: Segment, r: _Response, activity: str, E: np.ndarray, nu: np
             "interface_factor": factor.copy()}
 
 
+#: The last segment built by :func:`run_timeline` in this process, by its options: sweep and
+#: Monte Carlo cases that share the model (most uncertain inputs are loads, rates and
+#: thresholds) reuse geometry, hardware, pattern and maps instead of building them again.
+_LAST_BUILT: dict[SegmentOptions, Segment] = {}
+
+
+def _segment(opts: SegmentOptions) -> tuple[Segment, bool]:
+    """The segment of ``opts``, from the one-entry cache when it matches; (segment, reused)."""
+    seg = _LAST_BUILT.get(opts)
+    if seg is not None:
+        return seg, True
+    _LAST_BUILT.clear()  # one model at a time: free the old one before building
+    seg = build_segment(opts)
+    _LAST_BUILT[opts] = seg
+    return seg, False
+
+
 def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None,
-                 resolution: float | None = None) -> TimelineResult:
+                 resolution: float | None = None, fields: bool = True) -> TimelineResult:
     """Run the coupled healing, loosening and fatigue timeline of a fused segment.
 
     Parameters
@@ -332,6 +349,12 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         Length of the timeline, weeks; default ``timeline.weeks``.
     resolution : float, optional
         Mesh resolution; default ``segment.resolution``.
+    fields : bool
+        Keep the fields of ``output.vtu_weeks`` (False for sweeps and Monte Carlo, which
+        write no VTU).
+
+    The segment model is built once per process and options: a second call with the same
+    segment options (another sweep or Monte Carlo case) reuses it, its state reset to day 0.
 
     Returns
     -------
@@ -356,7 +379,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     if not (math.isfinite(total) and total > 0):
         raise SpinesimError(f"weeks = {weeks!r} must be a number of weeks > 0")
     t_start = time.perf_counter()
-    seg = build_segment(segment_options(scenario, resolution))
+    seg, reused = _segment(segment_options(scenario, resolution))
     t_built = time.perf_counter()
     mesh, hw = seg.geometry.mesh, seg.hardware
     graft = np.flatnonzero(mesh.cells_in_region("graft"))
@@ -383,7 +406,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     rom_cases = [LoadCase(d, LOAD_CASES[d], moment) for d in ROM_DIRECTIONS]
     loads = [_peak_loads(seg, a.load_case()) for a in active] + \
         [_peak_loads(seg, c) for c in rom_cases]
-    vtu_weeks = set(float(w) for w in (scenario.get("output.vtu_weeks") or ()) if w <= total)
+    vtu_weeks = set(float(w) for w in (scenario.get("output.vtu_weeks") or ())
+                    if w <= total) if fields else set()
     heaviest = max(range(len(active)), key=lambda i: (active[i].compression_n,
                                                       active[i].moment_nm), default=None)
 
@@ -412,8 +436,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             changes.update(E=E, nu=nu)
             applied_level = state.level.copy()
         if applied_factor is None or not np.array_equal(factor, applied_factor):
-            if applied_factor is not None or not np.all(factor == 1.0):
-                changes.update(interface_values(hw, factor))
+            if applied_factor is not None or reused or not np.all(factor == 1.0):
+                changes.update(interface_values(hw, factor))  # a reused model: reset too
             applied_factor = factor.copy()
         if changes:  # one assembly and one factorization for both
             seg.model.update(**changes)
@@ -485,7 +509,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     verdicts = _verdicts(table, critical, float(scenario.get("timeline.nonunion_horizon_weeks")))
     info = {"dofs": seg.info["dofs"], "graft_cells": len(graft), "tied_nodes": n_tied,
             "screws": screw_keys, "active_activities": [a.name for a in active],
-            "build_s": t_built - t_start, "step_s": seconds,
+            "build_s": t_built - t_start, "model_reused": reused, "step_s": seconds,
             "total_s": time.perf_counter() - t_start, "solves": n_solves,
             "factorizations": n_factorizations, "healing_rate_per_week": rate,
             "healing_odds_ratio": healing_odds_ratio(scenario),

@@ -93,3 +93,21 @@ def test_healing_modifiers_multiply_odds_and_divide_the_rate():
     osteo = s.with_values({"bone.quality": "osteoporotic",
                            "healing.modifiers.osteoporosis_odds_ratio": 2.0})
     assert healing_odds_ratio(osteo) == pytest.approx(2.0)
+
+
+def test_a_reused_model_starts_each_run_from_day_0():
+    import spinesim.simulate as sim
+
+    loose = {"loosening.bone_threshold_um": 1.0, "loosening.fibrous_threshold_um": 2.0}
+    sim._LAST_BUILT.clear()
+    fresh = run_timeline(Scenario.default(), weeks=4, resolution=0.3)
+    assert fresh.info["model_reused"] is False
+    loosened = run_timeline(Scenario.default().with_values(loose), weeks=4, resolution=0.3)
+    assert loosened.info["model_reused"] is True
+    factors = loosened.timeline.filter(like="interface_factor_").iloc[-1]
+    assert factors.min() < 0.99  # the interfaces of the shared model were softened
+    again = run_timeline(Scenario.default(), weeks=4, resolution=0.3)
+    assert again.info["model_reused"] is True
+    cols = [c for c in fresh.timeline.columns]
+    np.testing.assert_allclose(again.timeline[cols].to_numpy(float),
+                               fresh.timeline[cols].to_numpy(float), rtol=1e-9, atol=1e-12)

@@ -1,0 +1,95 @@
+"""The main job's speed: the default 52-week healing timeline (issue 6 target: under 30 s on
+this 2-core machine), where its time goes, and the Monte Carlo throughput (target: 1 000
+samples in under 30 minutes, i.e. 1.8 s per sample with the machine's two cores).
+
+Run: ``python benchmarks/timeline.py [--json FILE] [--mc-samples 8] [--mc-resolution 0.5]``
+
+Reported, not asserted: the numbers depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from _common import peak_mb, write_records  # noqa: E402  (benchmarks/ helper)
+
+TIMELINE_TARGET_S = 30.0
+MC_TARGET_S_PER_1000 = 30 * 60.0
+
+
+def timeline(label: str, values: dict) -> dict:
+    import numpy as np
+
+    from spinesim.scenario import Scenario
+    from spinesim.simulate import run_timeline
+
+    t0 = time.perf_counter()
+    r = run_timeline(Scenario.default().with_values(values))
+    total = time.perf_counter() - t0
+    steps = np.asarray(r.info["step_s"])
+    changed = np.sort(steps)[::-1][:r.info["factorizations"]]
+    return {"case": label, "weeks": len(steps), "dofs": r.info["dofs"],
+            "activities": r.info["active_activities"],
+            "load_cases_per_solve": len(r.info["active_activities"]) + 4,
+            "total_s": total, "build_s": r.info["build_s"],
+            "factorizations": r.info["factorizations"], "solves": r.info["solves"],
+            "changed_weeks_s": float(changed.sum()),
+            "unchanged_weeks_s": float(steps.sum() - changed.sum()),
+            "mean_changed_week_s": float(changed.mean()) if len(changed) else 0.0,
+            "target_s": TIMELINE_TARGET_S, "meets_target": total < TIMELINE_TARGET_S,
+            "union_week": r.verdicts["nonunion"]["value"], "peak_mb": peak_mb()}
+
+
+def monte_carlo(samples: int, resolution: float, workers: int) -> dict:
+    import tempfile
+
+    from spinesim.montecarlo import risk
+    from spinesim.scenario import Scenario
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        res = risk(Scenario.default(), samples=samples, seed=1, workers=workers,
+                   resolution=resolution, out_dir=tmp, progress=False)
+        total = time.perf_counter() - t0
+    per_1000 = total / samples * 1000.0
+    return {"case": "monte carlo", "samples": samples, "resolution": resolution,
+            "workers": workers, "total_s": total, "s_per_sample": total / samples,
+            "projected_1000_samples_s": per_1000, "target_s": MC_TARGET_S_PER_1000,
+            "meets_target": per_1000 < MC_TARGET_S_PER_1000, "failed": res.failed,
+            "probabilities": {k: v["probability"] for k, v in res.probabilities.items()}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", help="write the records to this JSON file")
+    ap.add_argument("--mc-samples", type=int, default=8)
+    ap.add_argument("--mc-resolution", type=float, default=0.5)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args(argv)
+    records = [timeline("default (3 activities)", {}),
+               timeline("with lifting (4 activities)", {"activity.lifting.per_day": 20.0})]
+    for r in records:
+        print(f"{r['case']:30s} {r['weeks']} weeks, {r['dofs']} DOF, "
+              f"{r['load_cases_per_solve']} load cases per solve: {r['total_s']:.1f} s "
+              f"(build {r['build_s']:.1f} s, {r['factorizations']} changed weeks "
+              f"{r['changed_weeks_s']:.1f} s, unchanged weeks {r['unchanged_weeks_s']:.2f} s); "
+              f"target {TIMELINE_TARGET_S:.0f} s: {'met' if r['meets_target'] else 'MISSED'}")
+    mc = monte_carlo(args.mc_samples, args.mc_resolution, args.workers)
+    print(f"monte carlo: {mc['samples']} samples at resolution {mc['resolution']} on "
+          f"{mc['workers']} workers in {mc['total_s']:.1f} s = {mc['s_per_sample']:.2f} s per "
+          f"sample; 1000 samples ~ {mc['projected_1000_samples_s'] / 60:.1f} min (target 30 "
+          f"min: {'met' if mc['meets_target'] else 'MISSED'})")
+    records.append(mc)
+    write_records(args.json, records)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
