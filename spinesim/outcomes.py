@@ -11,7 +11,8 @@ Columns (:data:`OUTCOME_COLUMNS`):
 * ``union_week`` (first bridged week, None if the graft never bridged), ``final_bone_fraction``
   (-), ``rod_damage`` and ``screw_damage`` (Miner sums at the end, -),
   ``max_rod_stress_amplitude_mpa`` (MPa), ``max_micromotion_um`` (µm, largest over the
-  timeline), ``max_loosened_screws`` (count), ``rom_flexion_deg`` at the end (deg).
+  timeline), ``max_loosened_screws`` (count), ``rom_flexion_deg`` at the end (deg) and the
+  construct's ``flexion_stiffness_nm_per_deg`` (protocol moment over that ROM, N·m/deg).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ FAILURE_MODES = ("insufficient_support", "hardware_fatigue", "nonunion")
 OUTCOME_COLUMNS = (*(f"{m}_{k}" for m in FAILURE_MODES for k in ("fails", "week")),
                    "union_week", "final_bone_fraction", "rod_damage", "screw_damage",
                    "max_rod_stress_amplitude_mpa", "max_micromotion_um", "max_loosened_screws",
-                   "rom_flexion_deg")
+                   "rom_flexion_deg", "flexion_stiffness_nm_per_deg")
 
 
 def _num(x: Any) -> float | None:
@@ -56,6 +57,9 @@ def outcomes(result: TimelineResult) -> dict[str, Any]:
     out["max_micromotion_um"] = float(t["max_micromotion_um"].max())
     out["max_loosened_screws"] = int(t["loosened_screws"].max())
     out["rom_flexion_deg"] = float(last["rom_flexion_deg"])
+    moment = result.info.get("protocol_moment_nm")
+    out["flexion_stiffness_nm_per_deg"] = None if not moment or not out["rom_flexion_deg"] \
+        else float(moment) / out["rom_flexion_deg"]
     return out
 
 

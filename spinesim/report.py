@@ -95,8 +95,10 @@ def _operating_points(result: TimelineResult, scenario: Scenario) -> dict[str, d
 def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
     """The content of report.json: ``verdicts`` (the three failure modes, each ``fails``,
     ``week``, ``driver``, ``value``, ``threshold``; non-finite values as null), ``outcomes``
-    (:func:`spinesim.outcomes.outcomes`), ``rod_operating_points``, ``scenario`` (resolved),
-    ``model`` (size, timings) and ``units``."""
+    (:func:`spinesim.outcomes.outcomes`), ``rod_operating_points``, ``fatigue`` (per rod and
+    screw: damage per year, years to the first crack, critical point, safety factor; see
+    :class:`spinesim.simulate.TimelineResult`), ``scenario`` (resolved), ``model`` (size,
+    timings) and ``units``."""
     verdicts = {m: {k: _json_num(v) for k, v in result.verdicts[m].items()}
                 for m in FAILURE_MODES}
     info = result.info
@@ -112,6 +114,9 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
         "verdicts": verdicts,
         "outcomes": {k: _json_num(v) for k, v in outcomes(result).items()},
         "rod_operating_points": _operating_points(result, scenario),
+        "fatigue": {part: {k: ([_json_num(x) for x in v] if isinstance(v, list)
+                               else _json_num(v)) for k, v in d.items()}
+                    for part, d in result.info.get("fatigue", {}).items()},
         "model": model,
         "fields_weeks": sorted(float(w) for w in result.fields),
         "units": {"week": "weeks", "damage": "Miner sum (-)", "stress": "MPa",
@@ -153,7 +158,14 @@ def report_text(report: dict[str, Any]) -> str:
               f"  largest rod stress amplitude      {_fmt(o['max_rod_stress_amplitude_mpa'])} MPa",
               f"  largest screw-bone micromotion    {_fmt(o['max_micromotion_um'])} µm",
               f"  most loosened screws              {_fmt(o['max_loosened_screws'])}",
-              f"  flexion ROM at the end            {_fmt(o['rom_flexion_deg'])} deg"]
+              f"  flexion ROM at the end            {_fmt(o['rom_flexion_deg'])} deg "
+              f"(construct stiffness {_fmt(o['flexion_stiffness_nm_per_deg'])} N·m/deg)"]
+    for part, f in report.get("fatigue", {}).items():
+        crack = "never (no damage)" if f["years_to_crack"] is None \
+            else f"{_fmt(f['years_to_crack'])} years"
+        lines.append(f"  {part} fatigue: damage {_fmt(f['damage_per_year'])} per year, first "
+                     f"crack in {crack}, safety factor {_fmt(f['safety_factor'])} against the "
+                     f"endurance limit, critical point {f['critical_point_mm']} mm")
     m = report["model"]
     lines += ["", f"model: {m.get('dofs')} DOFs, {m.get('factorizations')} factorizations, "
               f"{_fmt(m.get('total_s'))} s; healing rate {_fmt(m.get('healing_rate_per_week'))}"

@@ -130,7 +130,13 @@ class TimelineResult:
         "value": float, "threshold": float}`` (see :func:`run_timeline`).
     info : dict
         Model size, build and per-step seconds, solves and factorizations, healing rate and
-        odds ratio, and the modelling choices.
+        odds ratio, the modelling choices, and ``fatigue``: per part (``rod``, ``screw``)
+        under the last week's responses and activity, ``damage_per_year`` (-/year),
+        ``years_to_crack`` (from the damage collected; inf without damage) and
+        ``cycles_to_crack`` (all activity cycles until then),
+        ``critical_point_mm`` (beam-end position of the critical surface point),
+        ``safety_factor`` (effective endurance limit over the largest equivalent amplitude)
+        and ``max_equivalent_amplitude_mpa``.
     fields : dict
         Week of ``output.vtu_weeks`` -> fields at the *start* of that week (the last week: at
         the end of the timeline): ``displacement_mm`` (n_nodes, 3) under the peak of the
@@ -276,6 +282,34 @@ def _peak_strain(responses: list[_Response]) -> tuple[np.ndarray, np.ndarray]:
     pick = healing.max_abs_principal_strain(eps).argmax(axis=0)   # (n,)
     n = np.arange(eps.shape[1])
     return eps[pick, n], p[pick, n]
+
+
+def _fatigue_summary(results: list, cycles_per_year: np.ndarray, curve: tuple,
+                     cumulative: np.ndarray | None, critical: float, beams: dict) -> dict:
+    """Fatigue outputs of one part (rods or screws) at the end of the timeline, under the last
+    week's responses and activity: Miner damage per year (-/year) and years to the first crack
+    (from the damage already collected) and the activity cycles until then at the critical
+    surface point, its position (mm), and
+    the smallest safety factor against the effective endurance limit (-)."""
+    sigma = np.stack([r.sigma_at_max for r in results], axis=-1)
+    tau = np.stack([r.tau_at_max for r in results], axis=-1)
+    sn, uts, yield_, method = curve
+    fat = section_fatigue(sigma, tau, cycles_per_year, sn, uts, yield_, method=method)
+    done = np.zeros_like(fat.damage_per_year) if cumulative is None else cumulative
+    with np.errstate(divide="ignore", invalid="ignore"):
+        years = np.where(fat.damage_per_year > 0,
+                         np.maximum(critical - done, 0.0) / fat.damage_per_year, np.inf)
+    i = np.unravel_index(int(np.argmin(np.where(np.isfinite(years), years, np.inf)
+                                       - 1e-12 * fat.damage_per_year)), years.shape)
+    if not np.isfinite(years).any():  # no damage anywhere: the point of least safety
+        i = np.unravel_index(int(np.argmin(fat.safety_factor)), years.shape)
+    end = beams["x1"] if i[1] == 0 else beams["x2"]
+    return {"damage_per_year": float(fat.damage_per_year.max()),
+            "years_to_crack": float(years[i]),
+            "cycles_to_crack": float(years[i] * cycles_per_year.sum()),
+            "critical_point_mm": [round(float(v), 3) for v in end[i[0]]],
+            "safety_factor": float(fat.safety_factor.min()),
+            "max_equivalent_amplitude_mpa": float(fat.sigma_ar.max())}
 
 
 def healing_odds_ratio(scenario: Scenario) -> float:
@@ -504,6 +538,14 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             solve_all()
         fields[total] = _vtu_fields(seg, responses[heaviest], active[heaviest].name, E, nu,
                                     graft, state.level, factor)
+    fatigue = {}
+    if responses:
+        last = cycles_between(spec, max(total - 1.0, 0.0), total)
+        per_year = 52.0 * np.array([last[a.name] for a in active])
+        for part, key, curve, cum in (("rod", "rod_beams", rod_curve, rod_cum),
+                                      ("screw", "screw_beams", screw_curve, screw_cum)):
+            fatigue[part] = _fatigue_summary([getattr(r, part) for r in responses], per_year,
+                                             curve, cum, critical, hw.beams[key])
     table = pd.DataFrame(rows)
     table = table[list(COLUMNS) + [c for c in table.columns if c not in COLUMNS]]
     verdicts = _verdicts(table, critical, float(scenario.get("timeline.nonunion_horizon_weeks")))
@@ -512,7 +554,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             "build_s": t_built - t_start, "model_reused": reused, "step_s": seconds,
             "total_s": time.perf_counter() - t_start, "solves": n_solves,
             "factorizations": n_factorizations, "healing_rate_per_week": rate,
-            "healing_odds_ratio": healing_odds_ratio(scenario),
+            "healing_odds_ratio": healing_odds_ratio(scenario), "fatigue": fatigue,
+            "protocol_moment_nm": float(moment),
             "soft_tissue": False, "fluid_velocity_mm_s": 0.0}
     log.info("timeline: %d steps, %d DOFs, %d factorizations, %.1f s", n_steps, info["dofs"],
              n_factorizations, info["total_s"])

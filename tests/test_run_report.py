@@ -123,3 +123,14 @@ def test_plot_renders_failure_heatmaps_of_a_sweep_folder(tmp_path):
     names = {p.stem for p in (folder / "plots").glob("*.png")}
     assert names == {"heatmap_insufficient_support", "heatmap_hardware_fatigue",
                      "heatmap_nonunion"}
+
+
+def test_report_has_the_fatigue_outputs_per_part(run_dir):
+    report = json.loads((run_dir / "report.json").read_text())
+    for part in ("rod", "screw"):
+        f = report["fatigue"][part]
+        assert set(f) == {"damage_per_year", "years_to_crack", "cycles_to_crack",
+                          "critical_point_mm",
+                          "safety_factor", "max_equivalent_amplitude_mpa"}
+        assert f["safety_factor"] > 0 and len(f["critical_point_mm"]) == 3
+    assert "rod fatigue:" in (run_dir / "report.txt").read_text()

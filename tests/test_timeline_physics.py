@@ -74,3 +74,16 @@ def test_unloaded_graft_does_not_bridge(construct):
             for a in ("walking", "bending", "full_flexion", "lifting")}
     t = _run({**idle, "segment.construct": construct}, weeks=3).timeline
     assert not t["bridged"].any() and (t["graft_bone_fraction"] == 0).all()
+
+
+def test_fatigue_summary_matches_a_hand_calculation_on_the_timeline():
+    """Years to crack = (critical - damage so far) / damage per year at the critical point;
+    with a weak curve the rod cracks and the safety factor is below 1."""
+    r = _run(WEAK, weeks=4)
+    f = r.info["fatigue"]["rod"]
+    assert f["safety_factor"] < 1.0 and f["damage_per_year"] > 0
+    d = r.timeline["rod_damage"].iloc[-1]
+    assert f["years_to_crack"] <= (1.0 - min(d, 1.0)) / f["damage_per_year"] + 1e-9
+    strong = _run({}, weeks=2).info["fatigue"]["rod"]
+    assert strong["damage_per_year"] == 0 and strong["years_to_crack"] == float("inf")
+    assert strong["safety_factor"] > 1.0
