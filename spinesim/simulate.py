@@ -457,7 +457,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     rod_cum = screw_cum = None
     responses: list[_Response] = []
     roms: list[float] = []
-    fields: dict[float, dict] = {}
+    kept: dict[float, dict] = {}  # fields of the reported weeks
     rows, seconds, n_solves, n_factorizations = [], [], 0, 0
 
     def refresh() -> bool:
@@ -493,8 +493,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         if refresh() or not roms:  # same matrix and loads: last week's responses hold
             solve_all()
         if w0 in vtu_weeks and heaviest is not None:
-            fields[w0] = _vtu_fields(seg, responses[heaviest], active[heaviest].name, E, nu,
-                                     graft, state.level, factor)
+            kept[w0] = _vtu_fields(seg, responses[heaviest], active[heaviest].name, E, nu,
+                                   graft, state.level, factor)
         cycles = cycles_between(spec, w0, w1)
         counts = np.array([cycles[a.name] for a in active])
         amp, gamma = 0.0, 0.0
@@ -533,11 +533,11 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         seconds.append(time.perf_counter() - t0)
         log.debug("week %g: bone %.2f, rod damage %.3g", w1, br.bone_fraction,
                   rows[-1]["rod_damage"])
-    if total in vtu_weeks and heaviest is not None and total not in fields:
+    if total in vtu_weeks and heaviest is not None and total not in kept:
         if refresh():
             solve_all()
-        fields[total] = _vtu_fields(seg, responses[heaviest], active[heaviest].name, E, nu,
-                                    graft, state.level, factor)
+        kept[total] = _vtu_fields(seg, responses[heaviest], active[heaviest].name, E, nu,
+                                  graft, state.level, factor)
     fatigue = {}
     if responses:
         last = cycles_between(spec, max(total - 1.0, 0.0), total)
@@ -561,7 +561,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
              n_factorizations, info["total_s"])
     segments = np.stack([np.concatenate([b["x1"] for b in hw.beams.values()]),
                          np.concatenate([b["x2"] for b in hw.beams.values()])], axis=1)
-    return TimelineResult(table, verdicts, info, fields, mesh, segments)
+    return TimelineResult(table, verdicts, info, kept, mesh, segments)
 
 
 def _first_week(table: pd.DataFrame, mask: pd.Series) -> int | None:
