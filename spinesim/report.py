@@ -162,9 +162,9 @@ def report_text(report: dict[str, Any]) -> str:
               f"(construct stiffness {_fmt(o['flexion_stiffness_nm_per_deg'])} N·m/deg)"]
     for part, f in report.get("fatigue", {}).items():
         crack = "never (no damage)" if f["years_to_crack"] is None \
-            else f"{_fmt(f['years_to_crack'])} years"
+            else f"in {_fmt(f['years_to_crack'])} years"
         lines.append(f"  {part} fatigue: damage {_fmt(f['damage_per_year'])} per year, first "
-                     f"crack in {crack}, safety factor {_fmt(f['safety_factor'])} against the "
+                     f"crack {crack}, safety factor {_fmt(f['safety_factor'])} against the "
                      f"endurance limit, critical point {f['critical_point_mm']} mm")
     m = report["model"]
     lines += ["", f"model: {m.get('dofs')} DOFs, {m.get('factorizations')} factorizations, "
