@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from _common import peak_mb, write_records  # noqa: E402  (benchmarks/ helper)
+from _common import peak_mb, write_records
 
 TIMELINE_TARGET_S = 30.0
 MC_TARGET_S_PER_1000 = 30 * 60.0

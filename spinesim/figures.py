@@ -201,8 +201,8 @@ def _sagittal(run_dir: Path, report: dict, canvas: _Canvas) -> None:
                   "hardware_lines": np.arange(len(pts)).reshape(-1, 2)}
         week = path.stem.removeprefix("week_")
         disp = np.asarray(m.point_data["displacement_mm"], float)
-        canvas.save(f"von_mises_week_{week}", lambda ax: _titled(plot.sagittal_von_mises(
-            mesh, disp, E, nu, ax=ax, **kw),
+        canvas.save(f"von_mises_week_{week}", lambda ax, mesh=mesh, disp=disp, E=E, nu=nu, kw=kw,
+                    week=week: _titled(plot.sagittal_von_mises(mesh, disp, E, nu, ax=ax, **kw),
             f"Von Mises stress, mid-sagittal slice, week {int(week)} "
             f"(peak of the heaviest activity)"), size=(7.5, 6.0))
 
@@ -277,7 +277,8 @@ def render_risk(folder: str | os.PathLike, out_dir: str | os.PathLike | None = N
             label = f"{outcome.removesuffix('_fails').replace('_', ' ')} (fails: 1, else 0)"
         else:
             label = f"{outcome.replace('_', ' ')} ({_OUTCOME_UNITS.get(outcome, '-')})"
-        canvas.save(f"tornado_{outcome}", lambda ax: plot.tornado(values, outcome=label, ax=ax),
+        canvas.save(f"tornado_{outcome}", lambda ax, values=values, label=label: plot.tornado(
+            values, outcome=label, ax=ax),
                     size=(7.5, 0.45 * len(values) + 1.8))
     return canvas.paths
 
@@ -313,9 +314,9 @@ def render_sweep(folder: str | os.PathLike, out_dir: str | os.PathLike | None = 
                 if len(cell):
                     ci = probability_ci(int(cell.sum()), len(cell))
                     p[i, j], lo[i, j], hi[i, j] = ci.estimate, ci.low, ci.high
-        canvas.save(f"heatmap_{mode}", lambda ax: plot.failure_heatmap(
-            xs, ys, p, x_label=xk, y_label=yk, ci_low=lo, ci_high=hi,
-            mode=mode.replace("_", " "), ax=ax))
+        canvas.save(f"heatmap_{mode}", lambda ax, p=p, lo=lo, hi=hi, mode=mode:
+                    plot.failure_heatmap(xs, ys, p, x_label=xk, y_label=yk, ci_low=lo,
+                                         ci_high=hi, mode=mode.replace("_", " "), ax=ax))
     return canvas.paths
 
 

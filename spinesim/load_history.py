@@ -233,4 +233,4 @@ def history_damage(history: ArrayLike, scenario: Scenario | None = None, *,
                          critical_point_mm=np.asarray(where, float),
                          critical_angle_rad=float(theta[angle]),
                          max_equivalent_amplitude_mpa=top_amp, cycles_counted=cycles,
-                         points_counted=int(len(picked)))
+                         points_counted=len(picked))

@@ -18,7 +18,6 @@ Layout of a run folder::
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -34,7 +33,6 @@ from spinesim.figures import PLOTS, render_plots
 from spinesim.outcomes import FAILURE_MODES, outcomes
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from spinesim.scenario import Scenario
     from spinesim.simulate import TimelineResult

@@ -89,9 +89,19 @@ from spinesim.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
-__all__ = ["COLUMNS", "TIMELINE_CONSTRUCTS", "VERDICT_KEYS", "TimelineResult", "healing_rule",
-           "ROM_COLUMNS", "ROM_DIRECTIONS", "healing_odds_ratio", "healing_rate", "run_timeline",
-           "segment_options"]
+__all__ = [
+    "COLUMNS",
+    "ROM_COLUMNS",
+    "ROM_DIRECTIONS",
+    "TIMELINE_CONSTRUCTS",
+    "VERDICT_KEYS",
+    "TimelineResult",
+    "healing_odds_ratio",
+    "healing_rate",
+    "healing_rule",
+    "run_timeline",
+    "segment_options",
+]
 
 #: Constructs the timeline runs on: a graft to heal and screws and rods to load.
 TIMELINE_CONSTRUCTS = ("bilateral-cage", "unilateral-cage")
@@ -440,8 +450,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     rom_cases = [LoadCase(d, LOAD_CASES[d], moment) for d in ROM_DIRECTIONS]
     loads = [_peak_loads(seg, a.load_case()) for a in active] + \
         [_peak_loads(seg, c) for c in rom_cases]
-    vtu_weeks = set(float(w) for w in (scenario.get("output.vtu_weeks") or ())
-                    if w <= total) if fields else set()
+    vtu_weeks = {float(w) for w in (scenario.get("output.vtu_weeks") or ())
+                 if w <= total} if fields else set()
     heaviest = max(range(len(active)), key=lambda i: (active[i].compression_n,
                                                       active[i].moment_nm), default=None)
 

@@ -55,9 +55,9 @@ def test_report_json_holds_the_verdicts_with_their_exact_keys(run_dir):
 
 
 def test_fields_are_readable_with_the_graft_tissue_level(run_dir):
-    from spinesim.mesh.io import read_mesh
-
     import meshio
+
+    from spinesim.mesh.io import read_mesh
 
     m = meshio.read(run_dir / "fields" / "week_003.vtu")
     assert {"von_mises_mpa", "E_mpa", "nu", "tissue_level"} <= set(m.cell_data)

@@ -10,7 +10,12 @@ from spinesim.fem.materials import Isotropic
 from spinesim.fem.post import cell_strain_operator, cell_values, solid_fields
 from spinesim.mesh.generate import box
 from spinesim.scenario import Scenario
-from spinesim.simulate import healing_odds_ratio, healing_rate, run_timeline, segment_options
+from spinesim.simulate import (
+    healing_odds_ratio,
+    healing_rate,
+    run_timeline,
+    segment_options,
+)
 
 
 @pytest.fixture(scope="module")

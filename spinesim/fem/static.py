@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,7 +15,12 @@ from numpy.typing import ArrayLike
 
 from spinesim.errors import ConstraintError, SolverError
 from spinesim.fem.assembler import Assembler
-from spinesim.fem.constraints import ConstraintSet, MultiPointConstraint, Support, free_rigid_modes
+from spinesim.fem.constraints import (
+    ConstraintSet,
+    MultiPointConstraint,
+    Support,
+    free_rigid_modes,
+)
 from spinesim.fem.dofs import DofLayout
 from spinesim.fem.materials import Material
 from spinesim.fem.system import ElementSet, SystemAssembler
@@ -216,7 +221,7 @@ class LinearElasticModel:
 
     def _solve_columns(self, loads: list[tuple[np.ndarray, np.ndarray]], g: np.ndarray,
                        x0_r: np.ndarray | None) -> list[StaticSolution]:
-        cs, lay, asm = self.constraints, self.layout, self.assembler
+        cs, asm = self.constraints, self.assembler
         n = self.mesh.n_nodes
         K = self.system.matrix
         if cs.penalty_mpcs:  # the penalised matrix does not depend on the loads
