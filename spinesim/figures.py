@@ -7,10 +7,12 @@ and lays them out. PNGs are written atomically into ``DIR/plots`` (or the folder
 =================  ==========================================  ==============================
 folder             recognised by                               figures
 =================  ==========================================  ==============================
-run                report.json + timeline.csv                  :data:`PLOTS`, and von Mises on
-                                                               the mid-sagittal slice with the
+run                report.json + timeline.csv                  :data:`PLOTS`, von Mises on the
+                                                               mid-sagittal slice with the
                                                                hardware for the first and last
-                                                               reported week (if fields exist)
+                                                               reported week (if fields exist),
+                                                               ROM bars intact vs fused (if the
+                                                               run had an intact reference)
 Monte Carlo        risk.json + samples.csv                     one tornado chart per outcome
 sweep              sweep.json + results.csv                    failure heatmap per mode over
                                                                the first two swept parameters
@@ -167,6 +169,12 @@ def render_plots(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
         save("sn_curve", lambda ax: plot.sn_curve(
             curve, {f"rod, {k}": (v["equivalent_amplitude_mpa"], v["cycles_per_year"])
                     for k, v in points.items()}, ax=ax))
+    vs = report.get("rom_vs_intact")
+    if vs:
+        names = list(vs)
+        save("rom_vs_intact", lambda ax: plot.rom_bars(
+            [n.replace("_", " ") for n in names], [vs[n]["intact_deg"] for n in names],
+            [vs[n]["fused_last_week_deg"] for n in names], ax=ax))
     _sagittal(run_dir, report, canvas)
     return canvas.paths
 

@@ -90,12 +90,29 @@ def _operating_points(result: TimelineResult, scenario: Scenario) -> dict[str, d
     return out
 
 
+def _rom_vs_intact(result: TimelineResult) -> dict[str, dict] | None:
+    """Per direction: intact ROM, the fused ROM of the first and last week (deg) and the last
+    as a percentage of intact; None without ``output.intact_reference``."""
+    intact = result.info.get("intact_rom_deg")
+    if not intact:
+        return None
+    t = result.timeline
+    out = {}
+    for name, deg in intact.items():
+        first, last = (float(t[f"rom_{name}_deg"].iloc[i]) for i in (0, -1))
+        out[name] = {"intact_deg": deg, "fused_first_week_deg": first,
+                     "fused_last_week_deg": last,
+                     "percent_of_intact": 100.0 * last / deg if deg > 0 else None}
+    return out
+
+
 def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
     """The content of report.json: ``verdicts`` (the three failure modes, each ``fails``,
     ``week``, ``driver``, ``value``, ``threshold``; non-finite values as null), ``outcomes``
     (:func:`spinesim.outcomes.outcomes`), ``rod_operating_points``, ``fatigue`` (per rod and
     screw: damage per year, years to the first crack, critical point, safety factor; see
-    :class:`spinesim.simulate.TimelineResult`), ``scenario`` (resolved), ``model`` (size,
+    :class:`spinesim.simulate.TimelineResult`), ``rom_vs_intact`` (with
+    ``output.intact_reference``, else null), ``scenario`` (resolved), ``model`` (size,
     timings) and ``units``."""
     verdicts = {m: {k: _json_num(v) for k, v in result.verdicts[m].items()}
                 for m in FAILURE_MODES}
@@ -116,6 +133,7 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
                                else _json_num(v)) for k, v in d.items()}
                     for part, d in result.info.get("fatigue", {}).items()},
         "model": model,
+        "rom_vs_intact": _rom_vs_intact(result),
         "fields_weeks": sorted(float(w) for w in result.fields),
         "units": {"week": "weeks", "damage": "Miner sum (-)", "stress": "MPa",
                   "micromotion": "µm", "rom": "deg", "bone_fraction": "volume fraction (-)"},
@@ -164,6 +182,12 @@ def report_text(report: dict[str, Any]) -> str:
         lines.append(f"  {part} fatigue: damage {_fmt(f['damage_per_year'])} per year, first "
                      f"crack {crack}, safety factor {_fmt(f['safety_factor'])} against the "
                      f"endurance limit, critical point {f['critical_point_mm']} mm")
+    if report.get("rom_vs_intact"):
+        lines += ["", "ROM under the protocol moment (deg, one-sided): intact / fused at the end"]
+        for name, r in report["rom_vs_intact"].items():
+            lines.append(f"  {name.replace('_', ' '):18s} {_fmt(r['intact_deg']):>6s} / "
+                         f"{_fmt(r['fused_last_week_deg']):>6s}  "
+                         f"({_fmt(r['percent_of_intact'])} % of intact)")
     m = report["model"]
     lines += ["", f"model: {m.get('dofs')} DOFs, {m.get('factorizations')} factorizations, "
               f"{_fmt(m.get('total_s'))} s; healing rate {_fmt(m.get('healing_rate_per_week'))}"

@@ -807,6 +807,12 @@ FIELDS: tuple[Field, ...] = (
           bounds_note=_GUARD, source="modelling default"),
     Field("output.plots", "bool", True, "Render the standard figures", "",
           source="project default (issue 6)"),
+    Field("output.intact_reference", "bool", False,
+          "Also solve the intact segment (ligaments, annulus fibres, facet contact; same "
+          "levels, bone and mesh) under the protocol moment and report the timeline's ROM as "
+          "a percentage of it (adds about 1-4 min at the default mesh)", "",
+          source="modelling default: off (the nonlinear intact model costs more than the "
+                 "whole timeline)"),
 )
 
 _BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}

@@ -59,7 +59,8 @@ Modelling choices (each a deliberate approximation):
   shape-function gradients of the graft cells only.
 
 Not modelled here (left out): ``graft.volume_fraction``, multi-level fusions (bridging needs the
-graft of each disc space), imported meshes (``segment.mesh``, no screws), static condensation
+graft of each disc space), imported meshes (``segment.mesh``, no screws), the intact
+reference unless ``output.intact_reference`` (the nonlinear intact model), static condensation
 onto the graft and interface DOFs (the factorization of a changed week is the dominant cost).
 """
 
@@ -146,7 +147,8 @@ class TimelineResult:
         ``cycles_to_crack`` (all activity cycles until then),
         ``critical_point_mm`` (beam-end position of the critical surface point),
         ``safety_factor`` (effective endurance limit over the largest equivalent amplitude)
-        and ``max_equivalent_amplitude_mpa``.
+        and ``max_equivalent_amplitude_mpa``; ``intact_rom_deg`` (ROM of the intact segment per
+        direction, deg, with ``output.intact_reference``, else None).
     fields : dict
         Week of ``output.vtu_weeks`` -> fields at the *start* of that week (the last week: at
         the end of the timeline): ``displacement_mm`` (n_nodes, 3) under the peak of the
@@ -320,6 +322,22 @@ def _fatigue_summary(results: list, cycles_per_year: np.ndarray, curve: tuple,
             "critical_point_mm": [round(float(v), 3) for v in end[i[0]]],
             "safety_factor": float(fat.safety_factor.min()),
             "max_equivalent_amplitude_mpa": float(fat.sigma_ar.max())}
+
+
+def intact_rom(scenario: Scenario, resolution: float | None = None) -> dict[str, float]:
+    """ROM (deg, one-sided) of the intact segment with the scenario's levels, bone and mesh
+    under the protocol moment, per :data:`ROM_COLUMNS` direction: the nonlinear model with
+    ligaments, annulus fibres and facet contact (:func:`spinesim.model.segment.solve_rom`)."""
+    from dataclasses import replace
+
+    from spinesim.model.segment import solve_rom
+
+    opts = replace(segment_options(scenario, resolution), construct="intact", soft_tissue=True)
+    seg = build_segment(opts)
+    moment = scenario.get("protocol.moment_nm")
+    cases = [LoadCase(d, LOAD_CASES[d], moment) for d in ROM_DIRECTIONS]
+    res = solve_rom(seg, cases)
+    return {c: float(res[d].rom_deg) for c, d in zip(ROM_COLUMNS, ROM_DIRECTIONS)}
 
 
 def healing_odds_ratio(scenario: Scenario) -> float:
@@ -556,6 +574,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
                                       ("screw", "screw_beams", screw_curve, screw_cum)):
             fatigue[part] = _fatigue_summary([getattr(r, part) for r in responses], per_year,
                                              curve, cum, critical, hw.beams[key])
+    intact = intact_rom(scenario, resolution) if scenario.get("output.intact_reference") \
+        else None
     table = pd.DataFrame(rows)
     table = table[list(COLUMNS) + [c for c in table.columns if c not in COLUMNS]]
     verdicts = _verdicts(table, critical, float(scenario.get("timeline.nonunion_horizon_weeks")))
@@ -565,7 +585,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             "total_s": time.perf_counter() - t_start, "solves": n_solves,
             "factorizations": n_factorizations, "healing_rate_per_week": rate,
             "healing_odds_ratio": healing_odds_ratio(scenario), "fatigue": fatigue,
-            "protocol_moment_nm": float(moment),
+            "protocol_moment_nm": float(moment), "intact_rom_deg": intact,
             "soft_tissue": False, "fluid_velocity_mm_s": 0.0}
     log.info("timeline: %d steps, %d DOFs, %d factorizations, %.1f s", n_steps, info["dofs"],
              n_factorizations, info["total_s"])

@@ -134,3 +134,25 @@ def test_report_has_the_fatigue_outputs_per_part(run_dir):
                           "safety_factor", "max_equivalent_amplitude_mpa"}
         assert f["safety_factor"] > 0 and len(f["critical_point_mm"]) == 3
     assert "rod fatigue:" in (run_dir / "report.txt").read_text()
+
+
+def test_intact_reference_adds_rom_percentages_and_the_bars(tmp_path):
+    """output.intact_reference: the nonlinear intact segment under the protocol moment; the
+    fused construct moves less than it in every direction (a physical ordering)."""
+    sc = tmp_path / "s.toml"
+    sc.write_text("[output]\nintact_reference = true\nplots = true\n")
+    out = tmp_path / "run"
+    assert main(["run", str(sc), "-o", str(out), "--weeks", "2", "--resolution", "0.3"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    vs = report["rom_vs_intact"]
+    assert set(vs) == {"flexion", "extension", "lateral_bending", "axial_rotation"}
+    for r in vs.values():
+        assert 0 < r["percent_of_intact"] < 100
+        assert r["percent_of_intact"] == pytest.approx(
+            100 * r["fused_last_week_deg"] / r["intact_deg"])
+    assert (out / "plots" / "rom_vs_intact.png").is_file()
+    assert "% of intact" in (out / "report.txt").read_text()
+
+
+def test_without_the_reference_rom_vs_intact_is_null(run_dir):
+    assert json.loads((run_dir / "report.json").read_text())["rom_vs_intact"] is None
