@@ -810,7 +810,8 @@ FIELDS: tuple[Field, ...] = (
     Field("output.intact_reference", "bool", False,
           "Also solve the intact segment (ligaments, annulus fibres, facet contact; same "
           "levels, bone and mesh) under the protocol moment and report the timeline's ROM as "
-          "a percentage of it (adds about 1-4 min at the default mesh)", "",
+          "a percentage of it; the timeline's fused model has no ligaments or facet contact, "
+          "so the percentage errs high (adds about 1-4 min at the default mesh)", "",
           source="modelling default: off (the nonlinear intact model costs more than the "
                  "whole timeline)"),
 )
