@@ -191,6 +191,10 @@ def history_damage(history: ArrayLike, scenario: Scenario | None = None, *,
                                             and passes_per_year >= 0):
         raise SpinesimError(f"passes_per_year = {passes_per_year!r}; allowed: a number >= 0 "
                             "(1/year)")
+    if scenario.get("timeline.soft_tissue"):
+        raise SpinesimError("timeline.soft_tissue = true: load histories are superposed on the "
+                            "linear model; set it to false (ligaments and facets change the "
+                            "rod stress of a cage construct by about 3 %)")
     h = _history(history)
     seg, units = _unit_sections(scenario, graft, resolution)
     key = f"{part}_beams"

@@ -780,6 +780,11 @@ FIELDS: tuple[Field, ...] = (
           1, 520, bounds_note=_GUARD,
           source=f"project default (issue 6: 52 weeks); nonunion is defined at 12 months "
                  f"({_ISSLS})"),
+    Field("timeline.soft_tissue", "bool", False,
+          "Include ligaments and facet contact in the timeline model (nonlinear: every load "
+          "case is solved by an active set, several times slower); off: the linear model "
+          "without them, in which the hardware and graft carry all the load (conservative)",
+          "", source="modelling default: off (the 30 s target of the default timeline)"),
     Field("timeline.step_weeks", "float", 1.0,
           "Time step of the timeline (healing and loosening updates)", "weeks", 0.0, 52.0,
           low_open=True, bounds_note=_GUARD,

@@ -21,14 +21,16 @@ bone fraction, bridging and loosening columns are the state at its *end*.
 
 Modelling choices (each a deliberate approximation):
 
-* **Linear model, no soft tissue.** The segment is built with ``soft_tissue=False``: no
-  ligaments, no facet contact (the annulus fibres are already absent after discectomy). The
-  model is then linear, so each load case is one solve with the factorization of the week (no
-  active-set iterations, no frozen contact state to defend), and superposition holds. In a
-  rod-and-cage construct the ligaments and facets carry a small share of the load; leaving
-  them out lets the hardware and graft carry all of it, i.e. rod stress, micromotion and graft
-  strain err on the high (conservative) side. The alternative, freezing the active set of
-  week 0, would keep a contact state that the healing graft changes.
+* **Linear model, no soft tissue (default).** With ``timeline.soft_tissue = false`` the
+  segment has no ligaments and no facet contact (the annulus fibres are already absent after
+  discectomy). The model is then linear, so each load case is one solve with the factorization
+  of the week (no active-set iterations), and superposition holds. In a rod-and-cage construct
+  the ligaments and facets carry a small share of the load; leaving them out lets the hardware
+  and graft carry all of it, i.e. rod stress, micromotion and graft strain err on the high
+  (conservative) side. ``timeline.soft_tissue = true`` keeps them: every load case of a
+  changed week is solved by the active set (tension-only ligaments, compression-only facet contact;
+  :func:`spinesim.fem.active_set.solve_active_set`, factors reused as CG preconditioner), the
+  contact state following the healing graft week by week; superposition then does not hold.
 * **Zero-to-peak cycles.** Each activity cycle goes from rest to its peak and back: at every
   rod (screw) surface point the amplitude is half the peak stress and the mean is half the peak
   stress (:func:`spinesim.failure.fatigue.section_fatigue` with a zero baseline; von Mises of
@@ -70,6 +72,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -170,8 +173,9 @@ class TimelineResult:
 
 
 def segment_options(scenario: Scenario, resolution: float | None = None) -> SegmentOptions:
-    """The :class:`SegmentOptions` of a scenario for the timeline (``soft_tissue=False``, see
-    the module notes); ``resolution`` overrides ``segment.resolution``.
+    """The :class:`SegmentOptions` of a scenario for the timeline (soft tissue only with
+    ``timeline.soft_tissue``, see the module notes); ``resolution`` overrides
+    ``segment.resolution``.
 
     Raises
     ------
@@ -189,7 +193,10 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
         raise SpinesimError(f"segment.levels = {scenario.get('segment.levels')!r}: the timeline "
                             "handles single-level fusions only")
     d = SegmentOptions()
-    g = scenario.get
+
+    def g(key: str) -> Any:  # a cage key of a cage-less construct: the builder's default
+        return scenario.get(key) if scenario.applies(key) else None
+
     quality = g("bone.quality")
     return SegmentOptions(
         levels=g("segment.levels"), construct=construct,
@@ -201,10 +208,11 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
         screw_diameter_mm=g("hardware.screw.diameter_mm"),
         screw_core_diameter_mm=g("hardware.screw.core_diameter_mm") or d.screw_core_diameter_mm,
         screw_length_mm=g("hardware.screw.length_mm"),
-        cage_material=g("cage.material"), cage_width_mm=g("cage.width_mm") or d.cage_width_mm,
+        cage_material=g("cage.material") or d.cage_material,
+        cage_width_mm=g("cage.width_mm") or d.cage_width_mm,
         cage_depth_mm=g("cage.depth_mm") or d.cage_depth_mm, cage_height_mm=g("cage.height_mm"),
         interface_scale=g("loosening.bonded_tie_factor") / Interface().tie_factor,
-        soft_tissue=False)
+        soft_tissue=bool(g("timeline.soft_tissue")))
 
 
 def healing_rule(scenario: Scenario) -> healing.Rule:
@@ -507,9 +515,16 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         return bool(changes)
 
     def solve_all() -> None:
-        """All activity peaks and the ROM cases in one multi-right-hand-side solve."""
+        """All activity peaks and the ROM cases: one multi-right-hand-side solve of the linear
+        model, or one active-set solve per case with soft tissue."""
         nonlocal responses, roms, n_solves
-        sols = seg.model.solve_many(loads)
+        if seg.springs:
+            from spinesim.fem.active_set import solve_active_set
+
+            sols = [solve_active_set(seg.model, {"node_loads": m}, list(seg.springs),
+                                     reuse_preconditioner=True)[0] for m in loads]
+        else:
+            sols = seg.model.solve_many(loads)
         n_solves += 1
         responses = [_response(seg, s, strain_of, E[graft], nu[graft])
                      for s in sols[:len(active)]]
@@ -586,7 +601,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             "factorizations": n_factorizations, "healing_rate_per_week": rate,
             "healing_odds_ratio": healing_odds_ratio(scenario), "fatigue": fatigue,
             "protocol_moment_nm": float(moment), "intact_rom_deg": intact,
-            "soft_tissue": False, "fluid_velocity_mm_s": 0.0}
+            "soft_tissue": bool(seg.springs), "fluid_velocity_mm_s": 0.0}
     log.info("timeline: %d steps, %d DOFs, %d factorizations, %.1f s", n_steps, info["dofs"],
              n_factorizations, info["total_s"])
     segments = np.stack([np.concatenate([b["x1"] for b in hw.beams.values()]),

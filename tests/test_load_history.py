@@ -91,3 +91,9 @@ def test_module_doctests():
     import spinesim.load_history as module
 
     assert doctest.testmod(module).failed == 0
+
+
+def test_soft_tissue_scenarios_are_refused():
+    sc = Scenario.default().with_values({"timeline.soft_tissue": True})
+    with pytest.raises(SpinesimError, match="linear model"):
+        history_damage(pulses(2), sc, resolution=RES)

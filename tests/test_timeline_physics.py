@@ -87,3 +87,15 @@ def test_fatigue_summary_matches_a_hand_calculation_on_the_timeline():
     strong = _run({}, weeks=2).info["fatigue"]["rod"]
     assert strong["damage_per_year"] == 0 and strong["years_to_crack"] == float("inf")
     assert strong["safety_factor"] > 1.0
+
+
+def test_soft_tissue_changes_a_cage_construct_by_a_few_percent():
+    """The default timeline leaves out ligaments and facet contact (linear model). With them
+    (timeline.soft_tissue, active set per case) the rod stress and the micromotion of the
+    bilateral cage construct drop by a few percent: the linear default errs high, slightly."""
+    lin = _run({}, weeks=2).timeline.iloc[0]
+    soft = _run({"timeline.soft_tissue": True}, weeks=2)
+    assert soft.info["soft_tissue"] is True
+    s = soft.timeline.iloc[0]
+    for col in ("max_rod_stress_amplitude_mpa", "max_micromotion_um", "rom_flexion_deg"):
+        assert 0.85 * lin[col] < s[col] <= lin[col] * 1.0001, col
