@@ -135,9 +135,11 @@ class TimelineResult:
         surface point (-), largest screw-bone micromotion (µm), number of loosened screws, ROM
         under the protocol moment in flexion, extension, lateral bending and axial rotation
         (deg, one-sided). Then per screw ``micromotion_<screw>_um`` (µm, largest over its tied
-        nodes) and ``interface_factor_<screw>`` (mean interface stiffness over its tied nodes
+        nodes), ``interface_factor_<screw>`` (mean interface stiffness over its tied nodes
         as a fraction of bonded: 1 bonded, ``loosening.fibrous_stiffness_fraction`` loose),
-        and per tissue phase ``fraction_<phase>`` (-, share of graft elements whose dominant
+        per active activity ``activity_rom_<activity>_deg`` (rotation of the top vertebra
+        about the activity's moment axis at its peak, deg), and per tissue phase
+        ``fraction_<phase>`` (-, share of graft elements whose dominant
         phase it is, by volume).
     verdicts : dict
         :data:`VERDICT_KEYS` -> ``{"fails": bool, "week": int | None, "driver": str,
@@ -529,6 +531,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         responses = [_response(seg, s, strain_of, E[graft], nu[graft])
                      for s in sols[:len(active)]]
         roms = [rom_deg(s.node_dofs[-1, 3:], c) for s, c in zip(sols[len(active):], rom_cases)]
+        roms += [rom_deg(s.node_dofs[-1, 3:], a.load_case())  # rotation under each activity
+                 for s, a in zip(sols[:len(active)], active)]
 
     for k in range(1, n_steps + 1):
         t0 = time.perf_counter()
@@ -565,6 +569,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
                "max_micromotion_um": float(micro.max()) if n_tied else 0.0,
                "loosened_screws": int(loosened),
                **{f"rom_{c}_deg": r for c, r in zip(ROM_COLUMNS, roms)}}
+        for a, r in zip(active, roms[len(ROM_COLUMNS):]):
+            row[f"activity_rom_{a.name}_deg"] = r
         for i, name in enumerate(screw_keys):
             on = screw_of == i
             row[f"micromotion_{name}_um"] = float(micro[on].max())

@@ -99,3 +99,12 @@ def test_soft_tissue_changes_a_cage_construct_by_a_few_percent():
     s = soft.timeline.iloc[0]
     for col in ("max_rod_stress_amplitude_mpa", "max_micromotion_um", "rom_flexion_deg"):
         assert 0.85 * lin[col] < s[col] <= lin[col] * 1.0001, col
+
+
+def test_rom_under_each_activity_is_reported():
+    t = _run({}, weeks=1).timeline.iloc[0]
+    assert {"activity_rom_walking_deg", "activity_rom_bending_deg",
+            "activity_rom_full_flexion_deg"} <= set(t.index)
+    # full flexion is the protocol moment (7.5 N·m) plus 450 N: close to the protocol ROM
+    assert t["activity_rom_full_flexion_deg"] == pytest.approx(t["rom_flexion_deg"], rel=0.3)
+    assert 0 < t["activity_rom_bending_deg"] < t["activity_rom_full_flexion_deg"]
