@@ -719,6 +719,14 @@ FIELDS: tuple[Field, ...] = (
           "Bonded interface stiffness per unit screw length as a multiple of the host "
           "bone's E", "-", 0.0, 10_000.0, low_open=True, requires=_SCREW, bounds_note=_GUARD,
           source="modelling default (spinesim.model.hardware.Interface.tie_factor)"),
+    Field("loosening.initial_factor", "float", 1.0,
+          "Interface stiffness at day 0 as a fraction of bonded (1: bonded from the start; "
+          "below 1: a threaded interface that stiffens towards bonded while micromotion stays "
+          "below the bone threshold, or loosens above the fibrous one; a screw counts as "
+          "loosened when it has lost half of its day-0 stiffness)", "-", 0.0, 1.0,
+          low_open=True, requires=_SCREW,
+          source="modelling default 1.0 (bonded): no day-0 interface stiffness is sourced; the "
+                 "reference's loosening rule has the interface stiffen with osseointegration"),
     Field("loosening.transition_weeks", "float", 4.0,
           "Time constant (weeks) of the exponential approach of the interface stiffness "
           "to bonded or fibrous under sustained micromotion (63 % of the way after one "

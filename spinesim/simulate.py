@@ -490,7 +490,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     screw_of = np.array([screws.index(s) for s in screw_names])
     screw_keys = [s.replace(" ", "_") for s in screws]  # column-name form, "L4_left"
     n_tied = len(screw_names)
-    factor, applied_factor = np.ones(n_tied), None
+    initial_factor = float(scenario.get("loosening.initial_factor"))
+    factor, applied_factor = np.full(n_tied, initial_factor), None
     applied_level = None
     rod_cum = screw_cum = None
     responses: list[_Response] = []
@@ -559,7 +560,9 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
                 micro = np.max([r.micromotion_um for r in responses], axis=0)
         # no load cycles: no damage, no stimulus, micromotion 0 (osseointegration)
         factor = lrule.step(factor, micro, w1 - w0)
-        loosened = sum(lrule.loosened_screws(factor, screw_names).values())
+        # loosened: a screw whose interface lost more than the rule's share of its day-0
+        # stiffness (bonded at day 0 by default; an unintegrated day-0 interface is not loose)
+        loosened = sum(lrule.loosened_screws(factor / initial_factor, screw_names).values())
         br = bridging(mesh, graft, state.is_bone(), upper, lower)
         row = {"week": w1, "graft_bone_fraction": br.bone_fraction,
                "bridged": br.bridged, "max_graft_shear_strain": gamma,

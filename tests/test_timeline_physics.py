@@ -108,3 +108,15 @@ def test_rom_under_each_activity_is_reported():
     # full flexion is the protocol moment (7.5 N·m) plus 450 N: close to the protocol ROM
     assert t["activity_rom_full_flexion_deg"] == pytest.approx(t["rom_flexion_deg"], rel=0.3)
     assert 0 < t["activity_rom_bending_deg"] < t["activity_rom_full_flexion_deg"]
+
+
+def test_a_day_0_interface_below_bonded_stiffens_under_small_micromotion():
+    """loosening.initial_factor < 1: with micromotion below the bone threshold the interface
+    stiffens towards bonded (osseointegration) and the micromotion falls week by week."""
+    t = _run({"loosening.initial_factor": 0.3}, weeks=6).timeline
+    f = t.filter(like="interface_factor_")
+    assert (f.diff().iloc[1:] > 0).all().all()  # every screw stiffens every week
+    assert t["max_micromotion_um"].iloc[-1] < t["max_micromotion_um"].iloc[0]
+    assert (t["loosened_screws"] == 0).all()  # not integrated yet is not loose
+    bonded = _run({}, weeks=1).timeline
+    assert t["max_micromotion_um"].iloc[0] > bonded["max_micromotion_um"].iloc[0]
