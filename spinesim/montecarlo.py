@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from spinesim.atomic import atomic_path, write_json
+from spinesim.atomic import atomic_path, json_safe, write_json
 from spinesim.errors import SpinesimError
 from spinesim.outcomes import FAILURE_MODES, run_case
 from spinesim.risk_stats import probability_ci, rank_sensitivity, sample_inputs
@@ -151,20 +151,7 @@ class RiskResult:
             "resolution": self.info.get("resolution"),
             "weeks": self.info.get("weeks"),
         }
-        return _json_safe(out)
-
-
-def _json_safe(value: Any) -> Any:
-    """Plain JSON values: numpy scalars as Python numbers, NaN and infinities as None."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+        return json_safe(out)
 
 
 # ------------------------------------------------------------------------------ set-up

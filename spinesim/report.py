@@ -19,7 +19,6 @@ Layout of a run folder::
 from __future__ import annotations
 
 import logging
-import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from spinesim import __version__
-from spinesim.atomic import atomic_path, write_json
+from spinesim.atomic import atomic_path, json_safe, write_json
 from spinesim.errors import SpinesimError
 from spinesim.figures import PLOTS, render_plots
 from spinesim.outcomes import FAILURE_MODES, outcomes
@@ -46,17 +45,6 @@ REPORT_FILES = ("report.json", "report.txt", "timeline.csv", "scenario.toml")
 _MODE_TEXT = {"insufficient_support": "insufficient support (screw loosening)",
               "hardware_fatigue": "hardware fatigue (rod/screw crack)",
               "nonunion": "nonunion (no bridging bone)"}
-
-
-def _json_num(x: Any) -> Any:
-    """JSON-safe value: non-finite floats become None."""
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    return x
 
 
 def _operating_points(result: TimelineResult, scenario: Scenario) -> dict[str, dict]:
@@ -114,31 +102,26 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
     :class:`spinesim.simulate.TimelineResult`), ``rom_vs_intact`` (with
     ``output.intact_reference``, else null), ``scenario`` (resolved), ``model`` (size,
     timings) and ``units``."""
-    verdicts = {m: {k: _json_num(v) for k, v in result.verdicts[m].items()}
-                for m in FAILURE_MODES}
     info = result.info
-    model = {k: _json_num(info[k]) for k in ("dofs", "graft_cells", "tied_nodes", "build_s",
-                                             "total_s", "solves", "factorizations",
-                                             "healing_rate_per_week", "healing_odds_ratio",
-                                             "fluid_velocity_mm_s") if k in info}
+    model = {k: info[k] for k in ("dofs", "graft_cells", "tied_nodes", "build_s", "total_s",
+                                  "solves", "factorizations", "healing_rate_per_week",
+                                  "healing_odds_ratio", "fluid_velocity_mm_s") if k in info}
     model.update(screws=list(info.get("screws", [])), soft_tissue=info.get("soft_tissue"),
                  active_activities=list(info.get("active_activities", [])))
-    return {
+    return json_safe({
         "spinesim_version": __version__,
         "scenario_source": scenario.source,
-        "verdicts": verdicts,
-        "outcomes": {k: _json_num(v) for k, v in outcomes(result).items()},
+        "verdicts": {m: result.verdicts[m] for m in FAILURE_MODES},
+        "outcomes": outcomes(result),
         "rod_operating_points": _operating_points(result, scenario),
-        "fatigue": {part: {k: ([_json_num(x) for x in v] if isinstance(v, list)
-                               else _json_num(v)) for k, v in d.items()}
-                    for part, d in result.info.get("fatigue", {}).items()},
+        "fatigue": info.get("fatigue", {}),
         "model": model,
         "rom_vs_intact": _rom_vs_intact(result),
         "fields_weeks": sorted(float(w) for w in result.fields),
         "units": {"week": "weeks", "damage": "Miner sum (-)", "stress": "MPa",
                   "micromotion": "µm", "rom": "deg", "bone_fraction": "volume fraction (-)"},
         "scenario": scenario.to_dict(),
-    }
+    })
 
 
 def _fmt(x: Any) -> str:
