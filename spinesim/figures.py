@@ -183,6 +183,7 @@ def _sagittal(run_dir: Path, report: dict, canvas: _Canvas) -> None:
     """Von Mises on the mid-sagittal slice with the hardware, first and last field week."""
     from spinesim import plot
     from spinesim.mesh.io import read_mesh
+    from spinesim.mesh.mesh import SOLID_TYPES
 
     files = sorted((run_dir / "fields").glob("week_*.vtu"))
     seg_file = run_dir / "fields" / "hardware_segments.json"
@@ -192,16 +193,13 @@ def _sagittal(run_dir: Path, report: dict, canvas: _Canvas) -> None:
     for path in {files[0], files[-1]}:
         import meshio
 
-        m = meshio.read(path)
+        m = meshio.read(path)  # the fields; read_mesh gives the Mesh with its regions
         mesh = read_mesh(path, check=False)
-        cd = {k: np.concatenate([np.asarray(a, float).reshape(len(a), -1)[:, 0]
-                                 for a in v if len(a)]) for k, v in m.cell_data.items()
-              if k in ("E_mpa", "nu")}
-        if "nu" not in cd:
+        if not {"E_mpa", "nu"} <= set(m.cell_data):
             continue
-        n = mesh.n_solid_cells
-        E, nu = cd["E_mpa"][-n:] if len(cd["E_mpa"]) != n else cd["E_mpa"], cd["nu"]
-        nu = nu[-n:] if len(nu) != n else nu
+        E, nu = (np.concatenate([np.asarray(a, float).ravel() for blk, a in
+                                 zip(m.cells, m.cell_data[name]) if blk.type in SOLID_TYPES])
+                 for name in ("E_mpa", "nu"))
         kw = {}
         if segments is not None and len(segments):
             pts = segments.reshape(-1, 3)
