@@ -150,9 +150,7 @@ def _unit_sections(scenario: Scenario, graft: str, resolution: float | None) -> 
         loads.append(m)
     units = []
     for sol in seg.model.solve_many(loads):
-        hw_sol = type(sol)(sol.displacement, sol.reactions, sol.external, sol.strain_energy,
-                           sol.info, sol.node_dofs[:-1], sol.node_reactions[:-1])
-        units.append(hardware_results(seg.hardware, hw_sol)[0])
+        units.append(hardware_results(seg.hardware, sol)[0])  # the hardware nodes only
     return seg, units
 
 

@@ -88,7 +88,7 @@ from spinesim.model.activity import activity_spectrum, cycles_between
 from spinesim.model.hardware import Interface, hardware_results, interface_values
 from spinesim.model.implant_materials import implant_material
 from spinesim.model.loadcases import LOAD_CASES, LoadCase, rom_deg
-from spinesim.model.segment import Segment, SegmentOptions, build_segment
+from spinesim.model.segment import Segment, SegmentOptions, build_segment, case_loads
 from spinesim.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -261,21 +261,10 @@ class _Response:
     micromotion_um: np.ndarray  # (n_tied,)
 
 
-def _peak_loads(seg: Segment, case: LoadCase) -> np.ndarray:
-    """Node loads of one peak: moment and compression on the reference node (as
-    :func:`spinesim.model.segment.solve_rom`)."""
-    loads = np.zeros((seg.model.layout.n_extra, 6))
-    loads[-1] = case.reference_load()
-    loads[-1, :3] = -case.preload_n * seg.axis
-    return loads
-
-
 def _response(seg: Segment, sol, strain_of, E_graft: np.ndarray, nu_graft: np.ndarray
               ) -> _Response:
     """Graft strain and pressure, rod and screw sections and micromotion of one solution."""
-    hw_sol = type(sol)(sol.displacement, sol.reactions, sol.external, sol.strain_energy,
-                       sol.info, sol.node_dofs[:-1], sol.node_reactions[:-1])
-    sections, tie = hardware_results(seg.hardware, hw_sol)
+    sections, tie = hardware_results(seg.hardware, sol)  # reads the hardware nodes only
     strain = strain_of(sol.displacement)
     lam = E_graft * nu_graft / ((1 + nu_graft) * (1 - 2 * nu_graft))
     mu = E_graft / (2 * (1 + nu_graft))
@@ -476,8 +465,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     n_steps = max(1, math.ceil(total / step - 1e-9))
     moment = scenario.get("protocol.moment_nm")
     rom_cases = [LoadCase(d, LOAD_CASES[d], moment) for d in ROM_DIRECTIONS]
-    loads = [_peak_loads(seg, a.load_case()) for a in active] + \
-        [_peak_loads(seg, c) for c in rom_cases]
+    loads = [case_loads(seg, a.load_case()) for a in active] + \
+        [case_loads(seg, c) for c in rom_cases]
     vtu_weeks = {float(w) for w in (scenario.get("output.vtu_weeks") or ())
                  if w <= total} if fields else set()
     heaviest = max(range(len(active)), key=lambda i: (active[i].compression_n,

@@ -42,7 +42,7 @@ from spinesim.model.segment_materials import cell_moduli, region_materials
 log = logging.getLogger(__name__)
 
 __all__ = ["CONSTRUCTS", "CaseResult", "Segment", "SegmentOptions", "build_segment",
-           "solve_rom"]
+           "case_loads", "solve_rom"]
 
 #: Default mesh resolution of the segment models: 53.5k DOF for intact L4-L5 (the issue asks
 #: for 50k-300k per level); ROM changes by about 1-2 % from here to resolution 1.0.
@@ -273,6 +273,15 @@ def _tissue_outputs(seg: Segment, u: np.ndarray) -> tuple[float | None, float | 
     return pressure, endplate, graft
 
 
+def case_loads(seg: Segment, case: LoadCase) -> np.ndarray:
+    """Node loads (n_extra, 6) of a load case: its moment (N·mm) and its preload as a
+    compression (N) along the top vertebra's axis, both on the reference node."""
+    loads = np.zeros((seg.model.layout.n_extra, 6))
+    loads[-1] = case.reference_load()
+    loads[-1, :3] = -case.preload_n * seg.axis
+    return loads
+
+
 def solve_rom(seg: Segment, cases: list[LoadCase], *, keep_solutions: bool = False
               ) -> dict[str, CaseResult]:
     """Solve each pure-moment load case (active set when the model has one-sided springs)."""
@@ -280,12 +289,9 @@ def solve_rom(seg: Segment, cases: list[LoadCase], *, keep_solutions: bool = Fal
     from spinesim.fem.springs import spring_forces
 
     out: dict[str, CaseResult] = {}
-    n_extra = seg.model.layout.n_extra
     for case in cases:
         t = time.perf_counter()
-        loads = np.zeros((n_extra, 6))
-        loads[-1] = case.reference_load()
-        loads[-1, :3] = -case.preload_n * seg.axis
+        loads = case_loads(seg, case)
         if seg.springs:
             sol, rep = solve_active_set(seg.model, {"node_loads": loads}, list(seg.springs),
                                         reuse_preconditioner=True)
