@@ -2,7 +2,7 @@
 this 2-core machine), where its time goes, and the Monte Carlo throughput (target: 1 000
 samples in under 30 minutes, i.e. 1.8 s per sample with the machine's two cores).
 
-Run: ``python benchmarks/timeline.py [--json FILE] [--mc-samples 8] [--mc-resolution 0.5]``
+Run: ``python benchmarks/timeline.py [--json FILE] [--mc-samples 40] [--mc-resolution R]``
 
 Reported, not asserted: the numbers depend on the machine and its load.
 """
@@ -47,7 +47,26 @@ def timeline(label: str, values: dict) -> dict:
             "union_week": r.verdicts["nonunion"]["value"], "peak_mb": peak_mb()}
 
 
-def monte_carlo(samples: int, resolution: float, workers: int) -> dict:
+def condensed(label: str, values: dict) -> dict:
+    """A sweep or Monte Carlo case: fields=False, the model condensed onto the graft and
+    screw-interface DOFs (the first case of a segment pays the condensation)."""
+    import numpy as np
+
+    from spinesim.scenario import Scenario
+    from spinesim.simulate import run_timeline
+
+    t0 = time.perf_counter()
+    r = run_timeline(Scenario.default().with_values(values), fields=False)
+    total = time.perf_counter() - t0
+    return {"case": label, "weeks": len(r.info["step_s"]), "dofs": r.info["dofs"],
+            "condensed_dofs": r.info["condensed_dofs"],
+            "condense_setup_s": r.info["condense_setup_s"], "total_s": total,
+            "build_s": r.info["build_s"], "model_reused": r.info["model_reused"],
+            "weeks_s": float(np.sum(r.info["step_s"])),
+            "peak_mb": peak_mb()}
+
+
+def monte_carlo(samples: int, resolution: float | None, workers: int) -> dict:
     import tempfile
 
     from spinesim.montecarlo import risk
@@ -69,8 +88,9 @@ def monte_carlo(samples: int, resolution: float, workers: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", help="write the records to this JSON file")
-    ap.add_argument("--mc-samples", type=int, default=8)
-    ap.add_argument("--mc-resolution", type=float, default=0.5)
+    ap.add_argument("--mc-samples", type=int, default=40)
+    ap.add_argument("--mc-resolution", type=float, default=None,
+                    help="mesh resolution of the Monte Carlo (default: the scenario's)")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
     records = [timeline("default (3 activities)", {}),
@@ -81,8 +101,15 @@ def main(argv: list[str] | None = None) -> int:
               f"(build {r['build_s']:.1f} s, {r['factorizations']} changed weeks "
               f"{r['changed_weeks_s']:.1f} s, unchanged weeks {r['unchanged_weeks_s']:.2f} s); "
               f"target {TIMELINE_TARGET_S:.0f} s: {'met' if r['meets_target'] else 'MISSED'}")
+    for label, values in (("condensed, first case", {}),
+                          ("condensed, next case", {"activity.lifting.per_day": 20.0})):
+        c = condensed(label, values)
+        print(f"{c['case']:30s} {c['dofs']} DOF condensed onto {c['condensed_dofs']}: "
+              f"{c['total_s']:.1f} s (build {c['build_s']:.1f} s incl. condensation "
+              f"{c['condense_setup_s']:.1f} s when new; {c['weeks']} weeks {c['weeks_s']:.2f} s)")
+        records.append(c)
     mc = monte_carlo(args.mc_samples, args.mc_resolution, args.workers)
-    print(f"monte carlo: {mc['samples']} samples at resolution {mc['resolution']} on "
+    print(f"monte carlo: {mc['samples']} samples at resolution {mc['resolution'] or 'default'} on "
           f"{mc['workers']} workers in {mc['total_s']:.1f} s = {mc['s_per_sample']:.2f} s per "
           f"sample; 1000 samples ~ {mc['projected_1000_samples_s'] / 60:.1f} min (target 30 "
           f"min: {'met' if mc['meets_target'] else 'MISSED'})")

@@ -59,11 +59,16 @@ Modelling choices (each a deliberate approximation):
   re-solve), and a changed week refactorizes numerically only (PARDISO keeps the ordering and
   symbolic analysis of the unchanged pattern). Graft strains come from precomputed mean
   shape-function gradients of the graft cells only.
+* **Condensation (sweeps and Monte Carlo).** With ``fields=False`` the weeks are solved on the
+  model condensed onto the DOFs that change, the graft cells' nodes and the screw-bone ties
+  (:class:`spinesim.fem.condense.CondensedModel`): one factorization and about a thousand
+  right-hand sides once per segment, shared by every later case of the same segment, then one
+  dense solve of that size per changed week. Exact (equal to the refactorizing path to
+  round-off, tested); it only skips the full displacement field, which VTU output needs.
 
 Not modelled here (left out): ``graft.volume_fraction``, multi-level fusions (bridging needs the
 graft of each disc space), imported meshes (``segment.mesh``, no screws), the intact
-reference unless ``output.intact_reference`` (the nonlinear intact model), static condensation
-onto the graft and interface DOFs (the factorization of a changed week is the dominant cost).
+reference unless ``output.intact_reference`` (the nonlinear intact model).
 """
 
 from __future__ import annotations
@@ -82,10 +87,12 @@ from spinesim.failure import healing
 from spinesim.failure.bridging import bridging
 from spinesim.failure.fatigue import SNCurve, section_fatigue, sn_curve
 from spinesim.failure.loosening import loosening_rule
+from spinesim.fem.condense import CondensedModel
 from spinesim.fem.materials import Isotropic
 from spinesim.fem.post import cell_strain_operator, cell_values, solid_fields
 from spinesim.model.activity import activity_spectrum, cycles_between
-from spinesim.model.hardware import Interface, hardware_results, interface_values
+from spinesim.model.hardware import (Interface, hardware_results, interface_values,
+                                     tie_scales)
 from spinesim.model.implant_materials import implant_material
 from spinesim.model.loadcases import LOAD_CASES, LoadCase, rom_deg
 from spinesim.model.segment import Segment, SegmentOptions, build_segment, case_loads
@@ -145,8 +152,9 @@ class TimelineResult:
         :data:`VERDICT_KEYS` -> ``{"fails": bool, "week": int | None, "driver": str,
         "value": float, "threshold": float}`` (see :func:`run_timeline`).
     info : dict
-        Model size, build and per-step seconds, solves and factorizations, healing rate and
-        odds ratio, the modelling choices, and ``fatigue``: per part (``rod``, ``screw``)
+        Model size, build and per-step seconds, solves and factorizations, whether the weeks
+        were ``condensed`` (``condensed_dofs``; ``condense_setup_s``, 0 when an earlier case
+        built it), healing rate and odds ratio, the modelling choices, and ``fatigue``: per part (``rod``, ``screw``)
         under the last week's responses and activity, ``damage_per_year`` (-/year),
         ``years_to_crack`` (from the damage collected; inf without damage) and
         ``cycles_to_crack`` (all activity cycles until then),
@@ -387,19 +395,47 @@ def _vtu_fields(seg: Segment, r: _Response, activity: str, E: np.ndarray, nu: np
 _LAST_BUILT: dict[SegmentOptions, Segment] = {}
 
 
+#: The condensation of the cached segment onto its graft and screw interfaces, built by the
+#: first condensed timeline of that segment and reused by the later ones.
+_CONDENSED: dict[SegmentOptions, CondensedModel] = {}
+
+
 def _segment(opts: SegmentOptions) -> tuple[Segment, bool]:
     """The segment of ``opts``, from the one-entry cache when it matches; (segment, reused)."""
     seg = _LAST_BUILT.get(opts)
     if seg is not None:
         return seg, True
     _LAST_BUILT.clear()  # one model at a time: free the old one before building
+    _CONDENSED.clear()
     seg = build_segment(opts)
     _LAST_BUILT[opts] = seg
     return seg, False
 
 
+def _condensed(opts: SegmentOptions, seg: Segment, graft: np.ndarray, loads: list
+               ) -> tuple[CondensedModel, bool]:
+    """The segment condensed onto its graft cells and screw-bone ties (cached per segment):
+    factorized once at the built state (graft moduli as built, interfaces bonded);
+    (condensation, built now)."""
+    load_nodes = np.flatnonzero(np.any(np.stack(loads) != 0, axis=(0, 2)))
+    cond = _CONDENSED.get(opts)
+    if cond is not None and np.all(np.isin(load_nodes, cond.load_nodes)):
+        return cond, False
+    hw = seg.hardware
+    seg.model.update(E=seg.E, nu=seg.nu, **interface_values(hw, np.ones(
+        sum(len(t["node"]) for t in hw.ties.values()))))
+    hosts = np.unique(np.concatenate([t["host"].ravel() for t in hw.ties.values()])) \
+        if hw.ties else np.zeros(0, np.int64)
+    cond = CondensedModel(seg.model, graft, seg.E[graft], seg.nu[graft], sets=list(hw.ties),
+                          load_nodes=load_nodes, output_nodes=hosts)
+    _CONDENSED.clear()
+    _CONDENSED[opts] = cond
+    return cond, True
+
+
 def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None,
-                 resolution: float | None = None, fields: bool = True) -> TimelineResult:
+                 resolution: float | None = None, fields: bool = True,
+                 condense: bool | None = None) -> TimelineResult:
     """Run the coupled healing, loosening and fatigue timeline of a fused segment.
 
     Parameters
@@ -413,6 +449,13 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     fields : bool
         Keep the fields of ``output.vtu_weeks`` (False for sweeps and Monte Carlo, which
         write no VTU).
+    condense : bool, optional
+        Solve the weeks on the model condensed onto its graft and screw-interface DOFs
+        (:class:`spinesim.fem.condense.CondensedModel`: exact, one factorization and about a
+        thousand right-hand sides once per segment, then a dense solve of that size per
+        changed week instead of a sparse refactorization). Default: when ``fields`` is False
+        and the model is linear (no ``timeline.soft_tissue``), i.e. for sweeps and Monte
+        Carlo, whose cases share the segment and its condensation.
 
     The segment model is built once per process and options: a second call with the same
     segment options (another sweep or Monte Carlo case) reuses it, its state reset to day 0.
@@ -440,8 +483,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     if not (math.isfinite(total) and total > 0):
         raise SpinesimError(f"weeks = {weeks!r} must be a number of weeks > 0")
     t_start = time.perf_counter()
-    seg, reused = _segment(segment_options(scenario, resolution))
-    t_built = time.perf_counter()
+    opts = segment_options(scenario, resolution)
+    seg, reused = _segment(opts)
     mesh, hw = seg.geometry.mesh, seg.hardware
     graft = np.flatnonzero(mesh.cells_in_region("graft"))
     strain_of = cell_strain_operator(mesh, graft)
@@ -467,6 +510,14 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     rom_cases = [LoadCase(d, LOAD_CASES[d], moment) for d in ROM_DIRECTIONS]
     loads = [case_loads(seg, a.load_case()) for a in active] + \
         [case_loads(seg, c) for c in rom_cases]
+    if condense is None:
+        condense = not fields and not seg.springs
+    if condense and (seg.springs or fields):
+        raise SpinesimError("condense=True needs the linear model (timeline.soft_tissue = "
+                            "false) and fields=False: it solves for the graft, hardware and "
+                            "interface nodes only, not the full fields")
+    cond, condensed_now = _condensed(opts, seg, graft, loads) if condense else (None, False)
+    t_built = time.perf_counter()
     vtu_weeks = {float(w) for w in (scenario.get("output.vtu_weeks") or ())
                  if w <= total} if fields else set()
     heaviest = max(range(len(active)), key=lambda i: (active[i].compression_n,
@@ -501,6 +552,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             if applied_factor is not None or reused or not np.all(factor == 1.0):
                 changes.update(interface_values(hw, factor))  # a reused model: reset too
             applied_factor = factor.copy()
+        if cond is not None:  # the condensed solve takes the state as it is
+            return bool(changes)
         if changes:  # one assembly and one factorization for both
             seg.model.update(**changes)
             n_factorizations += 1
@@ -515,6 +568,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
 
             sols = [solve_active_set(seg.model, {"node_loads": m}, list(seg.springs),
                                      reuse_preconditioner=True)[0] for m in loads]
+        elif cond is not None:
+            sols = cond.solve_many(E[graft], nu[graft], tie_scales(hw, factor), loads)
         else:
             sols = seg.model.solve_many(loads)
         n_solves += 1
@@ -596,7 +651,10 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             "screws": screw_keys, "active_activities": [a.name for a in active],
             "build_s": t_built - t_start, "model_reused": reused, "step_s": seconds,
             "total_s": time.perf_counter() - t_start, "solves": n_solves,
-            "factorizations": n_factorizations, "healing_rate_per_week": rate,
+            "factorizations": n_factorizations, "condensed": cond is not None,
+            "condensed_dofs": cond.m if cond is not None else None,
+            "condense_setup_s": cond.setup_s if condensed_now else 0.0,
+            "healing_rate_per_week": rate,
             "healing_odds_ratio": healing_odds_ratio(scenario), "fatigue": fatigue,
             "protocol_moment_nm": float(moment), "intact_rom_deg": intact,
             "soft_tissue": bool(seg.springs), "fluid_velocity_mm_s": 0.0}

@@ -431,6 +431,18 @@ def hardware_results(hw: HardwareSystem, solution) -> tuple[dict, ScrewInterface
     return sections, ScrewInterfaceResult(screw, *cat)
 
 
+def tie_scales(hw: HardwareSystem, flat: ArrayLike) -> dict[str, np.ndarray]:
+    """One factor per tied screw node, given over all of them in the order of
+    ``hardware_results`` (the ties' concatenation), split per tie set of ``hw.ties``."""
+    names = list(hw.ties)
+    flat = np.asarray(flat, float).ravel()
+    sizes = [len(hw.ties[n]["node"]) for n in names]
+    if len(flat) != sum(sizes):
+        raise ValueError(f"scale must have one factor per tied screw node ({sum(sizes)}), "
+                         f"got {len(flat)}")
+    return dict(zip(names, np.split(flat, np.cumsum(sizes)[:-1])))
+
+
 def interface_values(hw: HardwareSystem, scale: dict[str, np.ndarray] | np.ndarray
                      ) -> dict[str, np.ndarray]:
     """Element values of the screw-bone interface with the stiffness of each tied screw node
@@ -440,14 +452,8 @@ def interface_values(hw: HardwareSystem, scale: dict[str, np.ndarray] | np.ndarr
     ``scale`` is one factor per tied node, either a dict keyed like ``hw.ties`` or one array
     over all tied nodes in the order of ``hardware_results`` (the ties' concatenation).
     """
-    names = list(hw.ties)
     if not isinstance(scale, dict):
-        flat = np.asarray(scale, float).ravel()
-        sizes = [len(hw.ties[n]["node"]) for n in names]
-        if len(flat) != sum(sizes):
-            raise ValueError(f"scale must have one factor per tied screw node ({sum(sizes)}), "
-                             f"got {len(flat)}")
-        scale = dict(zip(names, np.split(flat, np.cumsum(sizes)[:-1])))
+        scale = tie_scales(hw, scale)
     out = {}
     for name, f in scale.items():
         f = np.asarray(f, float).ravel()

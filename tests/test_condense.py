@@ -1,0 +1,104 @@
+"""Static condensation onto the graft and screw-interface DOFs (spinesim.fem.condense) against
+the full solve: exact to round-off over the whole range of graft moduli and interface scales,
+and the condensed timeline equals the refactorizing one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spinesim.errors import SpinesimError
+from spinesim.fem.condense import CondensedModel
+from spinesim.model.hardware import hardware_results, interface_values, tie_scales
+from spinesim.model.segment import build_segment, case_loads
+from spinesim.model.activity import activity_spectrum
+from spinesim.scenario import Scenario
+from spinesim.simulate import run_timeline, segment_options
+
+RES = 0.3
+
+
+@pytest.fixture(scope="module")
+def setup():
+    sc = Scenario.default()
+    seg = build_segment(segment_options(sc, RES))
+    graft = np.flatnonzero(seg.geometry.mesh.cells_in_region("graft"))
+    loads = [case_loads(seg, a.load_case()) for a in activity_spectrum(sc).active()]
+    hw = seg.hardware
+    hosts = np.unique(np.concatenate([t["host"].ravel() for t in hw.ties.values()]))
+    seg.model.update(E=seg.E, nu=seg.nu)
+    cond = CondensedModel(seg.model, graft, seg.E[graft], seg.nu[graft], sets=list(hw.ties),
+                          load_nodes=[seg.model.layout.n_extra - 1], output_nodes=hosts)
+    return seg, graft, loads, cond
+
+
+@pytest.mark.parametrize("graft_E, scale", [(0.2, 1.0), (6000.0, 1.0), ("mixed", 0.05),
+                                            (1000.0, 2.0)])
+def test_condensed_solve_equals_the_full_solve(setup, graft_E, scale):
+    seg, graft, loads, cond = setup
+    hw, model = seg.hardware, seg.model
+    rng = np.random.default_rng(7)
+    if graft_E == "mixed":  # every tissue phase somewhere in the graft
+        E_g = rng.uniform(0.2, 6000.0, len(graft))
+        nu_g = rng.uniform(0.167, 0.3, len(graft))
+    else:
+        E_g = np.full(len(graft), graft_E)
+        nu_g = np.full(len(graft), 0.3 if graft_E > 100 else 0.167)
+    n_tied = sum(len(t["node"]) for t in hw.ties.values())
+    factor = np.full(n_tied, scale)
+    factor[::3] *= 0.5  # uneven loosening
+    got = cond.solve_many(E_g, nu_g, tie_scales(hw, factor), loads)
+    E, nu = seg.E.copy(), seg.nu.copy()
+    E[graft], nu[graft] = E_g, nu_g
+    model.update(E=E, nu=nu, **interface_values(hw, factor))
+    try:
+        ref = model.solve_many(loads)
+    finally:
+        model.update(E=seg.E, nu=seg.nu, **interface_values(hw, np.ones(n_tied)))
+    graft_nodes = np.unique(np.concatenate([b.cells for b in cond._cell_asm.mesh.solid_blocks]))
+    for a, b in zip(got, ref):
+        assert np.allclose(a.node_dofs, b.node_dofs, rtol=1e-8,
+                           atol=1e-9 * np.abs(b.node_dofs).max())
+        scale_u = np.abs(b.displacement[graft_nodes]).max()
+        assert np.abs(a.displacement[graft_nodes] - b.displacement[graft_nodes]).max() \
+            <= 1e-8 * scale_u
+        (sa, ta), (sb, tb) = hardware_results(hw, a), hardware_results(hw, b)
+        for part in ("rod_beams", "screw_beams"):
+            ref_s = sb[part].sigma_at_max
+            assert np.abs(sa[part].sigma_at_max - ref_s).max() <= 1e-8 * np.abs(ref_s).max()
+        assert np.allclose(ta.micromotion_um, tb.micromotion_um, rtol=1e-8,
+                           atol=1e-8 * tb.micromotion_um.max())
+
+
+def test_condensed_model_rejects_bad_input(setup):
+    seg, graft, loads, cond = setup
+    with pytest.raises(ValueError, match="one value per changing cell"):
+        cond.solve_many(np.ones(3), np.ones(3), {}, loads)
+    bad = np.zeros_like(loads[0])
+    bad[0, 0] = 1.0  # a beam node, not the reference node
+    with pytest.raises(ValueError, match="not condensed as load nodes"):
+        cond.solve_many(seg.E[graft], seg.nu[graft], {}, [bad])
+    name = next(iter(seg.hardware.ties))
+    with pytest.raises(ValueError, match=f"scales\\['{name}'\\]"):
+        cond.solve_many(seg.E[graft], seg.nu[graft], {name: [1.0, 2.0]}, loads)
+
+
+@pytest.mark.parametrize("values", [{}, {"loosening.initial_factor": 0.3,
+                                         "activity.lifting.per_day": 20.0}])
+def test_condensed_timeline_equals_the_refactorizing_one(values):
+    sc = Scenario.default().with_values(values)
+    direct = run_timeline(sc, weeks=8, resolution=RES, fields=False, condense=False)
+    cond = run_timeline(sc, weeks=8, resolution=RES, fields=False)  # condensed by default
+    assert cond.info["condensed"] and not direct.info["condensed"]
+    assert direct.info["factorizations"] > 1 and cond.info["factorizations"] == 0
+    if values:  # the day-0 interface stiffens: the tie scales change week by week
+        f = cond.timeline.filter(like="interface_factor_")
+        assert f.iloc[0].max() < f.iloc[-1].min()
+    a, b = direct.timeline, cond.timeline[direct.timeline.columns]
+    np.testing.assert_allclose(b.to_numpy(float), a.to_numpy(float), rtol=1e-7, atol=1e-12)
+    assert cond.verdicts == direct.verdicts
+
+
+def test_condense_needs_the_linear_model_without_fields():
+    with pytest.raises(SpinesimError, match="fields=False"):
+        run_timeline(Scenario.default(), weeks=1, resolution=RES, fields=True, condense=True)
