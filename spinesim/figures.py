@@ -170,8 +170,9 @@ def render_plots(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
             curve, {f"rod, {k}": (v["equivalent_amplitude_mpa"], v["cycles_per_year"])
                     for k, v in points.items()}, ax=ax))
     vs = report.get("rom_vs_intact")
-    if vs:
-        names = list(vs)
+    if vs:  # activities whose peak rotates the segment backwards (sign < 0) are left out
+        names = [n for n, r in vs.items() if not n.startswith("activity_")
+                 or min(r["intact_deg"], r["fused_last_week_deg"]) >= 0]
         save("rom_vs_intact", lambda ax: plot.rom_bars(
             [n.replace("_", " ") for n in names], [vs[n]["intact_deg"] for n in names],
             [vs[n]["fused_last_week_deg"] for n in names], ax=ax))

@@ -79,18 +79,22 @@ def _operating_points(result: TimelineResult, scenario: Scenario) -> dict[str, d
 
 
 def _rom_vs_intact(result: TimelineResult) -> dict[str, dict] | None:
-    """Per direction: intact ROM, the fused ROM of the first and last week (deg) and the last
-    as a percentage of intact; None without ``output.intact_reference``."""
+    """Per protocol direction, then per activity (``activity_<name>``: the rotation about its
+    moment axis under its peak): intact ROM, the fused ROM of the first and last week (deg)
+    and the last as a percentage of intact (null where the intact rotation is below 0.001
+    deg); None without ``output.intact_reference``."""
     intact = result.info.get("intact_rom_deg")
     if not intact:
         return None
     t = result.timeline
     out = {}
     for name, deg in intact.items():
-        first, last = (float(t[f"rom_{name}_deg"].iloc[i]) for i in (0, -1))
+        col = f"activity_rom_{name[len('activity_'):]}_deg" if name.startswith("activity_") \
+            else f"rom_{name}_deg"
+        first, last = (float(t[col].iloc[i]) for i in (0, -1))
         out[name] = {"intact_deg": deg, "fused_first_week_deg": first,
                      "fused_last_week_deg": last,
-                     "percent_of_intact": 100.0 * last / deg if deg > 0 else None}
+                     "percent_of_intact": 100.0 * last / deg if abs(deg) >= 1e-3 else None}
     return out
 
 
@@ -166,7 +170,8 @@ def report_text(report: dict[str, Any]) -> str:
                      f"crack {crack}, safety factor {_fmt(f['safety_factor'])} against the "
                      f"endurance limit, critical point {f['critical_point_mm']} mm")
     if report.get("rom_vs_intact"):
-        lines += ["", "ROM under the protocol moment (deg, one-sided): intact / fused at the end"]
+        lines += ["", "ROM under the protocol moment and each activity's peak (deg, "
+                  "one-sided): intact / fused at the end"]
         for name, r in report["rom_vs_intact"].items():
             lines.append(f"  {name.replace('_', ' '):18s} {_fmt(r['intact_deg']):>6s} / "
                          f"{_fmt(r['fused_last_week_deg']):>6s}  "

@@ -141,7 +141,10 @@ class TimelineResult:
         amplitude of the step (MPa), cumulative Miner damage of the most damaged rod and screw
         surface point (-), largest screw-bone micromotion (µm), number of loosened screws, ROM
         under the protocol moment in flexion, extension, lateral bending and axial rotation
-        (deg, one-sided). Then per screw ``micromotion_<screw>_um`` (µm, largest over its tied
+        (deg, one-sided). Then the largest peak von Mises stress of rods and screws under
+        the step's activities (``max_rod_stress_mpa``, ``max_screw_stress_mpa``, MPa) and
+        whether a rod or screw fails statically in the step (``rod_overloaded``,
+        ``screw_overloaded``, bool). Per screw ``micromotion_<screw>_um`` (µm, largest over its tied
         nodes), ``interface_factor_<screw>`` (mean interface stiffness over its tied nodes
         as a fraction of bonded: 1 bonded, ``loosening.fibrous_stiffness_fraction`` loose),
         per active activity ``activity_rom_<activity>_deg`` (rotation of the top vertebra
@@ -282,15 +285,41 @@ def _response(seg: Segment, sol, strain_of, E_graft: np.ndarray, nu_graft: np.nd
                      sections["screw_beams"], tie.micromotion_um)
 
 
-def _damage(results: list, cycles: np.ndarray, curve: tuple) -> tuple[np.ndarray, float]:
-    """Miner damage per beam-end surface point (n, 2) of one step's cycles (one count per
-    case in ``cycles``) and the largest von Mises stress amplitude (MPa), zero-to-peak cycles
-    (module notes); ``curve`` is (SNCurve, UTS, yield, mean-stress method)."""
+def _static_split(results: list, cycles: np.ndarray, curve: tuple
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Surface stresses (n, 2, K) of one part's cases with the points that fail statically
+    zeroed, that mask (n, 2), and the peak von Mises stress (n, 2) over the cases.
+
+    A point fails statically when a case with cycles reaches the ultimate strength at its peak
+    (von Mises ``sqrt(sigma^2 + 3 tau^2) >= UTS``) or its mean stress reaches the
+    mean-stress limit (UTS, or the yield strength for Soderberg), beyond which no S-N curve
+    applies: the part fractures on the first such load instead of accumulating damage."""
     sigma = np.stack([r.sigma_at_max for r in results], axis=-1)
     tau = np.stack([r.tau_at_max for r in results], axis=-1)
+    _, uts, yield_, method = curve
+    limit = yield_ if method == "soderberg" and yield_ is not None else uts
+    cycled = np.asarray(cycles) > 0
+    peak = np.sqrt(sigma * sigma + 3.0 * tau * tau)
+    over = ((peak >= uts) | (0.5 * sigma >= limit)) & cycled
+    static = over.any(axis=-1)
+    if static.any():
+        sigma = np.where(static[..., None], 0.0, sigma)
+        tau = np.where(static[..., None], 0.0, tau)
+    return sigma, tau, static, peak.max(axis=-1, initial=0.0)
+
+
+def _damage(results: list, cycles: np.ndarray, curve: tuple
+            ) -> tuple[np.ndarray, float, float, bool]:
+    """Miner damage per beam-end surface point (n, 2) of one step's cycles (one count per
+    case in ``cycles``), the largest von Mises stress amplitude and peak stress (MPa), and
+    whether a point fails statically (:func:`_static_split`; its damage is left out),
+    zero-to-peak cycles (module notes); ``curve`` is (SNCurve, UTS, yield, mean-stress
+    method)."""
+    sigma, tau, static, peak = _static_split(results, cycles, curve)
     sn, uts, yield_, method = curve
     fat = section_fatigue(sigma, tau, cycles, sn, uts, yield_, method=method)
-    return fat.damage_per_year, float(fat.sigma_a_vm.max())
+    return (fat.damage_per_year, float(0.5 * peak.max(initial=0.0)),
+            float(peak.max(initial=0.0)), bool(static.any()))
 
 
 def _peak_strain(responses: list[_Response]) -> tuple[np.ndarray, np.ndarray]:
@@ -308,33 +337,43 @@ def _fatigue_summary(results: list, cycles_per_year: np.ndarray, curve: tuple,
     """Fatigue outputs of one part (rods or screws) at the end of the timeline, under the last
     week's responses and activity: Miner damage per year (-/year) and years to the first crack
     (from the damage already collected) and the activity cycles until then at the critical
-    surface point, its position (mm), and
-    the smallest safety factor against the effective endurance limit (-)."""
-    sigma = np.stack([r.sigma_at_max for r in results], axis=-1)
-    tau = np.stack([r.tau_at_max for r in results], axis=-1)
+    surface point, its position (mm), the smallest safety factor against the effective
+    endurance limit (-), the largest equivalent amplitude (MPa) of the points that do not fail
+    statically, and whether some point fails statically (``static_overload``: years and
+    safety factor 0 there)."""
+    sigma, tau, static, _ = _static_split(results, cycles_per_year, curve)
     sn, uts, yield_, method = curve
     fat = section_fatigue(sigma, tau, cycles_per_year, sn, uts, yield_, method=method)
     done = np.zeros_like(fat.damage_per_year) if cumulative is None else cumulative
     with np.errstate(divide="ignore", invalid="ignore"):
         years = np.where(fat.damage_per_year > 0,
                          np.maximum(critical - done, 0.0) / fat.damage_per_year, np.inf)
+    years[static] = 0.0  # fractures on the first load
+    safety = np.where(static, 0.0, fat.safety_factor)
     i = np.unravel_index(int(np.argmin(np.where(np.isfinite(years), years, np.inf)
                                        - 1e-12 * fat.damage_per_year)), years.shape)
     if not np.isfinite(years).any():  # no damage anywhere: the point of least safety
-        i = np.unravel_index(int(np.argmin(fat.safety_factor)), years.shape)
+        i = np.unravel_index(int(np.argmin(safety)), years.shape)
     end = beams["x1"] if i[1] == 0 else beams["x2"]
     return {"damage_per_year": float(fat.damage_per_year.max()),
             "years_to_crack": float(years[i]),
             "cycles_to_crack": float(years[i] * cycles_per_year.sum()),
             "critical_point_mm": [round(float(v), 3) for v in end[i[0]]],
-            "safety_factor": float(fat.safety_factor.min()),
-            "max_equivalent_amplitude_mpa": float(fat.sigma_ar.max())}
+            "safety_factor": float(safety.min()),
+            "max_equivalent_amplitude_mpa": float(fat.sigma_ar.max()),
+            "static_overload": bool(static.any())}
 
 
-def intact_rom(scenario: Scenario, resolution: float | None = None) -> dict[str, float]:
+def intact_rom(scenario: Scenario, resolution: float | None = None,
+               activities: tuple = ()) -> dict[str, float]:
     """ROM (deg, one-sided) of the intact segment with the scenario's levels, bone and mesh
     under the protocol moment, per :data:`ROM_COLUMNS` direction: the nonlinear model with
-    ligaments, annulus fibres and facet contact (:func:`spinesim.model.segment.solve_rom`)."""
+    ligaments, annulus fibres and facet contact (:func:`spinesim.model.segment.solve_rom`).
+
+    With ``activities`` (:class:`spinesim.model.activity.ActivityLoad`), also the rotation
+    (deg) about each activity's moment axis under its peak (moment and compression), keyed
+    ``activity_<name>``, as the timeline's ``activity_rom_<name>_deg`` columns of the fused
+    segment."""
     from dataclasses import replace
 
     from spinesim.model.segment import solve_rom
@@ -344,7 +383,11 @@ def intact_rom(scenario: Scenario, resolution: float | None = None) -> dict[str,
     moment = scenario.get("protocol.moment_nm")
     cases = [LoadCase(d, LOAD_CASES[d], moment) for d in ROM_DIRECTIONS]
     res = solve_rom(seg, cases)
-    return {c: float(res[d].rom_deg) for c, d in zip(ROM_COLUMNS, ROM_DIRECTIONS)}
+    out = {c: float(res[d].rom_deg) for c, d in zip(ROM_COLUMNS, ROM_DIRECTIONS)}
+    for a in activities:
+        r = solve_rom(seg, [a.load_case()])
+        out[f"activity_{a.name}"] = float(next(iter(r.values())).rom_deg)
+    return out
 
 
 def healing_odds_ratio(scenario: Scenario) -> float:
@@ -467,7 +510,11 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
 
         * ``hardware_fatigue``: fails when the rod or screw damage reaches
           ``fatigue.critical_damage``; driver ``"rod_damage"`` or ``"screw_damage"``
-          (whichever is larger at the end), value its final damage.
+          (whichever is larger at the end), value its final damage. A part loaded beyond
+          its strength (peak von Mises >= UTS, or a mean stress at the mean-stress limit)
+          fractures on the first cycle instead: driver ``"rod_static_overload"`` or
+          ``"screw_static_overload"``, value its peak stress (MPa), threshold its UTS (MPa);
+          the ``rod_overloaded`` / ``screw_overloaded`` columns mark those weeks.
         * ``insufficient_support``: fails when a screw is loosened
           (:meth:`LooseningRule.loosened_screws`); driver ``"loosened_screws"``, value the
           largest number of loosened screws, threshold 1.
@@ -590,10 +637,14 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         cycles = cycles_between(spec, w0, w1)
         counts = np.array([cycles[a.name] for a in active])
         amp, gamma = 0.0, 0.0
+        rod_peak = screw_peak = 0.0
+        rod_over = screw_over = False
         micro = np.zeros(n_tied)
         if responses:
-            d_rod, amp = _damage([r.rod for r in responses], counts, rod_curve)
-            d_screw, _ = _damage([r.screw for r in responses], counts, screw_curve)
+            d_rod, amp, rod_peak, rod_over = _damage([r.rod for r in responses], counts,
+                                                     rod_curve)
+            d_screw, _, screw_peak, screw_over = _damage([r.screw for r in responses], counts,
+                                                         screw_curve)
             rod_cum = d_rod if rod_cum is None else rod_cum + d_rod
             screw_cum = d_screw if screw_cum is None else screw_cum + d_screw
             if counts.sum() > 0:
@@ -615,7 +666,9 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
                "screw_damage": 0.0 if screw_cum is None else float(screw_cum.max()),
                "max_micromotion_um": float(micro.max()) if n_tied else 0.0,
                "loosened_screws": int(loosened),
-               **{f"rom_{c}_deg": r for c, r in zip(ROM_COLUMNS, roms)}}
+               **{f"rom_{c}_deg": r for c, r in zip(ROM_COLUMNS, roms)},
+               "max_rod_stress_mpa": rod_peak, "max_screw_stress_mpa": screw_peak,
+               "rod_overloaded": rod_over, "screw_overloaded": screw_over}
         for a, r in zip(active, roms[len(ROM_COLUMNS):]):
             row[f"activity_rom_{a.name}_deg"] = r
         for i, name in enumerate(screw_keys):
@@ -642,11 +695,12 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
                                       ("screw", "screw_beams", screw_curve, screw_cum)):
             fatigue[part] = _fatigue_summary([getattr(r, part) for r in responses], per_year,
                                              curve, cum, critical, hw.beams[key])
-    intact = intact_rom(scenario, resolution) if scenario.get("output.intact_reference") \
-        else None
+    intact = intact_rom(scenario, resolution, tuple(active)) \
+        if scenario.get("output.intact_reference") else None
     table = pd.DataFrame(rows)
     table = table[list(COLUMNS) + [c for c in table.columns if c not in COLUMNS]]
-    verdicts = _verdicts(table, critical, float(scenario.get("timeline.nonunion_horizon_weeks")))
+    verdicts = _verdicts(table, critical, float(scenario.get("timeline.nonunion_horizon_weeks")),
+                         {"rod": rod_curve[1], "screw": screw_curve[1]})
     info = {"dofs": seg.info["dofs"], "graft_cells": len(graft), "tied_nodes": n_tied,
             "screws": screw_keys, "active_activities": [a.name for a in active],
             "build_s": t_built - t_start, "model_reused": reused, "step_s": seconds,
@@ -669,11 +723,20 @@ def _first_week(table: pd.DataFrame, mask: pd.Series) -> int | None:
     return math.ceil(table["week"][mask].iloc[0]) if mask.any() else None
 
 
-def _verdicts(table: pd.DataFrame, critical: float, horizon: float) -> dict[str, dict]:
-    """The three verdicts of a timeline table (see :func:`run_timeline`)."""
+def _verdicts(table: pd.DataFrame, critical: float, horizon: float,
+              uts: dict[str, float]) -> dict[str, dict]:
+    """The three verdicts of a timeline table (see :func:`run_timeline`); ``uts`` is the
+    ultimate strength (MPa) of the ``rod`` and ``screw`` material."""
     rod, screw = float(table["rod_damage"].iloc[-1]), float(table["screw_damage"].iloc[-1])
     driver = "rod_damage" if rod >= screw else "screw_damage"
-    broken = (table["rod_damage"] >= critical) | (table["screw_damage"] >= critical)
+    value, threshold = max(rod, screw), critical
+    over = {p: table[f"{p}_overloaded"].astype(bool) for p in ("rod", "screw")}
+    for part in ("screw", "rod"):  # a static fracture outranks damage; the rod first
+        if over[part].any():
+            driver, threshold = f"{part}_static_overload", float(uts[part])
+            value = float(table.loc[over[part], f"max_{part}_stress_mpa"].max())
+    broken = (table["rod_damage"] >= critical) | (table["screw_damage"] >= critical) | \
+        over["rod"] | over["screw"]
     loose = table["loosened_screws"] >= 1
     bridged = table["bridged"].astype(bool)
     union = _first_week(table, bridged)
@@ -685,8 +748,7 @@ def _verdicts(table: pd.DataFrame, critical: float, horizon: float) -> dict[str,
                                  "value": float(table["loosened_screws"].max()),
                                  "threshold": 1.0},
         "hardware_fatigue": {"fails": bool(broken.any()), "week": _first_week(table, broken),
-                             "driver": driver, "value": max(rod, screw),
-                             "threshold": critical},
+                             "driver": driver, "value": value, "threshold": threshold},
         "nonunion": {"fails": bool(nonunion),
                      "week": math.ceil(horizon) if nonunion else None,
                      "driver": "weeks_to_union",

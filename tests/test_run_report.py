@@ -131,8 +131,10 @@ def test_report_has_the_fatigue_outputs_per_part(run_dir):
         f = report["fatigue"][part]
         assert set(f) == {"damage_per_year", "years_to_crack", "cycles_to_crack",
                           "critical_point_mm",
-                          "safety_factor", "max_equivalent_amplitude_mpa"}
+                          "safety_factor", "max_equivalent_amplitude_mpa",
+                          "static_overload"}
         assert f["safety_factor"] > 0 and len(f["critical_point_mm"]) == 3
+        assert f["static_overload"] is False
     assert "rod fatigue:" in (run_dir / "report.txt").read_text()
 
 
@@ -145,11 +147,19 @@ def test_intact_reference_adds_rom_percentages_and_the_bars(tmp_path):
     assert main(["run", str(sc), "-o", str(out), "--weeks", "2", "--resolution", "0.3"]) == 0
     report = json.loads((out / "report.json").read_text())
     vs = report["rom_vs_intact"]
-    assert set(vs) == {"flexion", "extension", "lateral_bending", "axial_rotation"}
-    for r in vs.values():
+    directions = {"flexion", "extension", "lateral_bending", "axial_rotation"}
+    activities = {f"activity_{a}" for a in ("walking", "bending", "full_flexion")}
+    assert set(vs) == directions | activities
+    for name in directions:
+        r = vs[name]
         assert 0 < r["percent_of_intact"] < 100
         assert r["percent_of_intact"] == pytest.approx(
             100 * r["fused_last_week_deg"] / r["intact_deg"])
+    for name in ("activity_bending", "activity_full_flexion"):  # flexion moments
+        r = vs[name]
+        assert 0 < r["fused_last_week_deg"] < r["intact_deg"]
+    # full flexion is the protocol moment about the same axis, with 450 N compression
+    assert vs["activity_full_flexion"]["intact_deg"] != vs["flexion"]["intact_deg"]
     assert (out / "plots" / "rom_vs_intact.png").is_file()
     assert "% of intact" in (out / "report.txt").read_text()
 

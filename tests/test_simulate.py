@@ -10,6 +10,7 @@ import pytest
 
 from spinesim.errors import SpinesimError
 from spinesim.failure import healing
+from spinesim.failure.fatigue import section_fatigue, sn_curve
 from spinesim.scenario import Scenario
 from spinesim.simulate import (
     COLUMNS,
@@ -171,16 +172,23 @@ def test_healing_rule_of_the_scenario(rule, cls):
         assert r.b_mm_s == pytest.approx(0.003)
 
 
-def _table(rod, screw, loose, bridged, weeks=None):
+UTS = {"rod": 860.0, "screw": 900.0}
+
+
+def _table(rod, screw, loose, bridged, weeks=None, rod_over=None, rod_stress=None):
     n = len(rod)
     return pd.DataFrame({"week": [float(w) for w in (weeks or range(1, n + 1))],
                          "rod_damage": rod, "screw_damage": screw,
-                         "loosened_screws": loose, "bridged": bridged})
+                         "loosened_screws": loose, "bridged": bridged,
+                         "max_rod_stress_mpa": rod_stress or [100.0] * n,
+                         "max_screw_stress_mpa": [50.0] * n,
+                         "rod_overloaded": rod_over or [False] * n,
+                         "screw_overloaded": [False] * n})
 
 
 def test_verdicts_name_first_failure_week_and_driver():
     t = _table([0.2, 0.7, 1.3], [0.1, 0.2, 0.3], [0, 1, 2], [False] * 3)
-    v = _verdicts(t, critical=1.0, horizon=52.0)
+    v = _verdicts(t, critical=1.0, horizon=52.0, uts=UTS)
     assert v["hardware_fatigue"] == {"fails": True, "week": 3, "driver": "rod_damage",
                                      "value": 1.3, "threshold": 1.0}
     assert v["insufficient_support"]["fails"] and v["insufficient_support"]["week"] == 2
@@ -190,10 +198,40 @@ def test_verdicts_name_first_failure_week_and_driver():
 
 def test_nonunion_is_decided_at_the_horizon():
     late = _table([0.0] * 3, [0.5] * 3, [0] * 3, [False, False, True], weeks=[10, 20, 30])
-    v = _verdicts(late, critical=1.0, horizon=20.0)
+    v = _verdicts(late, critical=1.0, horizon=20.0, uts=UTS)
     assert v["nonunion"] == {"fails": True, "week": 20, "driver": "weeks_to_union",
                              "value": 30.0, "threshold": 20.0}
     assert v["hardware_fatigue"]["driver"] == "screw_damage"
     assert not v["hardware_fatigue"]["fails"]
-    early = _verdicts(late, critical=1.0, horizon=30.0)
+    early = _verdicts(late, critical=1.0, horizon=30.0, uts=UTS)
     assert early["nonunion"]["fails"] is False and early["nonunion"]["value"] == 30.0
+
+
+def test_a_static_overload_fails_the_hardware_in_its_week():
+    t = _table([0.0, 0.0, 0.0], [0.1, 0.1, 0.1], [0] * 3, [False] * 3,
+               rod_over=[False, True, True], rod_stress=[500.0, 1200.0, 900.0])
+    v = _verdicts(t, critical=1.0, horizon=52.0, uts=UTS)
+    assert v["hardware_fatigue"] == {"fails": True, "week": 2, "driver": "rod_static_overload",
+                                     "value": 1200.0, "threshold": 860.0}
+
+
+def test_static_points_leave_the_fatigue_count_and_are_flagged():
+    from types import SimpleNamespace
+
+    from spinesim.simulate import _damage, _static_split
+
+    # two surface points (n=1, 2 ends), two cases; point (0, 1) peaks at 1000 MPa > UTS
+    a = SimpleNamespace(sigma_at_max=np.array([[100.0, 1000.0]]), tau_at_max=np.zeros((1, 2)))
+    b = SimpleNamespace(sigma_at_max=np.array([[50.0, 20.0]]), tau_at_max=np.zeros((1, 2)))
+    curve = (sn_curve("ti6al4v"), 860.0, 795.0, "goodman")
+    sigma, tau, static, peak = _static_split([a, b], np.array([1e6, 1e6]), curve)
+    assert static.tolist() == [[False, True]] and peak.tolist() == [[100.0, 1000.0]]
+    assert np.all(sigma[0, 1] == 0.0) and sigma[0, 0].tolist() == [100.0, 50.0]
+    # a case without cycles cannot break the part
+    _, _, idle, _ = _static_split([a, b], np.array([0.0, 1e6]), curve)
+    assert not idle.any()
+    damage, amp, top, over = _damage([a, b], np.array([1e6, 1e6]), curve)
+    assert over and top == 1000.0 and amp == 500.0 and damage[0, 1] == 0.0
+    with pytest.raises(Exception, match="fails statically"):  # what it replaced
+        section_fatigue(np.stack([a.sigma_at_max, b.sigma_at_max], -1) * 2.0,
+                        np.zeros((1, 2, 2)), np.array([1e6, 1e6]), curve[0], 860.0)
