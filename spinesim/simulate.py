@@ -59,11 +59,11 @@ Modelling choices (each a deliberate approximation):
   re-solve), and a changed week refactorizes numerically only (PARDISO keeps the ordering and
   symbolic analysis of the unchanged pattern). Graft strains come from precomputed mean
   shape-function gradients of the graft cells only.
-* **Condensation (sweeps and Monte Carlo).** With ``fields=False`` the weeks are solved on the
-  model condensed onto the DOFs that change, the graft cells' nodes and the screw-bone ties
-  (:class:`spinesim.fem.condense.CondensedModel`): one factorization and about a thousand
-  right-hand sides once per segment, shared by every later case of the same segment, then one
-  dense solve of that size per changed week. Exact (equal to the refactorizing path to
+* **Condensation (sweeps and Monte Carlo).** With ``fields=False`` and a segment reused from
+  an earlier case, the weeks are solved on the model condensed onto the DOFs that change, the
+  graft cells' nodes and the screw-bone ties (:class:`spinesim.fem.condense.CondensedModel`):
+  one factorization and about a thousand right-hand sides once per segment, shared by every
+  later case of the same segment, then one dense solve of that size per changed week. Exact (equal to the refactorizing path to
   round-off, tested); it only skips the full displacement field, which VTU output needs.
 
 Not modelled here (left out): ``graft.volume_fraction``, multi-level fusions (bridging needs the
@@ -496,9 +496,11 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         Solve the weeks on the model condensed onto its graft and screw-interface DOFs
         (:class:`spinesim.fem.condense.CondensedModel`: exact, one factorization and about a
         thousand right-hand sides once per segment, then a dense solve of that size per
-        changed week instead of a sparse refactorization). Default: when ``fields`` is False
-        and the model is linear (no ``timeline.soft_tissue``), i.e. for sweeps and Monte
-        Carlo, whose cases share the segment and its condensation.
+        changed week instead of a sparse refactorization). Default: when ``fields`` is False,
+        the model is linear (no ``timeline.soft_tissue``) and the segment is reused from an
+        earlier case in this process, i.e. from the second case on of a sweep or Monte Carlo
+        worker whose cases share the segment (a case that builds its own segment refactorizes:
+        the condensation would cost as much as its whole timeline).
 
     The segment model is built once per process and options: a second call with the same
     segment options (another sweep or Monte Carlo case) reuses it, its state reset to day 0.
@@ -557,8 +559,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     rom_cases = [LoadCase(d, LOAD_CASES[d], moment) for d in ROM_DIRECTIONS]
     loads = [case_loads(seg, a.load_case()) for a in active] + \
         [case_loads(seg, c) for c in rom_cases]
-    if condense is None:
-        condense = not fields and not seg.springs
+    if condense is None:  # a reused segment: more cases share it (sweep, Monte Carlo)
+        condense = not fields and not seg.springs and (reused or opts in _CONDENSED)
     if condense and (seg.springs or fields):
         raise SpinesimError("condense=True needs the linear model (timeline.soft_tissue = "
                             "false) and fields=False: it solves for the graft, hardware and "
