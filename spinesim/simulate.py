@@ -63,8 +63,9 @@ Modelling choices (each a deliberate approximation):
   an earlier case, the weeks are solved on the model condensed onto the DOFs that change, the
   graft cells' nodes and the screw-bone ties (:class:`spinesim.fem.condense.CondensedModel`):
   one factorization and about a thousand right-hand sides once per segment, shared by every
-  later case of the same segment, then one dense solve of that size per changed week. Exact (equal to the refactorizing path to
-  round-off, tested); it only skips the full displacement field, which VTU output needs.
+  later case of the same segment, then one dense solve of that size per changed week. Exact
+  (equal to the refactorizing path to round-off, tested); it only skips the full displacement
+  field, which VTU output needs.
 
 Not modelled here (left out): ``graft.volume_fraction``, multi-level fusions (bridging needs the
 graft of each disc space), imported meshes (``segment.mesh``, no screws), the intact
@@ -144,8 +145,8 @@ class TimelineResult:
         (deg, one-sided). Then the largest peak von Mises stress of rods and screws under
         the step's activities (``max_rod_stress_mpa``, ``max_screw_stress_mpa``, MPa) and
         whether a rod or screw fails statically in the step (``rod_overloaded``,
-        ``screw_overloaded``, bool). Per screw ``micromotion_<screw>_um`` (µm, largest over its tied
-        nodes), ``interface_factor_<screw>`` (mean interface stiffness over its tied nodes
+        ``screw_overloaded``, bool). Per screw ``micromotion_<screw>_um`` (µm, largest over
+        its tied nodes), ``interface_factor_<screw>`` (mean interface stiffness over its tied nodes
         as a fraction of bonded: 1 bonded, ``loosening.fibrous_stiffness_fraction`` loose),
         per active activity ``activity_rom_<activity>_deg`` (rotation of the top vertebra
         about the activity's moment axis at its peak, deg), and per tissue phase
@@ -157,14 +158,16 @@ class TimelineResult:
     info : dict
         Model size, build and per-step seconds, solves and factorizations, whether the weeks
         were ``condensed`` (``condensed_dofs``; ``condense_setup_s``, 0 when an earlier case
-        built it), healing rate and odds ratio, the modelling choices, and ``fatigue``: per part (``rod``, ``screw``)
-        under the last week's responses and activity, ``damage_per_year`` (-/year),
-        ``years_to_crack`` (from the damage collected; inf without damage) and
+        built it), healing rate and odds ratio, the modelling choices, and ``fatigue``: per
+        part (``rod``, ``screw``) under the last week's responses and activity,
+        ``damage_per_year`` (-/year), ``years_to_crack`` (from the damage collected; inf without damage) and
         ``cycles_to_crack`` (all activity cycles until then),
         ``critical_point_mm`` (beam-end position of the critical surface point),
         ``safety_factor`` (effective endurance limit over the largest equivalent amplitude)
-        and ``max_equivalent_amplitude_mpa``; ``intact_rom_deg`` (ROM of the intact segment per
-        direction, deg, with ``output.intact_reference``, else None).
+        and ``max_equivalent_amplitude_mpa``, ``static_overload`` (a point fails statically;
+        years and safety factor 0 there); ``intact_rom_deg`` (ROM of the intact segment per
+        direction and ``activity_<name>`` under each activity's peak, deg, with
+        ``output.intact_reference``, else None).
     fields : dict
         Week of ``output.vtu_weeks`` -> fields at the *start* of that week (the last week: at
         the end of the timeline): ``displacement_mm`` (n_nodes, 3) under the peak of the
@@ -592,21 +595,21 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         """Bring the model to the current healing and loosening state; True if it changed."""
         nonlocal applied_level, applied_factor, n_factorizations
         changes: dict = {}
+        changed = False
         if applied_level is None or not np.array_equal(state.level, applied_level):
             E[graft], nu[graft] = healing.tissue_properties(state.level,
                                                             granulation_E_mpa=granulation_E)
             changes.update(E=E, nu=nu)
-            applied_level = state.level.copy()
+            applied_level, changed = state.level.copy(), True
         if applied_factor is None or not np.array_equal(factor, applied_factor):
-            if applied_factor is not None or reused or not np.all(factor == 1.0):
+            if cond is None and (applied_factor is not None or reused
+                                 or not np.all(factor == 1.0)):
                 changes.update(interface_values(hw, factor))  # a reused model: reset too
-            applied_factor = factor.copy()
-        if cond is not None:  # the condensed solve takes the state as it is
-            return bool(changes)
-        if changes:  # one assembly and one factorization for both
-            seg.model.update(**changes)
+            applied_factor, changed = factor.copy(), True
+        if changes and cond is None:  # one assembly and one factorization for both
+            seg.model.update(**changes)  # (the condensed solve takes E and factor as they are)
             n_factorizations += 1
-        return bool(changes)
+        return changed
 
     def solve_all() -> None:
         """All activity peaks and the ROM cases: one multi-right-hand-side solve of the linear

@@ -134,11 +134,14 @@ class CondensedModel:
         self._cell_asm = Assembler(_cells_mesh(model.mesh, self.cells), bbar=model.assembler.bbar)
         self._E_ref = np.asarray(E_ref, float).copy()
         self._nu_ref = np.asarray(nu_ref, float).copy()
+        if self._E_ref.shape != self.cells.shape or self._nu_ref.shape != self.cells.shape:
+            raise ValueError(f"E_ref and nu_ref must have one value per changing cell "
+                             f"({len(self.cells)}), got {self._E_ref.shape} and "
+                             f"{self._nu_ref.shape}")
         user = self._cell_asm.user_dofs()  # internal index (sub-assembler) of each user DOF
-        nodes = np.unique(self._cell_asm.mesh.solid_blocks[0].cells) if self.cells.size else \
-            np.zeros(0, np.int64)
-        for b in self._cell_asm.mesh.solid_blocks[1:]:
-            nodes = np.union1d(nodes, b.cells)
+        nodes = np.unique(np.concatenate([b.cells.ravel() for b in
+                                          self._cell_asm.mesh.solid_blocks] + [[]])).astype(
+            np.int64)
         udofs = (3 * nodes[:, None] + np.arange(3)).ravel()  # user = model DOF ids
         # sub-assembler internal DOF -> model-internal DOF, over the cells' nodes
         P = sp.csr_matrix((np.ones(len(udofs)), (user[udofs], rank[udofs])),
@@ -149,11 +152,11 @@ class CondensedModel:
         self._K_ref = self._cells_matrix(self._E_ref, self._nu_ref)
 
         # -- scaled element sets: square-root factors of each element's reference matrix
-        cols, self._set_slices, self._set_owner = [], {}, []
+        cols, self._set_slices = [], {}
         start = len(self._C)
         for name in sets:
             dofs = system.sets[name].dofs
-            V = _sqrt_factors(system._values[name])
+            V = _sqrt_factors(system.values(name))
             r = np.array([v.shape[1] for v in V])
             rows = np.concatenate([rank[d][:, None].repeat(v.shape[1], 1).ravel()
                                    for d, v in zip(dofs, V)])
@@ -175,7 +178,6 @@ class CondensedModel:
         self._out_nodes = out_nodes
         out_model = np.concatenate([(3 * out_nodes[:, None] + np.arange(3)).ravel(),
                                     np.arange(3 * n_mesh, n_full)])
-        self._out_model = out_model
         T_out = sp.csr_matrix(T[rank[out_model]])
         self._O = np.unique(T_out.indices)
         self._T_out = sp.csr_matrix(T_out[:, self._O])
@@ -189,15 +191,15 @@ class CondensedModel:
         self._load_dofs = ldofs
 
         # -- the precomputation: m + n_loads solves with the one factorization
-        solver = model._solver
         Z_O = np.empty((len(self._O), m))
         W = np.empty((m, m))
         for a in range(0, m, chunk):
             b = min(a + chunk, m)
-            Zc = solver.solve(U[:, a:b].toarray())
+            Zc = model.solve_reduced(U[:, a:b].toarray())
             Z_O[:, a:b] = Zc[self._O]
             W[:, a:b] = (U.T @ Zc)
-        X0 = solver.solve(R_r.toarray()) if len(ldofs) else np.zeros((self.n_reduced, 0))
+        X0 = model.solve_reduced(R_r.toarray()) if len(ldofs) else \
+            np.zeros((self.n_reduced, 0))
         self._W = 0.5 * (W + W.T)
         self._Z_O = Z_O
         self._X0_O = X0[self._O]

@@ -202,6 +202,12 @@ class LinearElasticModel:
         g = self.constraints.g(None)
         return self._solve_columns([self._load_vector(None, m) for m in node_loads], g, None)
 
+    def solve_reduced(self, B: np.ndarray) -> np.ndarray:
+        """Solve the constrained system ``T^T K T X = B`` for right-hand sides ``B`` (n_r, k)
+        given in the reduced DOFs (``constraints.T``), with the current factorization or
+        preconditioner; for condensation (:mod:`spinesim.fem.condense`)."""
+        return self._solver.solve(np.asarray(B, float))
+
     def _load_vector(self, forces: ArrayLike | None, node_loads: ArrayLike | None
                      ) -> tuple[np.ndarray, np.ndarray]:
         """Checked user forces (n_nodes, 3) and the full internal load vector."""

@@ -120,6 +120,12 @@ class SystemAssembler:
                                  f"{self._values[name].shape}, got {v.shape}")
             self._values[name] = v
 
+    def values(self, name: str) -> np.ndarray:
+        """The stored values (n_elements, k, k) of element set ``name``."""
+        if name not in self.sets:
+            raise KeyError(f"no element set {name!r}; sets: {sorted(self.sets)}")
+        return self._values[name]
+
     def node_graph(self) -> sp.csr_matrix:
         """Node coupling graph over all model nodes in internal node order (solid nodes in the
         assembler's order, then 6-DOF nodes)."""
