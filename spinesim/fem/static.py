@@ -99,7 +99,8 @@ class LinearElasticModel:
         self._check_rigid_modes()
         self.solver_method = solver
         self.rtol = rtol
-        self._solver = None
+        self._solver_obj = None
+        self._pending = None  # reduced matrix not yet factorized (see ``_solver``)
         self._near_nullspace = None
         self.set_material(E, nu)
 
@@ -133,33 +134,47 @@ class LinearElasticModel:
                                   + ". Add supports or constraints that fix these motions.")
 
     def _refresh(self, K: sp.csr_matrix) -> None:
-        from spinesim.fem.solvers import make_solver
-
+        """Reduce the refilled matrix; the solver set-up (factorization, hierarchy) waits for
+        the first solve, so refills without a solve in between (a segment built and then
+        given its day-0 moduli) cost no set-up."""
         cs = self.constraints
         if cs.penalty_mpcs:
             K = cs.add_penalties(K, np.zeros(K.shape[0]))[0]
-        K_r = cs.reduce_matrix(K)
-        if self._solver is None:
-            B = self.layout.rigid_modes(self.points)
-            self._near_nullspace = np.ascontiguousarray(cs.T.T @ B)
-            self._solver = make_solver(K_r, method=self.solver_method,
-                                       near_nullspace=self._near_nullspace, rtol=self.rtol)
-        else:
-            self._solver.update(K_r)
+        self._pending = cs.reduce_matrix(K)
+
+    @property
+    def _solver(self):
+        """The solver of the current matrix, set up (or updated) on first use after a refill."""
+        if self._pending is not None:
+            K_r, self._pending = self._pending, None
+            if self._solver_obj is None:
+                from spinesim.fem.solvers import make_solver
+
+                B = self.layout.rigid_modes(self.points)
+                self._near_nullspace = np.ascontiguousarray(self.constraints.T.T @ B)
+                self._solver_obj = make_solver(K_r, method=self.solver_method,
+                                               near_nullspace=self._near_nullspace,
+                                               rtol=self.rtol)
+            else:
+                self._solver_obj.update(K_r)
+        return self._solver_obj
 
     def update(self, E: ArrayLike | Material | None = None, nu: ArrayLike | None = None,
                **values: np.ndarray) -> None:
-        """Refill new moduli (MPa) and/or element sets' values in one assembly and one solver
-        update (one factorization or hierarchy), pattern and maps reused."""
+        """Refill new moduli (MPa) and/or element sets' values in one assembly, pattern and
+        maps reused; the solver is updated (one factorization or hierarchy) at the next
+        solve."""
         material = None if E is None else self.assembler.material(E, nu)
         self._refresh(self.system.assemble(material, **values))
 
     def set_material(self, E: ArrayLike | Material, nu: ArrayLike | None = None) -> None:
-        """Refill the stiffness for new moduli (pattern and maps reused) and update the solver."""
+        """Refill the stiffness for new moduli (pattern and maps reused); the solver follows
+        at the next solve."""
         self.update(E, nu)
 
     def set_elements(self, **values: np.ndarray) -> None:
-        """Refill element sets (e.g. loosened screw springs) and update the solver."""
+        """Refill element sets (e.g. loosened screw springs); the solver follows at the next
+        solve."""
         self.update(**values)
 
     # ----------------------------------------------------------------- solve
