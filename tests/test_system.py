@@ -57,3 +57,21 @@ def test_a_node_hung_on_a_spring_moves_by_force_over_stiffness():
     sol = model.solve(node_loads=[[0, 0, 4.0, 0, 0, 0]])
     assert sol.node_dofs[0, 2] == pytest.approx(4.0 / 40.0, rel=1e-3)
     assert np.allclose(sol.reactions.sum(axis=0), [0, 0, -4.0], atol=1e-9)
+
+
+def test_refills_without_a_solve_in_between_cost_one_solver_set_up():
+    """The solver follows the matrix at the next solve: a model built and then given other
+    moduli twice (a timeline's day-0 state) factorizes once, for the values it solves."""
+    mesh = box((1, 1, 1), (2, 2, 2), "hexahedron")
+    model = LinearElasticModel(mesh, 1e3, 0.3, supports=[Support(mesh.node_sets["zmin"])],
+                               solver="direct")
+    model.set_material(2e3, 0.3)
+    model.set_material(4e3, 0.3)
+    f = np.zeros((mesh.n_nodes, 3))
+    f[mesh.node_sets["zmax"], 2] = 1.0
+    u4 = model.solve(f).displacement
+    assert model._solver.info.n_setups == 1
+    model.set_material(1e3, 0.3)
+    u1 = model.solve(f).displacement
+    assert model._solver.info.n_setups == 2
+    assert np.allclose(u1, 4.0 * u4, rtol=1e-9)  # linear in 1/E: the latest values were solved
