@@ -20,6 +20,7 @@ from spinesim.failure.healing import (
     prendergast_stimulus,
     step,
     tissue_properties,
+    volume_quantile,
 )
 from spinesim.mesh.generate import grid
 
@@ -61,6 +62,35 @@ def test_prendergast_stimulus_adds_shear_and_fluid_terms():
     assert prendergast_stimulus(e, 0.0) == pytest.approx(1.0)
     assert prendergast_stimulus(e, 0.003) == pytest.approx(2.0)   # v = b -> fluid term 1
     assert prendergast_stimulus(e, -0.003) == pytest.approx(2.0)  # magnitude
+
+
+def test_volume_quantile_is_the_weighted_median_and_ignores_element_splitting():
+    rng = np.random.default_rng(3)
+    v = rng.uniform(0, 0.05, 101)
+    assert volume_quantile(v, np.ones(101), 0.5) == np.median(v)  # odd count, equal volumes
+    assert volume_quantile(v, np.ones(101), 0.0) == v.min()
+    assert volume_quantile(v, np.ones(101), 1.0) == v.max()
+    w = rng.uniform(0.5, 2.0, 101)
+    q = volume_quantile(v, w, 0.5)
+    assert w[v <= q].sum() >= 0.5 * w.sum() > w[v < q].sum()
+    # splitting an element into two halves of the same value leaves every quantile unchanged
+    split = np.argmax(w)
+    v2 = np.r_[v, v[split]]
+    w2 = np.r_[w, 0.5 * w[split]]
+    w2[split] *= 0.5
+    for p in (0.1, 0.5, 0.9):
+        assert volume_quantile(v2, w2, p) == volume_quantile(v, w, p)
+
+
+@pytest.mark.parametrize("args, match", [
+    (([0.1, 0.2], [1.0], 0.5), "one volume per value"),
+    (([0.1], [1.0], 1.5), "allowed range"),
+    (([np.nan], [1.0], 0.5), "finite"),
+    (([0.1], [0.0], 0.5), "volumes > 0"),
+])
+def test_volume_quantile_rejects_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        volume_quantile(*args)
 
 
 def test_hydrostatic_pressure_is_positive_in_compression():

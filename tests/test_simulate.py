@@ -65,6 +65,18 @@ def test_timeline_has_one_row_per_week_and_finite_values(default_run):
     assert len(default_run.info["step_s"]) == WEEKS
 
 
+def test_median_graft_strain_is_the_volume_median_of_the_peak_strains(default_run):
+    """The median column lies between the smallest and the largest element strain and is
+    below the maximum (the day-0 maximum sits in a corner element); after the graft turns to
+    bone both drop."""
+    t = default_run.timeline
+    med, top = t["median_graft_shear_strain"], t["max_graft_shear_strain"]
+    assert np.all(med > 0) and np.all(med <= top)
+    assert med.iloc[0] < top.iloc[0]
+    bone = t["graft_bone_fraction"] == 1.0
+    assert bone.any() and med[bone].max() < med.iloc[0]
+
+
 def test_verdicts_have_the_exact_keys_and_types(default_run):
     v = default_run.verdicts
     assert tuple(v) == VERDICT_KEYS
@@ -86,6 +98,7 @@ def test_zero_activity_gives_no_damage_and_no_healing_progress():
     assert r.info["active_activities"] == []
     assert np.all(t["rod_damage"] == 0) and np.all(t["screw_damage"] == 0)
     assert np.all(t["max_rod_stress_amplitude_mpa"] == 0)
+    assert np.all(t["median_graft_shear_strain"] == 0)
     assert np.all(t["graft_bone_fraction"] == 0) and not t["bridged"].any()
     assert np.all(t["max_micromotion_um"] == 0) and np.all(t["loosened_screws"] == 0)
     assert not any(r.verdicts[m]["fails"] for m in VERDICT_KEYS)
