@@ -119,3 +119,27 @@ def test_researcher_script_custom_construct_and_imported_mesh(capsys):
     rom = ex.imported_mesh_rom()
     imported, generated = rom.values()
     assert imported == pytest.approx(generated, rel=1e-6)  # the sample is that geometry
+
+
+def test_mesh_convergence_script_tabulates_each_resolution(tmp_path):
+    """Two coarse resolutions, 3 weeks: one row per resolution with the timeline's own
+    numbers, written atomically as JSON and a Markdown table."""
+    ex = load_example("mesh_convergence")
+    scenario = spinesim.Scenario.default()
+    rows = ex.run(tmp_path, scenario, resolutions=(0.3, 0.4), weeks=3)
+    assert [r["resolution"] for r in rows] == [0.3, 0.4]
+    assert rows[0]["dofs"] < rows[1]["dofs"] and rows[0]["graft_cells"] < rows[1]["graft_cells"]
+    direct = spinesim.run(scenario, weeks=3, resolution=0.4, fields=False)
+    first = direct.timeline.iloc[0]
+    assert rows[1]["median_graft_shear_strain_pct"] == pytest.approx(
+        100 * first["median_graft_shear_strain"], rel=1e-9)
+    assert rows[1]["max_graft_shear_strain_pct"] == pytest.approx(
+        100 * first["max_graft_shear_strain"], rel=1e-9)
+    assert rows[1]["union_week"] == direct.verdicts["nonunion"]["value"]
+    for r in rows:
+        assert 0 < r["median_graft_shear_strain_pct"] < r["max_graft_shear_strain_pct"]
+    saved = json.loads((tmp_path / "convergence.json").read_text())
+    assert saved["rows"] == rows and saved["weeks"] == 3
+    text = (tmp_path / "convergence_table.txt").read_text()
+    assert text.count("\n") == 4 and "| 0.4 |" in text
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
