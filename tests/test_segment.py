@@ -181,3 +181,28 @@ def test_two_levels_move_more_than_one_and_the_graft_window_sets_the_graft_volum
                                            graft_window_mm=window))
         vols.append(seg.geometry.mesh.cells_in_region("graft").sum())
     assert vols[1] < vols[0]
+
+
+def test_auto_solver_of_a_segment_is_pardiso_while_its_memory_estimate_fits(monkeypatch):
+    """A segment model (about ten load cases per solve, soft graft next to a stiff cage) is
+    solved far faster by PARDISO than by AMG-CG at every size measured, so "auto" takes
+    PARDISO up to half the physical memory and leaves larger models to make_solver."""
+    import spinesim.fem.solvers as solvers
+    import spinesim.model.segment as segment
+
+    monkeypatch.setattr(solvers, "pardiso_available", lambda: True)
+    monkeypatch.setattr(segment, "_physical_memory_bytes", lambda: 16 * 2**30)
+    fits = int(0.5 * 16 * 2**30 / segment.PARDISO_BYTES_PER_DOF)
+    assert segment.segment_solver("auto", 261_000) == "pardiso"  # above make_solver's 150k
+    assert segment.segment_solver("auto", fits) == "pardiso"
+    assert segment.segment_solver("auto", fits + 1) == "auto"
+    assert segment.segment_solver("amg", 1_000) == "amg"  # an explicit choice is kept
+    monkeypatch.setattr(solvers, "pardiso_available", lambda: False)
+    assert segment.segment_solver("auto", 1_000) == "auto"
+    seg = build_segment(SegmentOptions(construct="bilateral-cage", resolution=0.3,
+                                       soft_tissue=False))
+    assert seg.model.solver_method == "auto"  # without pypardiso: make_solver's choice
+    monkeypatch.setattr(solvers, "pardiso_available", lambda: True)
+    seg = build_segment(SegmentOptions(construct="bilateral-cage", resolution=0.3,
+                                       soft_tissue=False))
+    assert seg.model.solver_method == "pardiso"

@@ -42,11 +42,16 @@ from spinesim.model.segment_materials import cell_moduli, region_materials
 log = logging.getLogger(__name__)
 
 __all__ = ["CONSTRUCTS", "CaseResult", "Segment", "SegmentOptions", "build_segment",
-           "case_loads", "solve_rom"]
+           "case_loads", "segment_solver", "solve_rom"]
 
 #: Default mesh resolution of the segment models: 53.5k DOF for intact L4-L5 (the issue asks
 #: for 50k-300k per level); ROM changes by about 1-2 % from here to resolution 1.0.
 DEFAULT_RESOLUTION = 0.8
+#: PARDISO memory per DOF of a segment model (bytes), measured here as peak RSS of a healing
+#: timeline: 4.7 GB at 261k DOF (resolution 1.5) and 7.4 GB at 396k (resolution 1.75), i.e.
+#: 18-19 kB per DOF. ``solver="auto"`` uses PARDISO while this estimate fits in half the
+#: physical memory (see :func:`segment_solver`).
+PARDISO_BYTES_PER_DOF = 19_000
 CONSTRUCTS = ("intact", "bilateral", "bilateral-cage", "unilateral-cage", "cage-only")
 _FUSED = {"bilateral-cage", "unilateral-cage", "cage-only"}
 
@@ -222,7 +227,8 @@ def build_segment(opts: SegmentOptions | None = None) -> Segment:
     model = LinearElasticModel(mesh, E, nu, supports=[Support(mesh.node_sets["lower_endplate_bottom"],
                                                               name="lower endplate")],
                                mpcs=mpcs, extra_points=np.vstack(extra), element_sets=sets,
-                               element_values=values, solver=opts.solver, bbar=True)
+                               element_values=values, bbar=True,
+                               solver=segment_solver(opts.solver, layout.n_dofs))
     t1 = time.perf_counter()
     info = {"dofs": model.layout.n_dofs, "cells": mesh.n_solid_cells,
             "geometry_s": t_geo - t0, "model_s": t1 - t_geo, **tissue_info,
@@ -231,6 +237,37 @@ def build_segment(opts: SegmentOptions | None = None) -> Segment:
              info["dofs"], t1 - t0)
     return Segment(opts, geometry, model, tuple(springs), hw, ref_node, ref_point, axis, E, nu,
                    info)
+
+
+def _physical_memory_bytes() -> int:
+    """Installed physical memory (bytes); 8 GiB if the platform does not say."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return 8 * 2**30
+
+
+def segment_solver(requested: str, n_dofs: int) -> str:
+    """The solver method of a segment model of ``n_dofs`` DOFs for ``SegmentOptions.solver``.
+
+    An explicit method is kept. ``"auto"`` becomes ``"pardiso"`` when pypardiso is installed
+    and its memory estimate (:data:`PARDISO_BYTES_PER_DOF` per DOF) fits in half the physical
+    memory; otherwise :func:`spinesim.fem.solvers.make_solver` decides by size. The generic
+    size limit of ``make_solver`` (AMG above 150k DOF, measured on tet4 boxes with one load
+    case) does not suit a segment: soft graft next to a stiff cage and the beam ties slow AMG-CG
+    down, and every solve carries about ten load cases. Measured here on healing timelines of
+    ``healthy_fusion.toml``: per changed week 60 s with AMG against 3-4 s with PARDISO at 82k
+    DOF (resolution 1.0), and 12 weeks in 1,472 s against 124 s at 261k DOF (resolution 1.5).
+    """
+    from spinesim.fem.solvers import pardiso_available
+
+    if requested != "auto":
+        return requested
+    if pardiso_available() and n_dofs * PARDISO_BYTES_PER_DOF <= 0.5 * _physical_memory_bytes():
+        return "pardiso"
+    return "auto"
 
 
 def _cage(opts: SegmentOptions):
