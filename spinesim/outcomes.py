@@ -11,8 +11,11 @@ Columns (:data:`OUTCOME_COLUMNS`):
 * ``union_week`` (first bridged week, None if the graft never bridged), ``final_bone_fraction``
   (-), ``rod_damage`` and ``screw_damage`` (Miner sums at the end, -),
   ``max_rod_stress_amplitude_mpa`` (MPa), ``max_micromotion_um`` (µm, largest over the
-  timeline), ``max_loosened_screws`` (count), ``rom_flexion_deg`` at the end (deg) and the
-  construct's ``flexion_stiffness_nm_per_deg`` (protocol moment over that ROM, N·m/deg).
+  timeline), ``max_loosened_screws`` (count), ``rom_flexion_deg`` at the end (deg), the
+  construct's ``flexion_stiffness_nm_per_deg`` (protocol moment over that ROM, N·m/deg) and
+  ``initial_graft_strain`` (-): the volume median of the graft elements' octahedral shear
+  strain in the first step (the day-0 graft under the activity peaks; the stimulus that
+  decides the first tissue steps, and unlike the maximum it converges with the mesh).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ FAILURE_MODES = ("insufficient_support", "hardware_fatigue", "nonunion")
 OUTCOME_COLUMNS = (*(f"{m}_{k}" for m in FAILURE_MODES for k in ("fails", "week")),
                    "union_week", "final_bone_fraction", "rod_damage", "screw_damage",
                    "max_rod_stress_amplitude_mpa", "max_micromotion_um", "max_loosened_screws",
-                   "rom_flexion_deg", "flexion_stiffness_nm_per_deg")
+                   "rom_flexion_deg", "flexion_stiffness_nm_per_deg", "initial_graft_strain")
 
 
 def _num(x: Any) -> float | None:
@@ -60,6 +63,7 @@ def outcomes(result: TimelineResult) -> dict[str, Any]:
     moment = result.info.get("protocol_moment_nm")
     out["flexion_stiffness_nm_per_deg"] = None if not moment or not out["rom_flexion_deg"] \
         else float(moment) / out["rom_flexion_deg"]
+    out["initial_graft_strain"] = float(t["median_graft_shear_strain"].iloc[0])
     return out
 
 

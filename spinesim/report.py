@@ -160,6 +160,8 @@ def report_text(report: dict[str, Any]) -> str:
               f"  screw damage (Miner sum)          {_fmt(o['screw_damage'])}",
               f"  largest rod stress amplitude      {_fmt(o['max_rod_stress_amplitude_mpa'])} MPa",
               f"  largest screw-bone micromotion    {_fmt(o['max_micromotion_um'])} µm",
+              f"  day-0 graft shear strain, median  "
+              f"{_fmt(100.0 * o['initial_graft_strain'])} % (octahedral, by volume)",
               f"  most loosened screws              {_fmt(o['max_loosened_screws'])}",
               f"  flexion ROM at the end            {_fmt(o['rom_flexion_deg'])} deg "
               f"(construct stiffness {_fmt(o['flexion_stiffness_nm_per_deg'])} N·m/deg)"]

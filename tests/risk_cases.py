@@ -42,7 +42,8 @@ def rule(params: dict) -> dict[str, bool]:
 
 def outcomes(params: dict) -> dict:
     """Outcomes by :func:`rule`; rod damage grows with activity level, micromotion with the
-    bending moment, the union week falls with the graft modulus (None: never bridged)."""
+    bending moment, the union week falls with the graft modulus (None: never bridged), the
+    day-0 graft strain falls with it."""
     _log_call()
     fails = rule(params)
     graft = params["graft"]["initial_modulus_mpa"]
@@ -57,6 +58,7 @@ def outcomes(params: dict) -> dict:
         "rod_damage": level ** 3 * params["hardware"]["rod"]["notch_factor"] / 10.0,
         "max_micromotion_um": 10.0 * params["activity"]["bending"]["moment_nm"],
         "max_loosened_screws": int(fails["insufficient_support_fails"]),
+        "initial_graft_strain": 0.01 / graft,
     }
 
 

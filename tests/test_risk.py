@@ -93,6 +93,7 @@ def test_sensitivity_signs_follow_the_driving_inputs(result200):
     assert s["max_micromotion_um"]["activity.bending.moment_nm"] == pytest.approx(1.0)
     # a never-bridged graft ranks last (as +inf): union comes later with a softer graft
     assert s["union_week"]["graft.initial_modulus_mpa"] < -0.9
+    assert s["initial_graft_strain"]["graft.initial_modulus_mpa"] == pytest.approx(-1.0)
     # an input that drives nothing stays small
     assert abs(s["nonunion_fails"]["loosening.fibrous_threshold_um"]) < 0.25
 

@@ -47,11 +47,14 @@ def test_report_json_holds_the_verdicts_with_their_exact_keys(run_dir):
     table = pd.read_csv(run_dir / "timeline.csv")
     assert table["week"].tolist() == [1.0, 2.0, 3.0]
     assert report["outcomes"]["rod_damage"] == pytest.approx(table["rod_damage"].iloc[-1])
+    day0 = table["median_graft_shear_strain"].iloc[0]
+    assert day0 > 0 and report["outcomes"]["initial_graft_strain"] == pytest.approx(day0)
     assert math.isclose(report["scenario"]["timeline"]["weeks"], 3)
     assert sorted(report["files"]) == report["files"] and "report.json" in report["files"]
     txt = (run_dir / "report.txt").read_text()
     for mode in ("insufficient support", "hardware fatigue", "nonunion"):
         assert mode in txt
+    assert f"day-0 graft shear strain, median  {100 * day0:.3g} %" in txt
 
 
 def test_fields_are_readable_with_the_graft_tissue_level(run_dir):
