@@ -143,3 +143,16 @@ def test_mesh_convergence_script_tabulates_each_resolution(tmp_path):
     text = (tmp_path / "convergence_table.txt").read_text()
     assert text.count("\n") == 4 and "| 0.4 |" in text
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_screw_tie_refinement_script_balances_the_head_load(tmp_path):
+    """Two coarse block meshes: the tie forces on the screw balance the 100 N head load in
+    every mesh (equilibrium of the embedded ties), and the script writes its JSON."""
+    ex = load_example("screw_tie_refinement")
+    rows = ex.run(tmp_path, sizes=(6.0, 4.0))
+    assert [r["size_mm"] for r in rows] == [6.0, 4.0] and rows[0]["dofs"] < rows[1]["dofs"]
+    for r in rows:
+        assert r["tie_force_sum_n"] == pytest.approx([-ex.LOAD_N, 0.0, 0.0], abs=1e-6)
+        assert r["head_deflection_mm"] > 0 and r["max_micromotion_um"] > 0
+    saved = json.loads((tmp_path / "screw_tie_refinement.json").read_text())
+    assert saved["rows"] == rows and saved["load_n"] == ex.LOAD_N
