@@ -14,8 +14,9 @@ Columns (:data:`OUTCOME_COLUMNS`):
   timeline), ``max_loosened_screws`` (count), ``rom_flexion_deg`` at the end (deg), the
   construct's ``flexion_stiffness_nm_per_deg`` (protocol moment over that ROM, N·m/deg) and
   ``initial_graft_strain`` (-): the volume median of the graft elements' octahedral shear
-  strain in the first step (the day-0 graft under the activity peaks; the stimulus that
-  decides the first tissue steps, and unlike the maximum it converges with the mesh).
+  strain in the first step with load cycles (the day-0 graft under the activity peaks: the
+  graft does not change before its first loaded step; 0 without any), the stimulus that
+  decides the first tissue steps; unlike the maximum it converges with the mesh.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def outcomes(result: TimelineResult) -> dict[str, Any]:
     moment = result.info.get("protocol_moment_nm")
     out["flexion_stiffness_nm_per_deg"] = None if not moment or not out["rom_flexion_deg"] \
         else float(moment) / out["rom_flexion_deg"]
-    out["initial_graft_strain"] = float(t["median_graft_shear_strain"].iloc[0])
+    loaded = t["median_graft_shear_strain"][t["median_graft_shear_strain"] > 0]
+    out["initial_graft_strain"] = float(loaded.iloc[0]) if len(loaded) else 0.0
     return out
 
 

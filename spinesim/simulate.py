@@ -146,10 +146,11 @@ class TimelineResult:
         the step's activities (``max_rod_stress_mpa``, ``max_screw_stress_mpa``, MPa) and
         whether a rod or screw fails statically in the step (``rod_overloaded``,
         ``screw_overloaded``, bool), and the volume-weighted median of the graft elements'
-        octahedral shear strain (``median_graft_shear_strain``, -; unlike the maximum, which
-        sits at the graft's corners against the stiff cage and endplates and grows as the mesh
-        is refined, the median converges: README "Verification"). Per screw ``micromotion_<screw>_um`` (µm, largest over
-        its tied nodes), ``interface_factor_<screw>`` (mean interface stiffness over its tied nodes
+        octahedral shear strain (``median_graft_shear_strain``, -, 0 in a step without load
+        cycles; unlike the maximum, which sits at the graft's corners against the stiff cage
+        and endplates and grows as the mesh is refined, the median converges: README
+        "Verification"). Per screw ``micromotion_<screw>_um`` (µm, largest over its tied
+        nodes), ``interface_factor_<screw>`` (mean interface stiffness over its tied nodes
         as a fraction of bonded: 1 bonded, ``loosening.fibrous_stiffness_fraction`` loose),
         per active activity ``activity_rom_<activity>_deg`` (rotation of the top vertebra
         about the activity's moment axis at its peak, deg), and per tissue phase

@@ -11,6 +11,7 @@ import pytest
 from spinesim.errors import SpinesimError
 from spinesim.failure import healing
 from spinesim.failure.fatigue import section_fatigue, sn_curve
+from spinesim.outcomes import outcomes
 from spinesim.scenario import Scenario
 from spinesim.simulate import (
     COLUMNS,
@@ -75,6 +76,20 @@ def test_median_graft_strain_is_the_volume_median_of_the_peak_strains(default_ru
     assert med.iloc[0] < top.iloc[0]
     bone = t["graft_bone_fraction"] == 1.0
     assert bone.any() and med[bone].max() < med.iloc[0]
+    assert outcomes(default_run)["initial_graft_strain"] == med.iloc[0]
+
+
+def test_initial_graft_strain_is_that_of_the_first_loaded_step(default_run):
+    """No activity in weeks 1-2 (ramp held at 0): the graft does not change, so the first
+    loaded step (week 3) sees the day-0 graft, the same strain as week 1 of the default."""
+    s = Scenario.default().with_values({"activity.ramp_weeks": [2.0, 3.0],
+                                        "activity.ramp_fraction": [0.0, 1.0]})
+    r = run_timeline(s, weeks=3, resolution=RES)
+    med = r.timeline["median_graft_shear_strain"]
+    assert med.iloc[0] == 0 and med.iloc[1] == 0 and med.iloc[2] > 0
+    day0 = default_run.timeline["median_graft_shear_strain"].iloc[0]
+    assert med.iloc[2] == pytest.approx(day0, rel=1e-9)
+    assert outcomes(r)["initial_graft_strain"] == pytest.approx(day0, rel=1e-9)
 
 
 def test_verdicts_have_the_exact_keys_and_types(default_run):
@@ -99,6 +114,7 @@ def test_zero_activity_gives_no_damage_and_no_healing_progress():
     assert np.all(t["rod_damage"] == 0) and np.all(t["screw_damage"] == 0)
     assert np.all(t["max_rod_stress_amplitude_mpa"] == 0)
     assert np.all(t["median_graft_shear_strain"] == 0)
+    assert outcomes(r)["initial_graft_strain"] == 0.0
     assert np.all(t["graft_bone_fraction"] == 0) and not t["bridged"].any()
     assert np.all(t["max_micromotion_um"] == 0) and np.all(t["loosened_screws"] == 0)
     assert not any(r.verdicts[m]["fails"] for m in VERDICT_KEYS)
