@@ -145,14 +145,21 @@ def test_mesh_convergence_script_tabulates_each_resolution(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
 
 
-def test_screw_tie_refinement_script_balances_the_head_load(tmp_path):
-    """Two coarse block meshes: the tie forces on the screw balance the 100 N head load in
-    every mesh (equilibrium of the embedded ties), and the script writes its JSON."""
+def test_screw_tie_refinement_surface_tie_converges_and_line_tie_does_not(tmp_path):
+    """Block meshes of 4 and 2 mm: the tie forces on the screw balance the 100 N head load in
+    every mesh (equilibrium of the embedded ties); with the screw tied over its thread surface
+    the head deflection and micromotion change by under 3 % when the mesh is halved, tied
+    along its axis (a line load, log-singular) the deflection grows by over 15 %."""
     ex = load_example("screw_tie_refinement")
-    rows = ex.run(tmp_path, sizes=(6.0, 4.0))
-    assert [r["size_mm"] for r in rows] == [6.0, 4.0] and rows[0]["dofs"] < rows[1]["dofs"]
+    rows = ex.run(tmp_path, sizes=(4.0, 2.0))
+    assert [(r["coupling"], r["size_mm"]) for r in rows] == [
+        ("surface", 4.0), ("surface", 2.0), ("line", 4.0), ("line", 2.0)]
     for r in rows:
         assert r["tie_force_sum_n"] == pytest.approx([-ex.LOAD_N, 0.0, 0.0], abs=1e-6)
         assert r["head_deflection_mm"] > 0 and r["max_micromotion_um"] > 0
+    surf, line = rows[:2], rows[2:]
+    for key in ("head_deflection_mm", "max_micromotion_um"):
+        assert surf[1][key] == pytest.approx(surf[0][key], rel=0.03)
+    assert line[1]["head_deflection_mm"] > 1.15 * line[0]["head_deflection_mm"]
     saved = json.loads((tmp_path / "screw_tie_refinement.json").read_text())
     assert saved["rows"] == rows and saved["load_n"] == ex.LOAD_N

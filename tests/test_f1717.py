@@ -112,19 +112,25 @@ def test_uhmwpe_blocks_converge_and_their_poisson_ratio_is_a_small_effect():
 
 def test_elastic_blocks_converge_under_refinement_and_stay_below_the_clamped_construct():
     """Blocks as hex8 solids (E 1e5 MPa, a test value far stiffer than UHMWPE) with the
-    screws tied in: the rod stress stays the statically determined one; the stiffness changes
-    by less than 1 % when the block and screw discretisation is halved and stays below the
-    rigid-block (clamped-screw) value."""
+    screws tied in over their thread surface: the rod stress stays the statically determined
+    one; the stiffness changes by less than 1 % when the block and screw discretisation is
+    halved and stays below the rigid-block (clamped-screw) value. The screw stress at the
+    block face lies above the clamped screw's (the first tied node's load acts a quarter of a
+    screw element into the block) and the excess shrinks by at least 40 % when the screw
+    elements are halved."""
     rigid = solve_f1717(F1717Setup(blocks="rigid"))
     res = [solve_f1717(F1717Setup(block_modulus_mpa=1e5, block_mesh_mm=h)) for h in (5.0, 2.5)]
     k = [r.stiffness_n_per_mm for r in res]
     record(f"F1717 elastic blocks (E 1e5 MPa), mesh 5 / 2.5 mm: stiffness {k[0]:.2f} / {k[1]:.2f}"
            f" N/mm (rigid blocks {rigid.stiffness_n_per_mm:.2f}); screw stress "
-           f"{res[0].screw_stress_per_n_mpa:.4f} / {res[1].screw_stress_per_n_mpa:.4f} MPa/N")
+           f"{res[0].screw_stress_per_n_mpa:.4f} / {res[1].screw_stress_per_n_mpa:.4f} MPa/N "
+           f"(clamped {rigid.screw_stress_per_n_mpa:.4f})")
     assert abs(k[1] - k[0]) < 0.01 * k[1]
     assert k[0] < rigid.stiffness_n_per_mm and k[1] < rigid.stiffness_n_per_mm
+    excess = []
     for r in res:
         assert r.rod_stress_per_n_mpa == pytest.approx(rigid.rod_stress_per_n_mpa, rel=2e-3)
-        assert r.screw_stress_per_n_mpa == pytest.approx(rigid.screw_stress_per_n_mpa, rel=0.02)
+        excess.append(r.screw_stress_per_n_mpa - rigid.screw_stress_per_n_mpa)
+    assert 0 < excess[1] < 0.6 * excess[0]
     soft = solve_f1717(F1717Setup(block_modulus_mpa=1e3, block_mesh_mm=5.0))
     assert soft.stiffness_n_per_mm < k[0]  # softer blocks, softer construct

@@ -156,3 +156,36 @@ def test_contoured_rod_follows_its_path_through_the_heads():
     assert len(hw.beams["rod_beams"]["nodes"]) == 12
     with pytest.raises(ValueError, match="pass through the heads"):
         build_hardware(mesh, screws, [Rod("rod", ("upper", "lower"), path=path[:-1])], E)
+
+
+@pytest.mark.parametrize("spacing", [1.25, None])
+def test_screw_ties_are_free_in_rigid_motion_also_where_the_bone_surface_cuts_them(spacing):
+    """A screw entering a distorted tet10 block obliquely (its first tie patches are cut by
+    the block face): a rigid motion of screw and bone together loads no tie spring, and a
+    twist of the screw alone (about the axis through its tie patch's centroid) is resisted
+    with k_normal r^2 per unit length."""
+    from spinesim.mesh.generate import distorted
+
+    mesh = distorted(box((30.0, 30.0, 30.0), (5, 5, 5), "tetra10"), 0.15, seed=3)
+    E = np.full(mesh.n_solid_cells, 500.0)
+    d = np.array([0.3, 1.0, 0.2])
+    screw = Screw("oblique", head=(14.0, -6.0, 15.0), entry=(14.0, 0.0, 15.0), direction=d,
+                  length_mm=18.0, n_segments=6)
+    hw = build_hardware(mesh, [screw], [], E, Interface(surface_spacing_mm=spacing))
+    (name, tie), = hw.ties.items()
+    K = hw.element_values[name]
+    if spacing is not None:  # the entry node's patch is cut by the face y = 0
+        assert np.linalg.norm(tie["lever"][0]) > 0
+    x = np.vstack([mesh.points, hw.points])
+    a, omega = np.array([0.2, -0.1, 0.3]), np.array([1e-3, -2e-3, 1.5e-3])
+    u = lambda p: a + np.cross(omega, p)  # noqa: E731
+    t = d / np.linalg.norm(d)
+    for e in range(len(K)):
+        host = tie["host"][e]
+        rigid = np.concatenate([u(x[tie["node"][e]]), omega, u(x[host]).ravel()])
+        assert np.abs(K[e] @ rigid).max() < 1e-9 * np.abs(K[e]).max()
+        # the screw twists about the axis through its patch's centroid, the bone at rest
+        twist = np.concatenate([-np.cross(0.01 * t, tie["lever"][e]), 0.01 * t,
+                                np.zeros(3 * len(host))])
+        kt = 10.0 * 500.0 * tie["tributary_mm"][e] * (0.5 * screw.outer_diameter_mm) ** 2
+        assert twist @ K[e] @ twist == pytest.approx(kt * 0.01**2, rel=1e-9)

@@ -102,11 +102,29 @@ def test_soft_tissue_changes_a_cage_construct_by_a_few_percent():
 
 
 def test_rom_under_each_activity_is_reported():
-    t = _run({}, weeks=1).timeline.iloc[0]
+    """The activity ROM columns hold the rotation about each activity's moment axis at its
+    peak: full flexion (the protocol moment with its compression as a follower preload) is
+    the same as a direct solve of that load case on the segment, and, the default timeline
+    being linear, the protocol flexion ROM plus the rotation the compression alone causes."""
+    from spinesim.model.activity import activity_spectrum
+    from spinesim.simulate import segment_options
+
+    sc = Scenario.default()
+    t = run_timeline(sc, weeks=1, resolution=RES).timeline.iloc[0]
     assert {"activity_rom_walking_deg", "activity_rom_bending_deg",
             "activity_rom_full_flexion_deg"} <= set(t.index)
-    # full flexion is the protocol moment (7.5 N·m) plus 450 N: close to the protocol ROM
-    assert t["activity_rom_full_flexion_deg"] == pytest.approx(t["rom_flexion_deg"], rel=0.3)
+    full = activity_spectrum(sc).load("full_flexion").load_case()
+    assert full.name == "flexion" and full.preload_n > 0
+    seg = build_segment(segment_options(sc, RES))
+
+    def rom(moment_nm: float, preload_n: float) -> float:
+        case = LoadCase("flexion", full.axis, moment_nm, preload_n=preload_n)
+        return solve_rom(seg, [case])["flexion"].rom_deg
+
+    assert t["activity_rom_full_flexion_deg"] == pytest.approx(
+        rom(full.moment_nm, full.preload_n), rel=1e-6)
+    assert rom(full.moment_nm, full.preload_n) == pytest.approx(
+        rom(full.moment_nm, 0.0) + rom(0.0, full.preload_n), rel=1e-6)
     assert 0 < t["activity_rom_bending_deg"] < t["activity_rom_full_flexion_deg"]
 
 

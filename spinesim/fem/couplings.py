@@ -22,7 +22,7 @@ from spinesim.fem.constraints import MultiPointConstraint
 from spinesim.fem.dofs import DofLayout
 
 
-def _cross_matrices(r: np.ndarray) -> np.ndarray:
+def cross_matrices(r: np.ndarray) -> np.ndarray:
     """[r]x for each row of r: (m, 3, 3), with [r]x u = r x u."""
     X = np.zeros((len(r), 3, 3))
     X[:, 0, 1], X[:, 0, 2] = -r[:, 2], r[:, 1]
@@ -71,10 +71,10 @@ def distributing_coupling(layout: DofLayout, ref_node: int, ref_point: ArrayLike
         raise ConstraintError(f"coupling {name!r}: the surface nodes are (nearly) collinear; "
                               "their rigid rotation is undefined")
     Ainv = np.linalg.inv(A)
-    Xr = _cross_matrices(r)  # (m, 3, 3)
+    Xr = cross_matrices(r)  # (m, 3, 3)
     rot = np.einsum("jk,i,ikl->ijl", Ainv, w, Xr)  # theta = sum_i rot[i] u_i, (m, 3, 3)
     d = np.asarray(ref_point, float) - c
-    trans = w[:, None, None] * np.eye(3)[None] - np.einsum("jk,ikl->ijl", _cross_matrices(d[None])[0], rot)
+    trans = w[:, None, None] * np.eye(3)[None] - np.einsum("jk,ikl->ijl", cross_matrices(d[None])[0], rot)
     coeff = np.concatenate([trans, rot], axis=1)  # (m, 6, 3): ref DOF j from u_i component l
     cols = layout.dofs(nodes, (0, 1, 2), what=name)  # (m, 3)
     rows = np.broadcast_to(np.arange(6)[None, :, None], coeff.shape)
@@ -93,7 +93,7 @@ def kinematic_coupling(layout: DofLayout, ref_node: int, ref_point: ArrayLike,
     m = len(nodes)
     ref = layout.dofs([ref_node], range(6), what=name).ravel()
     # u_i = u_R - [d_i]x theta_R
-    coeff = np.concatenate([np.broadcast_to(np.eye(3), (m, 3, 3)), -_cross_matrices(d)], axis=2)
+    coeff = np.concatenate([np.broadcast_to(np.eye(3), (m, 3, 3)), -cross_matrices(d)], axis=2)
     rows = np.broadcast_to(np.arange(3 * m).reshape(m, 3, 1), coeff.shape)
     cols = np.broadcast_to(ref[None, None, :], coeff.shape)
     C = sp.csr_matrix((coeff.ravel(), (rows.ravel(), cols.ravel())), shape=(3 * m, layout.n_dofs))
@@ -112,7 +112,7 @@ def rigid_link(layout: DofLayout, master: int, master_point: ArrayLike, slaves: 
     m = len(slaves)
     coeff = np.zeros((m, 6, 6))
     coeff[:, :3, :3] = np.eye(3)
-    coeff[:, :3, 3:] = -_cross_matrices(d)
+    coeff[:, :3, 3:] = -cross_matrices(d)
     coeff[:, 3:, 3:] = np.eye(3)
     mdofs = layout.dofs([master], range(6), what=name).ravel()
     rows = np.broadcast_to(np.arange(6 * m).reshape(m, 6, 1), coeff.shape)

@@ -22,12 +22,15 @@ from numpy.typing import ArrayLike
 
 from spinesim.errors import MeshError
 from spinesim.fem.dofs import DofLayout
-from spinesim.fem.embedded import (embedded_spring_matrices, relative_displacement,
-                                   split_axial_normal, spring_tensors, torsion_spring_matrices)
+from spinesim.fem.embedded import (coupling_matrices, curl_twist_coefficients,
+                                   relative_displacement, split_axial_normal, spring_tensors)
 from spinesim.fem.system import ElementSet
 from spinesim.mesh.mesh import Mesh
 
 log = logging.getLogger(__name__)
+
+#: Name of the element set of the screw-bone interface springs (one element per tied node).
+TIE_SET = "screw_interface"
 
 
 def _vec(name: str, v: ArrayLike) -> np.ndarray:
@@ -155,11 +158,30 @@ class Interface:
     axis is resisted by a torsional spring against the host's rotation, of stiffness
     ``k_normal r^2`` per unit length (N·mm/rad per mm; the same interface layer acting at the
     outer radius r of the thread).
+
+    Where the springs act on the bone (``surface_spacing_mm``): by default each screw node's
+    springs act on the mean motion of points on its patch of the thread-crest cylinder
+    (radius ``outer_diameter_mm / 2``, over the node's tributary length along the axis,
+    sampled about every ``surface_spacing_mm`` in both directions, equal weights over the
+    points inside the mesh), a distributing coupling (the bone-side weights are fixed, the
+    screw side moves rigidly with the node): the screw loads the bone over its surface, as a
+    screw does, and the result stops depending on the mesh once the elements are no larger
+    than the sampling. ``surface_spacing_mm=None`` ties each node to the one material point on
+    its axis instead: the screw then loads the bone along a line, and the displacement under a
+    line load in an elastic solid grows without bound as the mesh is refined (like log(1/h)),
+    so head deflection, micromotion and the construct's stiffness keep changing with the mesh
+    (both measured in ``examples/screw_tie_refinement.py``).
     """
 
     tie_factor: float = 10.0
     k_axial: float | None = None
     k_normal: float | None = None
+    surface_spacing_mm: float | None = 1.25
+
+    def __post_init__(self) -> None:
+        if self.surface_spacing_mm is not None and not 0.1 <= self.surface_spacing_mm <= 10.0:
+            raise ValueError(f"Interface.surface_spacing_mm must be None (tie on the axis) or "
+                             f"in [0.1, 10] mm, got {self.surface_spacing_mm}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,7 +250,9 @@ def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
         raise ValueError(f"screw names must be unique, got {names}")
     pts: list[np.ndarray] = []
     head_node: dict[str, int] = {}
-    screw_elems, tied = [], []  # (n1, n2, screw index) and (node, screw index, k, tributary)
+    # (n1, n2, screw index) and (node, screw index, k, tributary, its start and end along the
+    # axis from the node, mm)
+    screw_elems, tied = [], []
     for i, s in enumerate(screws):
         pos, entry = s.node_positions()
         first = n_solid + sum(len(p) for p in pts)
@@ -238,8 +262,9 @@ def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
         screw_elems += [(ids[k], ids[k + 1], i) for k in range(len(ids) - 1)]
         seg = s.length_mm / s.n_segments
         for k in range(entry, len(ids)):
-            end = k in (entry, len(ids) - 1)
-            tied.append((ids[k], i, k - entry, seg * (0.5 if end else 1.0)))
+            lo = 0.0 if k == entry else -0.5 * seg
+            hi = 0.0 if k == len(ids) - 1 else 0.5 * seg
+            tied.append((ids[k], i, k - entry, hi - lo, lo, hi))
     rod_elems = []  # (n1, n2, rod index)
     tulips = []  # (screw head node, rod node, stiffness)
     rod_nodes: dict[str, list[int]] = {}
@@ -332,8 +357,8 @@ def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
         loc = locate_points(mesh, allp[node])
         clock["locate"] = time.perf_counter() - t1
         t1 = time.perf_counter()
-        require_inside(loc, labels=[f"screw {screws[o].name!r} node {k}"
-                                    for o, k in zip(owner, t[:, 2])], what="screw node")
+        labels = [f"screw {screws[o].name!r} node {k}" for o, k in zip(owner, t[:, 2])]
+        require_inside(loc, labels=labels, what="screw node")
         axis = np.array([screws[o].axis for o in owner])
         E_host = np.asarray(host_modulus, float)[loc.cell]
         ka = (interface.k_axial if interface.k_axial is not None
@@ -343,31 +368,114 @@ def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
         S = spring_tensors(axis, np.broadcast_to(ka, trib.shape), np.broadcast_to(kn, trib.shape))
         r_out = np.array([0.5 * screws[o].outer_diameter_mm for o in owner])
         kt = kn * r_out**2
-        nen = (loc.nodes >= 0).sum(axis=1)
-        for size in np.unique(nen):
-            sel = np.flatnonzero(nen == size)
-            host = loc.nodes[sel, :size]
-            N = loc.N[sel, :size]
-            gradN = _host_gradients(mesh, loc, sel, size)
-            m = 3 * size
-            K = np.zeros((len(sel), 6 + m, 6 + m))
-            tr = np.r_[0:3, 6:6 + m]
-            rot = np.r_[3:6, 6:6 + m]
-            K[np.ix_(np.arange(len(sel)), tr, tr)] = embedded_spring_matrices(N, S[sel])
-            K[np.ix_(np.arange(len(sel)), rot, rot)] += torsion_spring_matrices(
-                gradN, axis[sel], kt[sel])
-            dofs = np.concatenate([layout.dofs(node[sel], range(6)),
-                                   layout.dofs(host.ravel(), (0, 1, 2)).reshape(len(sel), -1)],
-                                  axis=1)
-            name = f"screw_interface_{size}"
-            sets.append(ElementSet(name, dofs))
-            values[name] = K
-            ties[name] = dict(node=node[sel], host=host, N=N, axis=axis[sel], S=S[sel],
-                              screw=[screws[o].name for o in owner[sel]],
-                              index=t[sel, 2].astype(int), tributary_mm=trib[sel])
+        if interface.surface_spacing_mm is not None:
+            host, c, g, lever = _surface_coupling(
+                mesh, allp[node], axis, r_out, t[:, 4].astype(float), t[:, 5].astype(float),
+                interface.surface_spacing_mm, labels)
+        else:
+            host, c, g = _line_coupling(mesh, loc, axis)
+            lever = np.zeros((len(node), 3))
+        p = len(node)
+        K = coupling_matrices(c, g, lever, axis, S, kt)
+        dofs = np.concatenate([layout.dofs(node, range(6)),
+                               layout.dofs(host.ravel(), (0, 1, 2)).reshape(p, -1)], axis=1)
+        sets.append(ElementSet(TIE_SET, dofs))
+        values[TIE_SET] = K
+        ties[TIE_SET] = dict(node=node, host=host, N=c, lever=lever, axis=axis, S=S,
+                             screw=[screws[o].name for o in owner],
+                             index=t[:, 2].astype(int), tributary_mm=trib)
         clock["interface"] = time.perf_counter() - t1
     return HardwareSystem(layout, points, tuple(sets), values, beams, ties, clock, tuple(mpcs),
                           {k: np.asarray(v) for k, v in rod_nodes.items()})
+
+
+def _line_coupling(mesh: Mesh, loc, axis: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each tie on the material point of its axis node: host nodes (p, nen) (padding repeats
+    the first node), translation coefficients ``N`` (p, nen) (0 on padding) and twist
+    coefficients ``g`` (p, nen, 3), 1/mm, of the material rotation ``t . curl(u) / 2``."""
+    nodes = np.where(loc.nodes >= 0, loc.nodes, loc.nodes[:, :1])
+    g = np.zeros(nodes.shape + (3,))
+    nen = (loc.nodes >= 0).sum(axis=1)
+    for size in np.unique(nen):
+        sel = np.flatnonzero(nen == size)
+        g[sel, :size] = curl_twist_coefficients(_host_gradients(mesh, loc, sel, size), axis[sel])
+    return nodes, loc.N.copy(), g
+
+
+def _surface_coupling(mesh: Mesh, x: np.ndarray, axis: np.ndarray, radius: np.ndarray,
+                      lo: np.ndarray, hi: np.ndarray, spacing: float, labels: list[str]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each tie spread over its patch of the thread-crest cylinder: radius ``radius`` (p,)
+    about the axis, from ``lo`` to ``hi`` (p,) mm along it from the node (its tributary
+    length), sampled at about ``spacing`` mm in both directions (at least 8 points round);
+    equal weights over the points inside the mesh.
+
+    Returns host nodes (p, m) (each once per tie, padded with a repeated node), translation
+    weights ``c_k = sum_j w_j N_k(x_j)`` (p, m) (0 on padding), twist coefficients ``g_k``
+    (p, m, 3) in 1/mm and the lever ``sum_j w_j (x_j - x)`` (p, 3) mm from the node to the
+    centroid of the points inside. The twist is ``t . omega`` of the patch's weighted
+    least-squares rigid motion ``u_j ~ a + omega x (x_j - x)`` (as in a distributing
+    coupling), so any rigid motion of the bone gives exactly its rotation about ``t``, also
+    for a patch cut by the bone surface.
+
+    Raises
+    ------
+    MeshError
+        No point of some node's patch lies in the mesh (named by screw and node).
+    """
+    from spinesim.fem.couplings import cross_matrices
+    from spinesim.mesh.locate import locate_points
+
+    p = len(x)
+    n_round = np.maximum(8, np.ceil(2.0 * np.pi * radius / spacing)).astype(np.int64)
+    n_along = np.maximum(1, np.ceil((hi - lo) / spacing)).astype(np.int64)
+    n_pts = n_round * n_along
+    tie = np.repeat(np.arange(p), n_pts)
+    j = np.arange(len(tie)) - np.repeat(np.cumsum(n_pts) - n_pts, n_pts)  # point within tie
+    phi = 2.0 * np.pi * (j % n_round[tie]) / n_round[tie]
+    s = lo[tie] + (hi - lo)[tie] * ((j // n_round[tie]) + 0.5) / n_along[tie]
+    ref = np.where(np.abs(axis[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
+    e1 = np.cross(axis, ref)
+    e1 /= np.linalg.norm(e1, axis=1)[:, None]
+    e2 = np.cross(axis, e1)
+    radial = np.cos(phi)[:, None] * e1[tie] + np.sin(phi)[:, None] * e2[tie]
+    arm = s[:, None] * axis[tie] + radius[tie, None] * radial
+    loc = locate_points(mesh, x[tie] + arm)
+    n_in = np.bincount(tie, weights=loc.inside, minlength=p)
+    if np.any(n_in == 0):
+        bad = [labels[i] for i in np.flatnonzero(n_in == 0)]
+        raise MeshError(f"{len(bad)} screw node(s) have no point of their thread surface "
+                        f"(radius {radius[n_in == 0][0]:g} mm) inside the bone mesh: "
+                        f"{', '.join(bad[:10])}; the screw leaves the bone there")
+    w = loc.inside / n_in[tie]
+    lever = np.stack([np.bincount(tie, weights=w * arm[:, d], minlength=p) for d in range(3)], 1)
+    # every (point inside, host node) pair, merged per (tie, node)
+    pt, col = np.nonzero(loc.nodes >= 0)
+    key, inv = np.unique(tie[pt] * mesh.n_nodes + loc.nodes[pt, col], return_inverse=True)
+    cw = w[pt] * loc.N[pt, col]
+    nw = loc.N[pt, col]
+    # twist = e . q with q = (a, omega) the least-squares rigid motion: M q = sum_j w_j A_j^T u_j,
+    # A_j = [I, -[y_j]x]; the coefficient of u_j is w_j A_j M^-1 e, e = (0, t)
+    A = np.concatenate([np.broadcast_to(np.eye(3), (len(tie), 3, 3)), -cross_matrices(arm)], 2)
+    M = np.zeros((p, 6, 6))
+    np.add.at(M, tie, w[:, None, None] * np.einsum("jai,jak->jik", A, A))
+    # pseudo-inverse: a patch cut down to points on one line cannot fix the rotation about it
+    z = np.einsum("pik,pk->pi", np.linalg.pinv(M, rcond=1e-10, hermitian=True),
+                  np.concatenate([np.zeros((p, 3)), axis], 1))
+    twist = w[:, None] * np.einsum("jai,ji->ja", A, z[tie])
+    row, node = key // mesh.n_nodes, key % mesh.n_nodes  # rows sorted by tie
+    count = np.bincount(row, minlength=p)
+    start = np.cumsum(count) - count
+    slot = np.arange(len(key)) - start[row]
+    host = np.repeat(node[start][:, None], count.max(), axis=1)  # padding: the tie's 1st node
+    host[row, slot] = node
+    c = np.zeros(host.shape)
+    c[row, slot] = np.bincount(inv, weights=cw, minlength=len(key))
+    g = np.zeros(host.shape + (3,))
+    for d in range(3):
+        g[row, slot, d] = np.bincount(inv, weights=nw * twist[pt, d], minlength=len(key))
+    return host, c, g, lever
 
 
 def _host_gradients(mesh: Mesh, loc, sel: np.ndarray, size: int) -> np.ndarray:
@@ -420,8 +528,9 @@ def hardware_results(hw: HardwareSystem, solution) -> tuple[dict, ScrewInterface
         return sections, None
     parts = []
     for t in hw.ties.values():
-        d = relative_displacement(u6[t["node"] - n_solid, :3], solution.displacement[t["host"]],
-                                  t["N"])
+        u = u6[t["node"] - n_solid]
+        d = relative_displacement(u[:, :3], solution.displacement[t["host"]], t["N"], u[:, 3:],
+                                  t["lever"])
         a, n = split_axial_normal(d, t["axis"])
         force = -np.einsum("pij,pj->pi", t["S"], d)  # on the screw
         parts.append((t["screw"], t["index"], 1e3 * np.linalg.norm(d, axis=1), 1e3 * a, 1e3 * n,

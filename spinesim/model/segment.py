@@ -26,6 +26,7 @@ Units: mm, N, MPa, N·mm internally; moments in N·m at the edge (``LoadCase``).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -67,6 +68,10 @@ class SegmentOptions:
     ``prestrain``: ligament and fibre strain in the neutral position (0: none; not sourced).
     ``interface_scale``: screw-bone interface stiffness relative to the bonded default
     (``spinesim.model.hardware.Interface``); < 1 for a loosened screw.
+    ``screw_element_mm``: target length of the screws' beam elements (each shank gets
+    ``ceil(screw_length_mm / screw_element_mm)``); each element's share of the thread surface
+    is tied to the bone, so this is also the length of the screw-bone tie patches (a
+    discretisation choice; README "Verification" gives its effect).
     ``cage_*``, ``graft_window_mm``: cage footprint (lateral width, depth), height (None: the
     disc height) and the graft window (width, depth) that sets the graft volume; modelling
     choices (``spinesim.geometry.lumbar.CageSpec``), not literature values.
@@ -95,6 +100,7 @@ class SegmentOptions:
     graft_window_mm: tuple[float, float] = (12.0, 8.0)
     prestrain: float = 0.0
     interface_scale: float = 1.0
+    screw_element_mm: float = 1.25
     soft_tissue: bool = True
     mesh_path: str | None = None
     solver: str = "auto"
@@ -106,6 +112,8 @@ class SegmentOptions:
             raise SpinesimError(f"rod diameter {self.rod_diameter_mm} mm outside [2, 12] mm")
         if not 0.0 <= self.head_offset_mm <= 30.0:
             raise SpinesimError(f"head_offset_mm {self.head_offset_mm} outside [0, 30] mm")
+        if not 0.5 <= self.screw_element_mm <= 20.0:
+            raise SpinesimError(f"screw_element_mm {self.screw_element_mm} outside [0.5, 20] mm")
         if not 0.0 < self.interface_scale <= 10.0:
             raise SpinesimError(f"interface_scale {self.interface_scale} outside (0, 10]")
         if not -0.1 <= self.prestrain <= 0.2:
@@ -165,7 +173,8 @@ def _hardware(opts: SegmentOptions, geometry, E: np.ndarray):
                             direction=t.direction, length_mm=opts.screw_length_mm,
                             core_diameter_mm=opts.screw_core_diameter_mm,
                             outer_diameter_mm=opts.screw_diameter_mm,
-                            material=opts.screw_material))
+                            material=opts.screw_material,
+                            n_segments=math.ceil(opts.screw_length_mm / opts.screw_element_mm)))
     if not screws:
         return None
     rods = [Rod(f"rod {side}", tuple(f"{lvl} {side}" for lvl in geometry.levels),
