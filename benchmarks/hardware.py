@@ -73,6 +73,7 @@ def two_level_case(h_mm: float) -> dict:
             "dofs": model.layout.n_dofs, "locate_s": hw.timings["locate"],
             "hardware_other_s": (t1 - t0) - hw.timings["locate"], "assembly_s": t2 - t1,
             "solve_s": t3 - t2, "total_s": t3 - t0, "solver": sol.info.get("method"),
+            "iterations": sol.info.get("iterations"),
             "max_micromotion_um": float(tie.micromotion_um.max())}
 
 
@@ -91,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r['case']:42s} {r['cells']:8d} {r['dofs']:8d} {r['locate_s']:7.3f} "
                   f"{r['hardware_other_s']:7.3f} {r['assembly_s']:9.3f} {r['solve_s']:7.3f} "
                   f"{tot:7.3f}  {r['locate_s'] / tot:.0%} / {r['assembly_s'] / tot:.0%} / "
-                  f"{r['solve_s'] / tot:.0%} ({r['solver']})")
+                  f"{r['solve_s'] / tot:.0%} ({r['solver']}"
+                  + (f", {r['iterations']} it." if r.get("iterations") else "") + ")")
         else:
             print(f"{r['case']:42s} {'-':>8} {'-':>8} {'':>7} {'':>7} {'':>9} {'':>7} "
                   f"{r['total_s']:7.3f}")

@@ -46,7 +46,8 @@ def run(out: Path, sizes: tuple[float, ...] = (4.0, 3.0, 2.0, 1.5)) -> list[dict
     from spinesim.fem.constraints import Support
     from spinesim.fem.static import LinearElasticModel
     from spinesim.mesh.generate import grid
-    from spinesim.model.hardware import Interface, Screw, build_hardware, hardware_results
+    from spinesim.model.hardware import (Interface, Screw, build_hardware,
+                                         hardware_results)
 
     rows = []
     for (coupling, spacing), h in ((c, h) for c in COUPLINGS.items() for h in sizes):
@@ -65,7 +66,8 @@ def run(out: Path, sizes: tuple[float, ...] = (4.0, 3.0, 2.0, 1.5)) -> list[dict
         loads[0, 0] = LOAD_N  # the head node comes first
         sol = model.solve(node_loads=loads)
         _, tie = hardware_results(hw, sol)
-        rows.append({"coupling": coupling, "size_mm": float(BLOCK_MM / n), "dofs": int(model.layout.n_dofs),
+        rows.append({"coupling": coupling, "size_mm": float(BLOCK_MM / n),
+                     "dofs": int(model.layout.n_dofs),
                      "head_deflection_mm": float(sol.node_dofs[0, 0]),
                      "max_micromotion_um": float(tie.micromotion_um.max()),
                      "tie_force_sum_n": tie.force_n.sum(axis=0).tolist()})

@@ -1,5 +1,6 @@
 """Embedded interface springs: a 6-DOF node (a screw node) tied to the material point of a solid
-element that contains it, through springs acting on the relative displacement
+element that contains it (or to weighted host nodes, :func:`coupling_matrices`), through
+springs acting on the relative displacement
 
     d = u_node - sum_k N_k(x) u_k        (mm)
 
