@@ -7,7 +7,7 @@ import pytest
 
 from spinesim.fem.constraints import Support
 from spinesim.fem.dofs import DofLayout
-from spinesim.fem.embedded import (embedded_spring_matrices, relative_displacement,
+from spinesim.fem.embedded import (coupling_matrices, relative_displacement,
                                    split_axial_normal, spring_tensors)
 from spinesim.fem.static import LinearElasticModel
 from spinesim.fem.system import ElementSet
@@ -17,20 +17,28 @@ from spinesim.mesh.locate import locate_points
 
 @pytest.mark.parametrize("cell_type", ["tetra", "hexahedron", "tetra10"])
 def test_rigid_motion_of_node_and_host_gives_no_spring_force(cell_type):
+    """A node tied through a rigid arm (lever) to the host's material point at the arm's end:
+    a rigid motion of node and host stretches no spring; the matrices are symmetric."""
     mesh = distorted(box((2, 2, 2), (2, 2, 2), cell_type), 0.2, seed=5)
-    x = np.array([[0.7, 1.1, 0.9], [1.3, 0.4, 1.6]])
-    loc = locate_points(mesh, x)
-    S = spring_tensors(np.array([[0, 0, 1.0], [1.0, 1.0, 0]]), [50.0, 20.0], [200.0, 80.0])
-    K = embedded_spring_matrices(loc.N, S)
+    x = np.array([[0.7, 1.1, 0.9], [1.3, 0.4, 1.6]])  # the nodes
+    lever = np.array([[0.0, 0.0, 0.0], [-0.2, 0.3, -0.1]])
+    loc = locate_points(mesh, x + lever)
+    axis = np.array([[0, 0, 1.0], [1.0, 1.0, 0]])
+    S = spring_tensors(axis, [50.0, 20.0], [200.0, 80.0])
+    nen = loc.N.shape[1]
+    K = coupling_matrices(loc.N, np.zeros((2, nen, 3)), lever, axis, S, [0.0, 0.0])
     # a small rigid motion (translation + rotation) of node and host
     theta, c = np.array([1e-3, -2e-3, 5e-4]), np.array([0.1, -0.2, 0.05])
     u = lambda p: c + np.cross(theta, p)  # noqa: E731
     for p in range(len(x)):
         nodes = loc.nodes[p][loc.nodes[p] >= 0]
-        ue = np.concatenate([u(x[p]), u(mesh.points[nodes]).ravel()])
-        k = K[p][: 3 * (1 + len(nodes)), : 3 * (1 + len(nodes))]
+        ue = np.concatenate([u(x[p]), theta, u(mesh.points[nodes]).ravel()])
+        k = K[p][: 6 + 3 * len(nodes), : 6 + 3 * len(nodes)]
         assert np.abs(k @ ue).max() < 1e-12 * np.abs(k).max()
         assert np.abs(k - k.T).max() == 0.0
+        d = relative_displacement(ue[None, :3], u(mesh.points[nodes])[None], loc.N[p:p + 1,
+                                  :len(nodes)], theta[None], lever[p:p + 1])
+        assert np.abs(d).max() < 1e-15
 
 
 def test_spring_splits_axial_and_normal_stiffness():
@@ -48,14 +56,16 @@ def test_node_pulled_against_embedded_springs_moves_by_force_over_stiffness():
     loc = locate_points(mesh, x)
     layout = DofLayout(mesh.n_nodes, 1)
     host = loc.nodes[0]
-    dofs = np.concatenate([layout.dofs([mesh.n_nodes], (0, 1, 2)).ravel(),
+    dofs = np.concatenate([layout.dofs([mesh.n_nodes], range(6)).ravel(),
                            layout.dofs(host, (0, 1, 2)).ravel()])[None]
-    S = spring_tensors(np.array([[0, 0, 1.0]]), [25.0], [100.0])
+    axis = np.array([[0, 0, 1.0]])
+    S = spring_tensors(axis, [25.0], [100.0])
+    K = coupling_matrices(loc.N, np.zeros((1, len(host), 3)), np.zeros((1, 3)), axis, S, [0.0])
     model = LinearElasticModel(
         mesh, 1e7, 0.3, supports=[Support(np.arange(mesh.n_nodes)),
                                    Support([mesh.n_nodes], (3, 4, 5))],
         extra_points=x, element_sets=[ElementSet("tie", dofs)],
-        element_values={"tie": embedded_spring_matrices(loc.N, S)}, solver="direct")
+        element_values={"tie": K}, solver="direct")
     sol = model.solve(node_loads=[[0, 0, 5.0, 0, 0, 0]])
     assert sol.node_dofs[0, 2] == pytest.approx(5.0 / 25.0, rel=1e-12)
     d = relative_displacement(sol.node_dofs[:, :3], sol.displacement[host][None], loc.N)

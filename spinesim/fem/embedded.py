@@ -1,19 +1,17 @@
-"""Embedded interface springs: a 6-DOF node (a screw node) tied to the material point of a solid
-element that contains it (or to weighted host nodes, :func:`coupling_matrices`), through
-springs acting on the relative displacement
+"""Embedded interface springs: a 6-DOF node (a screw node) tied to the solid it is embedded in,
+through springs acting on the relative displacement
 
-    d = u_node - sum_k N_k(x) u_k        (mm)
+    d = u_node + theta x lever - sum_k c_k u_k        (mm)
 
 with a stiffness ``S = k_axial t t^T + k_normal (I - t t^T)`` (N/mm) about the unit axis ``t``
 (the screw axis): ``k_axial`` resists slip along the screw (pull-out / push-in), ``k_normal``
-resists lateral motion. Each spring is an ordinary small element ``K = (w w^T) kron S`` with
-``w = (1, -N_1, ..., -N_nen)``, so it goes through the same assembler and its stiffness is a
-value refill (loosening changes ``S`` without touching the pattern).
-
-The coefficients ``N_k`` need not be one element's shape functions: any fixed weights of host
-nodes work, e.g. the mean over several points, each in its own element (a distributing
-coupling, ``N_k = sum_j w_j N_k(x_j)``; a node may then appear more than once, and the
-assembly adds its entries).
+resists lateral motion; a torsional spring resists the twist about ``t`` against the host's
+rotation. The host weights ``c_k`` are the shape functions of the element holding one point
+(``lever`` 0), or the mean over several points, each in its own element (a distributing
+coupling, ``c_k = sum_j w_j N_k(x_j)``, ``lever`` from the node to their centroid; a node may
+then appear more than once, and the assembly adds its entries). Each tie is an ordinary small
+element (:func:`coupling_matrices`), so it goes through the same assembler and its stiffness
+is a value refill (loosening scales it without touching the pattern).
 """
 
 from __future__ import annotations
@@ -31,22 +29,6 @@ def spring_tensors(axis: np.ndarray, k_axial: np.ndarray, k_normal: np.ndarray) 
     ka = np.asarray(k_axial, float).reshape(-1, 1, 1)
     kn = np.asarray(k_normal, float).reshape(-1, 1, 1)
     return ka * tt + kn * (np.eye(3) - tt)
-
-
-def embedded_spring_matrices(N: np.ndarray, S: np.ndarray) -> np.ndarray:
-    """Element matrices (p, 3(1+nen), 3(1+nen)) in N/mm for DOFs
-    ``(node x, y, z, solid node 1 x, y, z, ..., solid node nen x, y, z)``.
-
-    Parameters
-    ----------
-    N : (p, nen) shape-function values of the host element at the node's position
-    S : (p, 3, 3) spring tensors (N/mm)
-    """
-    N = np.asarray(N, float)
-    w = np.concatenate([np.ones((len(N), 1)), -N], axis=1)  # (p, 1+nen)
-    m = w.shape[1]
-    K = np.einsum("pa,pb,pij->paibj", w, w, S)
-    return K.reshape(len(N), 3 * m, 3 * m)
 
 
 def relative_displacement(u_node: np.ndarray, u_host: np.ndarray, N: np.ndarray,
@@ -103,6 +85,7 @@ def coupling_matrices(c: np.ndarray, g: np.ndarray, lever: np.ndarray, axis: np.
     B[:, :, 3:6] = -cross_matrices(np.asarray(lever, float))  # theta x r = -[r]x theta
     B[:, :, 6:] = -np.einsum("pk,ij->pikj", c, np.eye(3)).reshape(p, 3, 3 * nen)
     K = np.einsum("pai,pab,pbj->pij", B, np.asarray(S, float), B)
+    K = 0.5 * (K + K.transpose(0, 2, 1))  # exactly symmetric (the sum order differs by entry)
     t = axis / np.linalg.norm(axis, axis=1)[:, None]
     b = np.concatenate([np.zeros((p, 3)), t, -np.asarray(g, float).reshape(p, -1)], axis=1)
     return K + np.asarray(k_torsion, float).reshape(-1, 1, 1) * np.einsum("pi,pj->pij", b, b)
