@@ -43,6 +43,7 @@ def run(out: Path, scenario: Scenario | None = None,
         ) -> list[dict]:
     """Run ``scenario`` (default: the embedded default) for ``weeks`` at each resolution, write
     the files to ``out`` and return one row per resolution (units in the column names)."""
+    from spinesim.outcomes import outcomes
     from spinesim.simulate import run_timeline
 
     scenario = Scenario.default() if scenario is None else scenario
@@ -54,17 +55,16 @@ def run(out: Path, scenario: Scenario | None = None,
         r = run_timeline(scenario, weeks=weeks, resolution=float(res), fields=False,
                          condense=False)
         first = r.timeline.iloc[0]  # the week-1 row: responses of the day-0 state
-        union = r.verdicts["nonunion"]["value"]
+        o = outcomes(r)
         rows.append({
             "resolution": float(res), "dofs": int(r.info["dofs"]),
             "graft_cells": int(r.info["graft_cells"]),
             "max_graft_shear_strain_pct": 100.0 * float(first["max_graft_shear_strain"]),
             "median_graft_shear_strain_pct": 100.0 * float(first["median_graft_shear_strain"]),
-            "max_micromotion_um": float(r.timeline["max_micromotion_um"].max()),
-            "max_rod_stress_amplitude_mpa":
-                float(r.timeline["max_rod_stress_amplitude_mpa"].max()),
+            "max_micromotion_um": o["max_micromotion_um"],
+            "max_rod_stress_amplitude_mpa": o["max_rod_stress_amplitude_mpa"],
             "rom_flexion_deg": float(first["rom_flexion_deg"]),
-            "union_week": None if union == float("inf") else float(union),
+            "union_week": o["union_week"],
             "failing": [k for k, v in r.verdicts.items() if v["fails"]],
             "seconds": time.perf_counter() - t0})
     out.mkdir(parents=True, exist_ok=True)

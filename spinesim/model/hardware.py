@@ -196,7 +196,8 @@ class HardwareSystem:
     element_sets: tuple[ElementSet, ...]
     element_values: dict
     beams: dict = field(default_factory=dict)  # name -> dict(nodes, material, section, owner)
-    ties: dict = field(default_factory=dict)  # name -> dict(screw, node, host nodes, N, axis, S)
+    # name -> dict(screw, node, host nodes, N (host weights), lever, axis, S, index, tributary)
+    ties: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)  # seconds: locate, beams, interface
     mpcs: tuple = ()  # constraints to pass to the model (polyaxial tulips)
     rod_nodes: dict = field(default_factory=dict)  # rod name -> its model node ids, in order
@@ -456,8 +457,8 @@ def _surface_coupling(mesh: Mesh, x: np.ndarray, axis: np.ndarray, radius: np.nd
     # every (point inside, host node) pair, merged per (tie, node)
     pt, col = np.nonzero(loc.nodes >= 0)
     key, inv = np.unique(tie[pt] * mesh.n_nodes + loc.nodes[pt, col], return_inverse=True)
-    cw = w[pt] * loc.N[pt, col]
     nw = loc.N[pt, col]
+    cw = w[pt] * nw
     # twist = e . q with q = (a, omega) the least-squares rigid motion: M q = sum_j w_j A_j^T u_j,
     # A_j = [I, -[y_j]x]; the coefficient of u_j is w_j A_j M^-1 e, e = (0, t)
     A = np.concatenate([np.broadcast_to(np.eye(3), (len(tie), 3, 3)), -cross_matrices(arm)], 2)
