@@ -169,7 +169,8 @@ def render_plots(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
         points = report.get("rod_operating_points") or {}
         save("sn_curve", lambda ax: plot.sn_curve(
             curve, {f"rod, {k}": (v["equivalent_amplitude_mpa"], v["cycles_per_year"])
-                    for k, v in points.items()}, ax=ax))
+                    for k, v in points.items() if v["equivalent_amplitude_mpa"] is not None},
+            ax=ax))
     vs = report.get("rom_vs_intact")
     if vs:  # activities whose peak rotates the segment backwards (sign < 0) are left out
         names = [n for n, r in vs.items() if not n.startswith("activity_")

@@ -51,7 +51,9 @@ def _operating_points(result: TimelineResult, scenario: Scenario) -> dict[str, d
     """Rod operating points for the S-N figure: the worst and the last week's peak von Mises
     amplitude, as the fully reversed amplitude of the zero-to-peak cycle (mean = amplitude,
     mean-stress corrected with ``fatigue.mean_stress``), and the cycles per year at full
-    activity (MPa, cycles/year)."""
+    activity (MPa, cycles/year). A point whose peak reaches the mean-stress limit fails
+    statically, not by fatigue: its equivalent amplitude is null and ``static_overload`` true
+    (no S-N curve applies)."""
     from spinesim.failure.fatigue import equivalent_amplitude
     from spinesim.model.activity import activity_spectrum
     from spinesim.model.implant_materials import implant_material
@@ -71,10 +73,13 @@ def _operating_points(result: TimelineResult, scenario: Scenario) -> dict[str, d
         picks.append(("last week", last))
     for label, i in picks:
         sa = float(amp[i])
-        eq = float(equivalent_amplitude(sa, sa, float(mat.uts_mpa), mat.yield_mpa,
-                                        method=method))
+        limit = mat.yield_mpa if method == "soderberg" and mat.yield_mpa else mat.uts_mpa
+        static = 2.0 * sa >= float(mat.uts_mpa) or sa >= float(limit)  # as _static_split
+        eq = None if static else float(equivalent_amplitude(
+            sa, sa, float(mat.uts_mpa), mat.yield_mpa, method=method))
         out[f"{label} ({t['week'].iloc[i]:g})"] = {
-            "amplitude_mpa": sa, "equivalent_amplitude_mpa": eq, "cycles_per_year": per_year}
+            "amplitude_mpa": sa, "equivalent_amplitude_mpa": eq, "cycles_per_year": per_year,
+            "static_overload": static}
     return out
 
 

@@ -172,3 +172,25 @@ def test_intact_reference_adds_rom_percentages_and_the_bars(tmp_path):
 
 def test_without_the_reference_rom_vs_intact_is_null(run_dir):
     assert json.loads((run_dir / "report.json").read_text())["rom_vs_intact"] is None
+
+
+def test_a_rod_that_breaks_on_the_first_load_is_reported_not_a_crash(tmp_path):
+    """A 2 mm rod on one side under 30 N·m / 5 kN lifts: its peak von Mises stress passes the
+    UTS (860 MPa) in week 1. The hardware verdict says so, the rod's S-N operating point is
+    flagged as a static overload (no S-N curve applies, so no equivalent amplitude) and every
+    file is still written; the report used to stop at the mean-stress correction."""
+    sc = tmp_path / "s.toml"
+    sc.write_text('[segment]\nconstruct = "unilateral-cage"\n[hardware.rod]\ndiameter_mm = 2.0\n'
+                  "[activity.lifting]\nper_day = 20.0\nmoment_nm = 30.0\n"
+                  "compression_n = 5000.0\n")
+    out = tmp_path / "out"
+    assert main(["run", str(sc), "-o", str(out), *ARGS]) == 0
+    report = json.loads((out / "report.json").read_text())
+    v = report["verdicts"]["hardware_fatigue"]
+    assert v["fails"] and v["week"] == 1 and v["driver"] == "rod_static_overload"
+    assert v["value"] >= v["threshold"] == 860.0
+    (point,) = report["rod_operating_points"].values()
+    assert point["static_overload"] is True and point["equivalent_amplitude_mpa"] is None
+    assert 2.0 * point["amplitude_mpa"] >= 860.0
+    assert report["fatigue"]["rod"]["static_overload"] is True
+    assert (out / "plots" / "sn_curve.png").is_file()
