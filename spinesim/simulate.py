@@ -200,7 +200,9 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
     Raises
     ------
     SpinesimError
-        A construct without graft or screws, an imported mesh or a multi-level fusion.
+        A construct without graft or screws, an imported mesh or a multi-level fusion; a
+        screw thinner than the default core diameter without a core diameter; a cage
+        footprint without a 1 mm wall around the graft window.
     """
     construct = scenario.get("segment.construct")
     if construct not in TIMELINE_CONSTRUCTS:
@@ -218,6 +220,17 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
         return scenario.get(key) if scenario.applies(key) else None
 
     quality = g("bone.quality")
+    outer, core = g("hardware.screw.diameter_mm"), g("hardware.screw.core_diameter_mm")
+    if core is None and outer <= d.screw_core_diameter_mm:
+        raise SpinesimError(f"hardware.screw.diameter_mm = {outer} mm leaves no thread around "
+                            f"the default core diameter {d.screw_core_diameter_mm} mm "
+                            "(hardware.screw.core_diameter_mm unset): give a core diameter "
+                            "below the outer one")
+    for key, window in zip(("cage.width_mm", "cage.depth_mm"), d.graft_window_mm):
+        size = g(key)
+        if size is not None and size < window + 2.0:
+            raise SpinesimError(f"{key} = {size} mm leaves no 1 mm wall around the graft window "
+                                f"({window:g} mm that way); allowed from {window + 2.0:g} mm")
     return SegmentOptions(
         levels=g("segment.levels"), construct=construct,
         resolution=float(g("segment.resolution") if resolution is None else resolution),
@@ -226,7 +239,7 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
         rod_material=g("hardware.rod.material"), rod_diameter_mm=g("hardware.rod.diameter_mm"),
         screw_material=g("hardware.screw.material"),
         screw_diameter_mm=g("hardware.screw.diameter_mm"),
-        screw_core_diameter_mm=g("hardware.screw.core_diameter_mm") or d.screw_core_diameter_mm,
+        screw_core_diameter_mm=core or d.screw_core_diameter_mm,
         screw_length_mm=g("hardware.screw.length_mm"),
         cage_material=g("cage.material") or d.cage_material,
         cage_width_mm=g("cage.width_mm") or d.cage_width_mm,

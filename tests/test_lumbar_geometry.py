@@ -97,6 +97,8 @@ def test_table_reproduces_sourced_values():
     (lambda: lumbar_segment("L4-L5", construct="fusion"), ["construct", "fused"]),
     (lambda: CageSpec(material="steel"), ["material", "peek", "titanium"]),
     (lambda: lumbar_segment("L4-L5", facet_gap_mm=-1), ["facet_gap_mm"]),
+    (lambda: lumbar_segment("L4-L5", construct="fused", cage=CageSpec(height_mm=4.0)),
+     ["L4-L5", "posterior disc height", "cage height_mm = 4 mm", "lordosis"]),
 ])
 def test_bad_input_raises_an_error_naming_the_key(call, words):
     with pytest.raises(MeshError) as err:

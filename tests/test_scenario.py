@@ -365,6 +365,12 @@ BAD_INPUTS = [
     ("core wider than the thread", {"hardware": {"screw": {"core_diameter_mm": 7}}},
      ["hardware.screw.core_diameter_mm = 7.0 must be below hardware.screw.diameter_mm = 6.5 "
       "(default) mm"]),
+    ("screw core too thin for a beam", {"hardware": {"screw": {"core_diameter_mm": 0.001}}},
+     ["hardware.screw.core_diameter_mm = 0.001 is out of range", "allowed range [1, 10] mm"]),
+    ("a screw shorter than the geometry allows", {"hardware": {"screw": {"length_mm": 19}}},
+     ["hardware.screw.length_mm = 19.0 is out of range", "allowed range [20, 80] mm"]),
+    ("a time step of minutes", {"timeline": {"step_weeks": 0.001}},
+     ["timeline.step_weeks = 0.001 is out of range", "allowed range [0.1, 52] weeks"]),
     ("timeline not a whole number of steps", {"timeline": {"step_weeks": 5}},
      ["timeline.weeks = 52 (default) is not a whole number of timeline.step_weeks = 5.0"]),
     ("given twice", {"hardware.rod.diameter_mm": 6, "hardware": {"rod": {"diameter_mm": 7}}},

@@ -10,6 +10,7 @@ import pytest
 from conftest import record
 
 from spinesim.cli import main as cli
+from spinesim.errors import SpinesimError
 from spinesim.model.loadcases import DIRECTIONS, load_case, moment_load_cases
 from spinesim.model.segment import SegmentOptions, build_segment, solve_rom
 
@@ -132,6 +133,21 @@ def test_rom_command_rejects_bad_input_with_exit_2(argv, text, capsys):
         code = exc.code
     assert code == 2
     assert text in capsys.readouterr().err
+
+
+def test_a_screw_longer_than_the_vertebra_is_refused_by_name():
+    """An 80 mm screw leaves the L4 body through its anterior wall; the model says which
+    screw and which setting, instead of listing beam nodes outside the mesh."""
+    with pytest.raises(SpinesimError, match=r"screw L4 left: a 80 mm screw leaves the vertebral "
+                                            r"body .*hardware.screw.length_mm"):
+        build_segment(replace(COARSE, construct="unilateral-cage", resolution=0.3,
+                              screw_length_mm=80.0))
+
+
+def test_segment_options_refuse_a_screw_core_as_wide_as_its_thread():
+    with pytest.raises(SpinesimError, match=r"screw_core_diameter_mm 4.5 must lie in "
+                                            r"\(0, screw_diameter_mm = 4.0\) mm"):
+        SegmentOptions(screw_diameter_mm=4.0)
 
 
 def test_an_imported_mesh_gives_the_rom_of_the_same_generated_geometry(tmp_path):

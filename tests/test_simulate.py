@@ -11,8 +11,10 @@ import pytest
 from spinesim.errors import SpinesimError
 from spinesim.failure import healing
 from spinesim.failure.fatigue import section_fatigue, sn_curve
+from spinesim.model.hardware import Interface
 from spinesim.outcomes import outcomes
 from spinesim.scenario import Scenario
+from spinesim.scenario_schema import field
 from spinesim.simulate import (
     COLUMNS,
     VERDICT_KEYS,
@@ -180,7 +182,20 @@ def test_segment_options_follow_the_scenario_without_soft_tissue():
     assert opts.screw_length_mm == s.get("hardware.screw.length_mm")
 
 
+def test_every_allowed_bonded_tie_factor_builds_segment_options():
+    """The scenario range of loosening.bonded_tie_factor (up to 10,000 x host E per mm) maps
+    into the segment's interface_scale range; the top of it used to stop the run with an
+    internal name."""
+    hi = field("loosening.bonded_tie_factor").high
+    opts = segment_options(Scenario.default().with_values({"loosening.bonded_tie_factor": hi}))
+    assert opts.interface_scale * Interface().tie_factor == pytest.approx(hi)
+
+
 @pytest.mark.parametrize("values, match", [
+    ({"hardware.screw.diameter_mm": 4.0}, "hardware.screw.diameter_mm = 4.0 mm leaves no thread "
+     "around the default core diameter 4.5 mm"),
+    ({"cage.width_mm": 5.0}, r"cage.width_mm = 5.0 mm leaves no 1 mm wall around the graft "
+     r"window \(12 mm that way\); allowed from 14 mm"),
     ({"segment.construct": "intact"}, "graft and screws"),
     ({"segment.construct": "cage-only"}, "graft and screws"),
     ({"segment.levels": "L3-L5"}, "single-level"),

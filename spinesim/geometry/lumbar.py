@@ -194,8 +194,10 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
                       "offset": 0.0 if fused else -d.nucleus_posterior_offset_fraction * depth})
         post = height - max(ab[j][1], ab[j + 1][1]) * np.tan(np.radians(d.disc_lordosis_deg))
         if post < 1.0:
+            what = "cage height_mm" if fused and cage.height_mm is not None else "disc_height_mm"
             raise MeshError(f"{names[j]}-{names[j + 1]}: posterior disc height {post:.2f} mm < 1 mm"
-                            " (disc_height_mm too small for disc_lordosis_deg)")
+                            f" ({what} = {height:g} mm too small for the disc lordosis, "
+                            f"{discs[j]['wedge']:g} deg)")
 
     def grid(i: int, disc: dict) -> np.ndarray:
         a, b = ab[i]

@@ -110,12 +110,15 @@ class SegmentOptions:
             raise SpinesimError(f"construct {self.construct!r}; allowed: {', '.join(CONSTRUCTS)}")
         if not 2.0 <= self.rod_diameter_mm <= 12.0:
             raise SpinesimError(f"rod diameter {self.rod_diameter_mm} mm outside [2, 12] mm")
+        if not 0.0 < self.screw_core_diameter_mm < self.screw_diameter_mm:
+            raise SpinesimError(f"screw_core_diameter_mm {self.screw_core_diameter_mm} must lie in "
+                                f"(0, screw_diameter_mm = {self.screw_diameter_mm}) mm")
         if not 0.0 <= self.head_offset_mm <= 30.0:
             raise SpinesimError(f"head_offset_mm {self.head_offset_mm} outside [0, 30] mm")
         if not 0.5 <= self.screw_element_mm <= 20.0:
             raise SpinesimError(f"screw_element_mm {self.screw_element_mm} outside [0.5, 20] mm")
-        if not 0.0 < self.interface_scale <= 10.0:
-            raise SpinesimError(f"interface_scale {self.interface_scale} outside (0, 10]")
+        if not 0.0 < self.interface_scale <= 1000.0:  # loosening.bonded_tie_factor <= 10,000
+            raise SpinesimError(f"interface_scale {self.interface_scale} outside (0, 1000]")
         if not -0.1 <= self.prestrain <= 0.2:
             raise SpinesimError(f"prestrain {self.prestrain} outside [-0.1, 0.2]")
 
@@ -168,6 +171,11 @@ def _hardware(opts: SegmentOptions, geometry, E: np.ndarray):
     for t in geometry.screws:
         if t.side not in sides:
             continue
+        if not t.tip_inside_body:
+            raise SpinesimError(f"screw {t.level} {t.side}: a {t.length_mm:g} mm screw leaves the "
+                                f"vertebral body (its tip at {np.round(t.tip, 1).tolist()} mm lies "
+                                "outside it); use a shorter screw_length_mm "
+                                "(scenario: hardware.screw.length_mm)")
         head = t.entry - opts.head_offset_mm * t.direction
         screws.append(Screw(f"{t.level} {t.side}", head=head, entry=t.entry,
                             direction=t.direction, length_mm=opts.screw_length_mm,
