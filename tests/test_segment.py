@@ -137,11 +137,14 @@ def test_rom_command_rejects_bad_input_with_exit_2(argv, text, capsys):
 
 def test_a_screw_longer_than_the_vertebra_is_refused_by_name():
     """An 80 mm screw leaves the L4 body through its anterior wall; the model says which
-    screw and which setting, instead of listing beam nodes outside the mesh."""
+    screw and which setting, instead of listing beam nodes outside the mesh. A 20 mm screw,
+    whose tip stays in the pedicle short of the body, is a valid model."""
+    opts = replace(COARSE, construct="unilateral-cage", resolution=0.3)
     with pytest.raises(SpinesimError, match=r"screw L4 left: a 80 mm screw leaves the vertebral "
                                             r"body .*hardware.screw.length_mm"):
-        build_segment(replace(COARSE, construct="unilateral-cage", resolution=0.3,
-                              screw_length_mm=80.0))
+        build_segment(replace(opts, screw_length_mm=80.0))
+    short = build_segment(replace(opts, screw_length_mm=20.0))
+    assert set(short.hardware.ties["screw_interface"]["screw"]) == {"L4 left", "L5 left"}
 
 
 def test_segment_options_refuse_a_screw_core_as_wide_as_its_thread():

@@ -171,7 +171,8 @@ def _hardware(opts: SegmentOptions, geometry, E: np.ndarray):
     for t in geometry.screws:
         if t.side not in sides:
             continue
-        if not t.tip_inside_body:
+        centre = geometry.frames[t.level][:3, 3]
+        if not t.tip_inside_body and np.dot(t.tip - centre, t.direction) > 0.0:  # past the body
             raise SpinesimError(f"screw {t.level} {t.side}: a {t.length_mm:g} mm screw leaves the "
                                 f"vertebral body (its tip at {np.round(t.tip, 1).tolist()} mm lies "
                                 "outside it); use a shorter screw_length_mm "
