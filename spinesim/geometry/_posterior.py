@@ -36,6 +36,46 @@ def _n(length: float, h: float, minimum: int = 1) -> int:
     return max(minimum, math.ceil(abs(length) / h - 1e-9))
 
 
+def _pedicle_root(s: int, alpha: float, x_q: float, y_c: float, a: float, b: float, level: str
+                  ) -> np.ndarray:
+    """Local (x, y) where the pedicle axis of side ``s`` meets the body's elliptical wall."""
+    u = np.array([-s * np.sin(alpha), np.cos(alpha)])
+    q = np.array([s * x_q, y_c])
+    A = (u[0] / a) ** 2 + (u[1] / b) ** 2
+    B = 2 * (q[0] * u[0] / a ** 2 + q[1] * u[1] / b ** 2)
+    C = (q[0] / a) ** 2 + (q[1] / b) ** 2 - 1
+    disc = B * B - 4 * A * C
+    if disc <= 0:
+        raise MeshError(f"{level}: the pedicle axis misses the vertebral body; check "
+                        "canal_width_mm, pedicle_width_mm and pedicle_transverse_angle_deg")
+    return q + u * (-B - np.sqrt(disc)) / (2 * A)
+
+
+def _root_patch(outer_local: np.ndarray, root: np.ndarray, m: int) -> np.ndarray:
+    """``m + 1`` consecutive body-wall nodes (indices into ``outer_local``) centred on
+    ``root``, ordered by ascending x."""
+    P = len(outer_local)
+    pc = int(np.argmin(np.hypot(*(outer_local - root).T)))
+    starts = (pc - m // 2, pc - (m + 1) // 2)       # two candidates when m is odd
+    patch = min(((st + np.arange(m + 1)) % P for st in starts),
+                key=lambda pt: float(np.hypot(*(outer_local[pt].mean(0) - root))))
+    return patch[::-1] if outer_local[patch[-1], 0] < outer_local[patch[0], 0] else patch
+
+
+def _pedicle_divisions(outer_local: np.ndarray, root: np.ndarray, width: float) -> int:
+    """Elements across the pedicle: the number of body-wall node spacings at the root whose
+    chord comes closest to the pedicle width, so that the meshed pedicle root is as wide as
+    the pedicle at every resolution (within half a wall spacing) instead of a resolution-
+    dependent multiple of the wall spacing."""
+    def miss(m: int) -> float:
+        patch = _root_patch(outer_local, root, m)
+        return abs(float(np.hypot(*(outer_local[patch[-1]] - outer_local[patch[0]]))) - width)
+
+    spacing = float(np.median(np.hypot(*np.diff(outer_local, axis=0).T)))
+    upper = max(3, math.ceil(2.0 * width / spacing) + 1)
+    return min(range(2, min(upper, len(outer_local) // 4) + 1), key=miss)
+
+
 @dataclass
 class Arch:
     """One vertebra's posterior elements in global coordinates (internal)."""
@@ -74,7 +114,8 @@ def build_arch(store: NodeStore, *, frame: Frame, a: float, b: float, dims, zl: 
     if sp_len < 2.0:
         raise MeshError(f"{dims.level}: spinous_process_length_mm={dims.spinous_process_length_mm} "
                         f"must exceed canal_depth_mm + lamina_thickness_mm + 2 mm")
-    m_x = max(2, round(width / h))
+    roots = {s: _pedicle_root(s, alpha, x_q, y_c, a, b, dims.level) for s in (+1, -1)}
+    m_x = _pedicle_divisions(outer_local, roots[+1], width)
     pos = _lines((0.0, x_sp, _n(x_sp, h)), (x_sp, x_pi, _n(x_pi - x_sp, h)), (x_pi, x_po, m_x),
                  (x_po, x_po + dims.transverse_process_length_mm,
                   _n(dims.transverse_process_length_mm, h)))
@@ -94,26 +135,11 @@ def build_arch(store: NodeStore, *, frame: Frame, a: float, b: float, dims, zl: 
                  -1: np.flatnonzero((X > -x_po - tol) & (X < -x_pi + tol))}
     lamina_iy = np.flatnonzero(Y > y_c - t_l - tol)
     zc = 0.5 * (Z[0] + Z[-1])
-    P = len(outer_local)
     sides, axes = {}, {}
     for s in (+1, -1):
         u = np.array([-s * np.sin(alpha), np.cos(alpha)])
-        q = np.array([s * x_q, y_c])
-        # root: where the pedicle axis meets the body's elliptical wall
-        A = (u[0] / a) ** 2 + (u[1] / b) ** 2
-        B = 2 * (q[0] * u[0] / a ** 2 + q[1] * u[1] / b ** 2)
-        C = (q[0] / a) ** 2 + (q[1] / b) ** 2 - 1
-        disc = B * B - 4 * A * C
-        if disc <= 0:
-            raise MeshError(f"{dims.level}: the pedicle axis misses the vertebral body; check "
-                            "canal_width_mm, pedicle_width_mm and pedicle_transverse_angle_deg")
-        root = q + u * (-B - np.sqrt(disc)) / (2 * A)
-        pc = int(np.argmin(np.hypot(*(outer_local - root).T)))
-        starts = (pc - m_x // 2, pc - (m_x + 1) // 2)       # two candidates when m_x is odd
-        patch = min(((st + np.arange(m_x + 1)) % P for st in starts),
-                    key=lambda pt: float(np.hypot(*(outer_local[pt].mean(0) - root))))
-        if outer_local[patch[-1], 0] < outer_local[patch[0], 0]:
-            patch = patch[::-1]
+        q, root = np.array([s * x_q, y_c]), roots[s]
+        patch = _root_patch(outer_local, root, m_x)
         root_ids = np.stack([outer_ids[k][patch] for k in range(k0, k1 + 1)], axis=1)
         root_xyz = np.stack([outer_xyz[k][patch] for k in range(k0, k1 + 1)], axis=1)
         ix = pillar_ix[s]

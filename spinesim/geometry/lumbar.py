@@ -78,6 +78,32 @@ def parse_levels(levels: str | Sequence[str]) -> tuple[str, ...]:
     return names
 
 
+def _body_planes(level: str, hb: float, t_ep: float, ph: float, h: float
+                 ) -> tuple[np.ndarray, tuple[int, int]]:
+    """Local z of a body's node planes (mm, inferior to superior: outer endplate faces, then
+    the interior planes) and the indices of the two planes that bound the pedicles.
+
+    The pedicle (height ``ph``, centred at ``min(hb/4, hb/2 - t_ep - ph/2)`` above the body
+    centre) starts and ends on planes, so the meshed pedicles and arch are ``ph`` high at
+    every resolution; the spans below, between (at least 2 elements) and above are divided
+    into elements of at most ``h``."""
+    zp = min(hb / 4, hb / 2 - t_ep - ph / 2)
+    lo, hi = zp - ph / 2, zp + ph / 2
+    if lo < -hb / 2 + t_ep:
+        raise MeshError(f"{level}: pedicle_height_mm={ph} does not fit the body height {hb} mm")
+    z = [np.array([-hb / 2, -hb / 2 + t_ep])]
+    k = [0, 0]
+    for j, (a, b, least) in enumerate(((-hb / 2 + t_ep, lo, 1), (lo, hi, 2),
+                                       (hi, hb / 2 - t_ep, 1))):
+        if b - a > 1e-9:
+            n = max(least, int(np.ceil((b - a) / h - 1e-9)))
+            z.append(np.linspace(a, b, n + 1)[1:])
+        if j < 2:
+            k[j] = sum(len(p) for p in z) - 1
+    z.append(np.array([hb / 2]))
+    return np.concatenate(z), (k[0], k[1])
+
+
 def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "intact",
                    resolution: float = 1.0, cage: CageSpec | None = None,
                    dimensions: Mapping[str, Mapping[str, float]] | None = None,
@@ -223,14 +249,13 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
     vplanes: list[list[np.ndarray]] = []         # global coords of each plane per vertebra
     vids: list[list[np.ndarray]] = []
     vzl, vbot = [], []
+    pedicle_planes: dict[str, tuple[int, int]] = {}
     ring_q = topo.ring
     for i, n in enumerate(names):
         d, (a, b), hb = dims[n], ab[i], dims[n].body_height_mm
         xy_b = grid(i, discs[i] if i < nv - 1 else discs[i - 1])
         xy_t = grid(i, discs[i - 1] if i > 0 else discs[i])
-        n_c = max(4, int(np.ceil((hb - 2 * t_ep) / h)))
-        zl = np.concatenate([[-hb / 2], np.linspace(-hb / 2 + t_ep, hb / 2 - t_ep, n_c + 1),
-                             [hb / 2]])
+        zl, pedicle_planes[n] = _body_planes(n, hb, t_ep, d.pedicle_height_mm, h)
         planes, ids = [], []
         for k, z in enumerate(zl):
             f = (z + hb / 2) / hb
@@ -289,17 +314,8 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
     # ------------------------------------------------------- posterior elements
     arches = []
     for i, n in enumerate(names):
-        d, hb, zl = dims[n], dims[n].body_height_mm, vzl[i]
-        ph = d.pedicle_height_mm
-        zp = min(hb / 4, hb / 2 - t_ep - ph / 2)
-        if zp - ph / 2 < -hb / 2 + t_ep:
-            raise MeshError(f"{n}: pedicle_height_mm={ph} does not fit the body height {hb} mm")
-        inner = zl[1:-1]
-        k0 = int(np.argmin(np.abs(inner - (zp - ph / 2)))) + 1
-        k1 = int(np.argmin(np.abs(inner - (zp + ph / 2)))) + 1
-        if k1 - k0 < 2:
-            k1 = min(k0 + 2, len(zl) - 2)
-            k0 = k1 - 2
+        d, zl = dims[n], vzl[i]
+        k0, k1 = pedicle_planes[n]
         arch = build_arch(store, frame=frames[i], a=ab[i][0], b=ab[i][1], dims=d, zl=zl,
                           k_range=(k0, k1), outer_xyz=[p[topo.outer] for p in vplanes[i]],
                           outer_ids=[q[topo.outer] for q in vids[i]],
