@@ -73,7 +73,7 @@ def _pedicle_divisions(outer_local: np.ndarray, root: np.ndarray, width: float) 
 
     spacing = float(np.median(np.hypot(*np.diff(outer_local, axis=0).T)))
     upper = max(3, math.ceil(2.0 * width / spacing) + 1)
-    return min(range(2, min(upper, len(outer_local) // 4) + 1), key=miss)
+    return min(range(2, max(2, min(upper, len(outer_local) // 4)) + 1), key=miss)
 
 
 @dataclass

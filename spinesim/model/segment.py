@@ -45,8 +45,8 @@ log = logging.getLogger(__name__)
 __all__ = ["CONSTRUCTS", "CaseResult", "Segment", "SegmentOptions", "build_segment",
            "case_loads", "segment_solver", "solve_rom"]
 
-#: Default mesh resolution of the segment models: 53.5k DOF for intact L4-L5 (the issue asks
-#: for 50k-300k per level); ROM changes by about 1-2 % from here to resolution 1.0.
+#: Default mesh resolution of the segment models: 61.4k DOF for intact L4-L5 (the issue asks
+#: for 50k-300k per level); intact ROM grows by 0.6-3.3 % from here to resolution 1.0.
 DEFAULT_RESOLUTION = 0.8
 #: PARDISO memory per DOF of a segment model (bytes), measured here as peak RSS of a healing
 #: timeline: 4.7 GB at 261k DOF (resolution 1.5) and 7.4 GB at 396k (resolution 1.75), i.e.
