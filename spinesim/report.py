@@ -54,7 +54,7 @@ def _operating_points(result: TimelineResult, scenario: Scenario) -> dict[str, d
     activity (MPa, cycles/year). A point whose peak reaches the mean-stress limit fails
     statically, not by fatigue: its equivalent amplitude is null and ``static_overload`` true
     (no S-N curve applies)."""
-    from spinesim.failure.fatigue import equivalent_amplitude
+    from spinesim.failure.fatigue import equivalent_amplitude, fails_statically
     from spinesim.model.activity import activity_spectrum
     from spinesim.model.implant_materials import implant_material
 
@@ -73,8 +73,7 @@ def _operating_points(result: TimelineResult, scenario: Scenario) -> dict[str, d
         picks.append(("last week", last))
     for label, i in picks:
         sa = float(amp[i])
-        limit = mat.yield_mpa if method == "soderberg" and mat.yield_mpa else mat.uts_mpa
-        static = 2.0 * sa >= float(mat.uts_mpa) or sa >= float(limit)  # as _static_split
+        static = bool(fails_statically(2.0 * sa, sa, float(mat.uts_mpa), mat.yield_mpa, method))
         eq = None if static else float(equivalent_amplitude(
             sa, sa, float(mat.uts_mpa), mat.yield_mpa, method=method))
         out[f"{label} ({t['week'].iloc[i]:g})"] = {

@@ -86,7 +86,7 @@ import pandas as pd
 from spinesim.errors import SpinesimError
 from spinesim.failure import healing
 from spinesim.failure.bridging import bridging
-from spinesim.failure.fatigue import SNCurve, section_fatigue, sn_curve
+from spinesim.failure.fatigue import SNCurve, fails_statically, section_fatigue, sn_curve
 from spinesim.failure.loosening import loosening_rule
 from spinesim.fem.condense import CondensedModel
 from spinesim.fem.materials import Isotropic
@@ -317,10 +317,9 @@ def _static_split(results: list, cycles: np.ndarray, curve: tuple
     sigma = np.stack([r.sigma_at_max for r in results], axis=-1)
     tau = np.stack([r.tau_at_max for r in results], axis=-1)
     _, uts, yield_, method = curve
-    limit = yield_ if method == "soderberg" and yield_ is not None else uts
     cycled = np.asarray(cycles) > 0
     peak = np.sqrt(sigma * sigma + 3.0 * tau * tau)
-    over = ((peak >= uts) | (0.5 * sigma >= limit)) & cycled
+    over = fails_statically(peak, 0.5 * sigma, uts, yield_, method) & cycled
     static = over.any(axis=-1)
     if static.any():
         sigma = np.where(static[..., None], 0.0, sigma)

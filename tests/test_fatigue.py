@@ -12,6 +12,7 @@ from spinesim.failure.fatigue import (
     FatigueError,
     SNCurve,
     equivalent_amplitude,
+    fails_statically,
     life,
     miner_damage,
     notch_factor_range,
@@ -279,3 +280,13 @@ def test_user_curve_without_endurance_limit_has_finite_life_everywhere():
     curve = SNCurve(name="test", sigma_f_mpa=1000.0, b=-0.1, endurance_mpa=0.0, source="test")
     assert np.all(np.isfinite(curve.cycles_to_failure([1.0, 100.0])))
     assert math.isinf(curve.knee_cycles)
+
+
+def test_a_cycle_past_the_uts_or_the_mean_stress_limit_fails_statically():
+    """Peak 860 MPa reaches the Ti-6Al-4V UTS; a mean of 800 MPa reaches the Soderberg limit
+    (yield 795 MPa) but not the Goodman one (UTS); without a yield strength Soderberg falls
+    back on the UTS."""
+    peak, mean = np.array([860.0, 850.0, 850.0]), np.array([430.0, 800.0, 300.0])
+    assert fails_statically(peak, mean, 860.0).tolist() == [True, False, False]
+    assert fails_statically(peak, mean, 860.0, 795.0, "soderberg").tolist() == [True, True, False]
+    assert fails_statically(peak, mean, 860.0, None, "soderberg").tolist() == [True, False, False]

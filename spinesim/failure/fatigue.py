@@ -41,6 +41,7 @@ __all__ = [
     "SNCurve",
     "SectionFatigue",
     "equivalent_amplitude",
+    "fails_statically",
     "life",
     "miner_damage",
     "notch_factor_range",
@@ -351,6 +352,16 @@ def equivalent_amplitude(sigma_a: ArrayLike, sigma_m: ArrayLike, uts: float,
 
 
 # ------------------------------------------------------------------------------ counting
+def fails_statically(peak: ArrayLike, mean: ArrayLike, uts: float, yield_: float | None = None,
+                     method: str = "goodman") -> np.ndarray:
+    """Whether a load cycle breaks the part on its first application instead of accumulating
+    damage: its peak (von Mises) stress reaches the UTS, or its mean stress reaches the
+    mean-stress limit of ``method`` (the yield strength for Soderberg when given, else the
+    UTS), beyond which no S-N curve applies (MPa; elementwise)."""
+    limit = yield_ if method == "soderberg" and yield_ is not None else uts
+    return (np.asarray(peak) >= uts) | (np.asarray(mean) >= limit)
+
+
 def rainflow_cycles(series: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rainflow-count a stress (or load) history (ASTM E1049-85, section 5.4.4).
 

@@ -152,9 +152,10 @@ class Interface:
 
     The defaults tie the screw to the bone ("bonded"): both stiffnesses are ``tie_factor``
     times the Young's modulus of the element holding the node, i.e. the interface is much
-    stiffer than the bone around it. This is a modelling choice, not a measured value; loosening scales it down
-    (fibrous tissue about 1-10 % of the bonded stiffness, a rule built on Pilliar et al., Clin
-    Orthop Relat Res 208:108 (1986) and Jasty et al., J Bone Joint Surg Am 79:707 (1997)).
+    stiffer than the bone around it. This is a modelling choice, not a measured value;
+    loosening scales it down (fibrous tissue about 1-10 % of the bonded stiffness, a rule built
+    on Pilliar et al., Clin Orthop Relat Res 208:108 (1986) and Jasty et al., J Bone Joint Surg
+    Am 79:707 (1997)).
     Give ``k_axial``/``k_normal`` (MPa) to set them directly. The screw's spin about its own
     axis is resisted by a torsional spring against the host's rotation, of stiffness
     ``k_normal r^2`` per unit length (N·mm/rad per mm; the same interface layer acting at the
