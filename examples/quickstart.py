@@ -19,6 +19,7 @@ import numpy as np
 
 import spinesim
 from spinesim.atomic import atomic_path, write_json
+from spinesim.failure.bone_overstrain import YIELD_STRAIN_COMPRESSION
 from spinesim.fem import Isotropic
 from spinesim.fem.constraints import Support
 from spinesim.fem.export import write_solution
@@ -41,9 +42,6 @@ MATERIALS = {
 #: 400 N compression: the "physiological" compressive load of a typical lumbar FE study,
 #: J Healthc Eng 2017:9365068 (FE study of ELIF).
 DEFAULT_LOAD_N = 400.0
-#: Compressive yield strain of vertebral trabecular bone 0.84 %: Kopperdahl & Keaveny,
-#: J Biomech 31:601 (1998).
-TRABECULAR_YIELD_STRAIN = 0.0084
 
 
 def run(load_n: float = DEFAULT_LOAD_N, out: Path | None = None) -> dict:
@@ -93,8 +91,9 @@ def run(load_n: float = DEFAULT_LOAD_N, out: Path | None = None) -> dict:
             "min_principal_strain_microstrain": float(min_principal_strain[sel].min() * 1e6),
         }
     canc = summary["regions"]["cancellous"]
+    # compressive yield strain of vertebral trabecular bone, 0.84 % (Kopperdahl & Keaveny 1998)
     canc["fraction_of_yield_strain"] = -canc["min_principal_strain_microstrain"] * 1e-6 / \
-        TRABECULAR_YIELD_STRAIN
+        YIELD_STRAIN_COMPRESSION
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         write_solution(out / "bone_block_solution.vtu", mesh, sol, fields,

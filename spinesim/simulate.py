@@ -113,6 +113,7 @@ __all__ = [
     "healing_rule",
     "run_timeline",
     "segment_options",
+    "solve_cases",
 ]
 
 #: Constructs the timeline runs on: a graft to heal and screws and rods to load.
@@ -474,6 +475,19 @@ def _segment(opts: SegmentOptions) -> tuple[Segment, bool]:
     return seg, False
 
 
+def solve_cases(seg: Segment, loads: list[np.ndarray]) -> list:
+    """Solutions of the segment's model in its current state under each node-load array of
+    ``loads`` ((n_nodes, 3) N): one multi-right-hand-side solve of the linear model, or one
+    active-set solve per case when the segment has soft tissue (``seg.springs``: tension-only
+    ligaments, compression-only facet contact; factors reused as CG preconditioner)."""
+    if seg.springs:
+        from spinesim.fem.active_set import solve_active_set
+
+        return [solve_active_set(seg.model, {"node_loads": m}, list(seg.springs),
+                                 reuse_preconditioner=True)[0] for m in loads]
+    return seg.model.solve_many(loads)
+
+
 def _condensed(opts: SegmentOptions, seg: Segment, graft: np.ndarray, loads: list
                ) -> tuple[CondensedModel, bool]:
     """The segment condensed onto its graft cells and screw-bone ties (cached per segment):
@@ -631,15 +645,10 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         """All activity peaks and the ROM cases: one multi-right-hand-side solve of the linear
         model, or one active-set solve per case with soft tissue."""
         nonlocal responses, roms, n_solves
-        if seg.springs:
-            from spinesim.fem.active_set import solve_active_set
-
-            sols = [solve_active_set(seg.model, {"node_loads": m}, list(seg.springs),
-                                     reuse_preconditioner=True)[0] for m in loads]
-        elif cond is not None:
+        if cond is not None:
             sols = cond.solve_many(E[graft], nu[graft], tie_scales(hw, factor), loads)
         else:
-            sols = seg.model.solve_many(loads)
+            sols = solve_cases(seg, loads)
         n_solves += 1
         responses = [_response(seg, s, strain_of, E[graft], nu[graft])
                      for s in sols[:len(active)]]

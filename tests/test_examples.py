@@ -112,6 +112,23 @@ def test_educator_script_runs_the_three_scenarios_side_by_side(tmp_path):
     assert smoker.verdicts["nonunion"]["value"] > healthy.verdicts["nonunion"]["value"]
 
 
+def test_bone_strain_script_tabulates_each_scenario(tmp_path, capsys):
+    """Two scenario files at resolution 0.4: one row per activity and part, written as CSV;
+    the osteoporotic lifter's threads sit in bone strained further than the healthy walker's."""
+    import pandas as pd
+
+    ex = load_example("bone_strain")
+    files = [ROOT / "examples" / "scenarios" / f"{n}.toml"
+             for n in ("healthy_fusion", "osteoporotic_loosening")]
+    assert ex.main([*map(str, files), "--out", str(tmp_path), "--resolution", "0.4"]) == 0
+    table = pd.read_csv(tmp_path / "bone_strain.csv")
+    assert set(table["scenario"]) == {"healthy_fusion", "osteoporotic_loosening"}
+    threads = table[table["part"].str.endswith("thread")]
+    worst = threads.groupby("scenario")["p90_ratio"].max()
+    assert worst["osteoporotic_loosening"] > 2 * worst["healthy_fusion"]
+    assert "strain / yield strain" in capsys.readouterr().out
+
+
 def test_researcher_script_custom_construct_and_imported_mesh(capsys):
     ex = load_example("researcher_construct")
     rows = ex.custom_construct(weeks=2, resolution=0.3)

@@ -1,1 +1,1 @@
-"""Failure models: fatigue, loosening, healing."""
+"""Failure models: fatigue, loosening, healing, bridging, bone strained past yield."""

@@ -197,7 +197,8 @@ class HardwareSystem:
     element_sets: tuple[ElementSet, ...]
     element_values: dict
     beams: dict = field(default_factory=dict)  # name -> dict(nodes, material, section, owner)
-    # name -> dict(screw, node, host nodes, N (host weights), lever, axis, S, index, tributary)
+    # name -> dict(screw, node, host nodes, N (host weights), lever, axis, S, index, tributary,
+    # span_mm: (start, end) of the node's tributary along the axis from the node, mm)
     ties: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)  # seconds: locate, beams, interface
     mpcs: tuple = ()  # constraints to pass to the model (polyaxial tulips)
@@ -388,7 +389,8 @@ def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
         values[TIE_SET] = K
         ties[TIE_SET] = dict(node=node, host=host, N=c, lever=lever, axis=axis, S=S,
                              screw=[screws[o].name for o in owner],
-                             index=t[:, 2].astype(int), tributary_mm=trib)
+                             index=t[:, 2].astype(int), tributary_mm=trib,
+                             span_mm=t[:, 4:6].astype(float))
         clock["interface"] = time.perf_counter() - t1
     return HardwareSystem(layout, points, tuple(sets), values, beams, ties, clock, tuple(mpcs),
                           {k: np.asarray(v) for k, v in rod_nodes.items()})
