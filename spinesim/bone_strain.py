@@ -19,14 +19,12 @@ import logging
 import numpy as np
 import pandas as pd
 
-from spinesim.failure import healing
 from spinesim.failure.bone_overstrain import strain_summary, thread_cells, yield_strain_ratio
 from spinesim.fem.post import cell_strain_operator
 from spinesim.model.activity import activity_spectrum
-from spinesim.model.hardware import interface_values
 from spinesim.model.segment import case_loads
 from spinesim.scenario import Scenario
-from spinesim.simulate import _segment, segment_options, solve_cases
+from spinesim.simulate import graft_state_segment, solve_cases
 
 __all__ = ["BONE_STRAIN_COLUMNS", "day0_bone_strain"]
 
@@ -56,20 +54,13 @@ def day0_bone_strain(scenario: Scenario | None = None, resolution: float | None 
     ``fraction_past_yield`` the volume fraction with ratio >= 1 (-).
     """
     scenario = Scenario.default() if scenario is None else scenario
-    opts = segment_options(scenario, resolution)
-    seg, _ = _segment(opts)
+    seg = graft_state_segment(scenario, resolution, 0.0)
     mesh, hw = seg.geometry.mesh, seg.hardware
-    graft = np.flatnonzero(mesh.cells_in_region("graft"))
-    E, nu = seg.E.copy(), seg.nu.copy()
-    E[graft], nu[graft] = healing.tissue_properties(
-        np.zeros(len(graft), np.int64), granulation_E_mpa=scenario.get("graft.initial_modulus_mpa"))
-    n_tied = sum(len(t["node"]) for t in hw.ties.values())
-    seg.model.update(E=E, nu=nu, **interface_values(hw, np.ones(n_tied)))  # a reused model too
     active = activity_spectrum(scenario).active()
     solutions = solve_cases(seg, [case_loads(seg, a.load_case()) for a in active])
     cancellous = mesh.cells_in_region("cancellous")
     parts = {"cancellous core": np.flatnonzero(cancellous)}
-    threads = thread_cells(mesh, hw, 0.5 * opts.screw_diameter_mm)
+    threads = thread_cells(mesh, hw, 0.5 * seg.options.screw_diameter_mm)
     for name, cells in threads.items():
         inside = cells[cancellous[cells]]
         logger.info("screw %s: %d of its %d thread cells are cancellous", name, len(inside),

@@ -124,22 +124,13 @@ def _history(history: ArrayLike) -> np.ndarray:
 
 def _unit_sections(scenario: Scenario, graft: str, resolution: float | None) -> tuple:
     """The segment and the rod and screw section results of the four unit loads."""
-    from spinesim.simulate import _segment, segment_options
+    from spinesim.simulate import graft_state_segment
 
     if graft not in ("unfused", "fused"):
         raise SpinesimError(f"graft = {graft!r}; allowed: 'unfused' (day 0, the graft as "
                             "granulation tissue) or 'fused' (mature bone)")
-    seg, _ = _segment(segment_options(scenario, resolution))
-    mesh = seg.geometry.mesh
-    cells = np.flatnonzero(mesh.cells_in_region("graft"))
-    level = np.full(len(cells), 0.0 if graft == "unfused" else float(healing.Phase.MATURE_BONE))
-    E, nu = seg.E.copy(), seg.nu.copy()
-    E[cells], nu[cells] = healing.tissue_properties(
-        level, granulation_E_mpa=scenario.get("graft.initial_modulus_mpa"))
-    from spinesim.model.hardware import interface_values
-
-    n_tied = sum(len(t["node"]) for t in seg.hardware.ties.values())
-    seg.model.update(E=E, nu=nu, **interface_values(seg.hardware, np.ones(n_tied)))
+    seg = graft_state_segment(scenario, resolution, 0.0 if graft == "unfused"
+                              else float(healing.Phase.MATURE_BONE))
     loads = []
     for col in HISTORY_COLUMNS:
         m = np.zeros((seg.model.layout.n_extra, 6))

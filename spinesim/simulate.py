@@ -108,6 +108,7 @@ __all__ = [
     "TIMELINE_CONSTRUCTS",
     "VERDICT_KEYS",
     "TimelineResult",
+    "graft_state_segment",
     "healing_odds_ratio",
     "healing_rate",
     "healing_rule",
@@ -473,6 +474,23 @@ def _segment(opts: SegmentOptions) -> tuple[Segment, bool]:
     seg = build_segment(opts)
     _LAST_BUILT[opts] = seg
     return seg, False
+
+
+def graft_state_segment(scenario: Scenario, resolution: float | None = None,
+                        graft_level: float = 0.0) -> Segment:
+    """The scenario's segment (built once per process and options, as the timeline's) with
+    every graft cell at tissue maturity ``graft_level`` (0 granulation tissue, the day-0
+    graft, ... :attr:`healing.Phase.MATURE_BONE` fused; :func:`healing.tissue_properties`)
+    and every screw interface bonded, ready to solve."""
+    seg, _ = _segment(segment_options(scenario, resolution))
+    cells = np.flatnonzero(seg.geometry.mesh.cells_in_region("graft"))
+    E, nu = seg.E.copy(), seg.nu.copy()
+    E[cells], nu[cells] = healing.tissue_properties(
+        np.full(len(cells), float(graft_level)),
+        granulation_E_mpa=scenario.get("graft.initial_modulus_mpa"))
+    n_tied = sum(len(t["node"]) for t in seg.hardware.ties.values())
+    seg.model.update(E=E, nu=nu, **interface_values(seg.hardware, np.ones(n_tied)))
+    return seg
 
 
 def solve_cases(seg: Segment, loads: list[np.ndarray]) -> list:
