@@ -129,6 +129,25 @@ def test_bone_strain_script_tabulates_each_scenario(tmp_path, capsys):
     assert "strain / yield strain" in capsys.readouterr().out
 
 
+def test_graft_drainage_script_drained_against_undrained(tmp_path):
+    """Resolution 0.4: the soft phases have not drained after 10 s, bone has after 1 s; the
+    undrained day-0 graft shears less than the drained one and its pore fluid carries the
+    pressure the drained skeleton does not."""
+    ex = load_example("graft_drainage")
+    t = ex.run(resolution=0.4, out=tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == {"graft_drainage_phases.csv",
+                                                     "graft_drainage_graft.csv"}
+    ph = t["phases"].set_index("phase")
+    assert 5.0 < ph["drainage_length_mm"].iloc[0] < 8.0  # half a 10-16 mm graft
+    soft = ["granulation", "fibrous", "cartilage"]
+    assert np.all(ph.loc[soft, "consolidated_after_10_s"] < 0.2)
+    assert np.all(ph.loc[["immature_bone", "mature_bone"], "consolidated_after_1_s"] > 0.5)
+    g = t["graft"].pivot(index="activity", columns="state")
+    strain, pressure = g["median_octahedral_shear_strain"], g["median_pressure_mpa"]
+    assert np.all(strain["undrained"] < strain["drained"])
+    assert np.all(pressure["undrained"] > 10 * pressure["drained"].abs())
+
+
 def test_researcher_script_custom_construct_and_imported_mesh(capsys):
     ex = load_example("researcher_construct")
     rows = ex.custom_construct(weeks=2, resolution=0.3)

@@ -1,1 +1,2 @@
-"""Failure models: fatigue, loosening, healing, bridging, bone strained past yield."""
+"""Failure models: fatigue, loosening, healing, bridging; checks of bone strained past yield
+and of graft drainage."""

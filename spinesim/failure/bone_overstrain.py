@@ -86,7 +86,10 @@ class StrainSummary:
 
 
 def strain_summary(ratio: ArrayLike, volume: ArrayLike) -> StrainSummary:
-    """:class:`StrainSummary` of per-cell ``ratio`` (-) with cell volumes ``volume`` (mm^3)."""
+    """:class:`StrainSummary` of per-cell ``ratio`` (-) with cell volumes ``volume`` (mm^3);
+    the percentiles are :func:`spinesim.failure.healing.volume_quantile`."""
+    from spinesim.failure.healing import volume_quantile
+
     r = np.asarray(ratio, dtype=float).ravel()
     v = np.asarray(volume, dtype=float).ravel()
     if r.shape != v.shape or not r.size:
@@ -95,13 +98,7 @@ def strain_summary(ratio: ArrayLike, volume: ArrayLike) -> StrainSummary:
     if np.any(v <= 0):
         raise ValueError(f"cell volumes must be > 0 mm^3; cell {int(np.argmin(v))} has "
                          f"{v.min():g}")
-    order = np.argsort(r)
-    cum = np.cumsum(v[order]) / v.sum()
-
-    def quantile(q: float) -> float:
-        return float(r[order][min(np.searchsorted(cum, q), len(r) - 1)])
-
-    return StrainSummary(float(r.max()), quantile(0.5), quantile(0.9),
+    return StrainSummary(float(r.max()), volume_quantile(r, v, 0.5), volume_quantile(r, v, 0.9),
                          float(v[r >= 1.0].sum() / v.sum()))
 
 

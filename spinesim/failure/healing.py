@@ -15,10 +15,13 @@ formula, so the linear (Voigt) mixture of neighbouring phases is a choice made h
 
 Fluid flow. spinesim is not poroelastic. The Prendergast-Lacroix stimulus S = gamma/a + v/b
 needs the fluid velocity v relative to the solid, which the caller supplies as an explicit
-array (mm/s). The reference gives permeabilities and porosities but no drainage length or
-loading rate, so no estimate of v from the strain rate is offered here. **With v = 0 the rule
-runs on the octahedral shear strain alone**: S is then a lower bound of the poroelastic
-stimulus, which biases the prediction towards bone (optimistic healing).
+array (mm/s). **With v = 0 the rule runs on the octahedral shear strain alone**: S is then a
+lower bound of the poroelastic stimulus, which biases the prediction towards bone (optimistic
+healing). No estimate of v is offered: with the [LP02] permeabilities the soft phases take
+minutes to hours to drain over a graft's height, so under activity loads the fluid moves only
+in a layer a few hundredths of a millimetre thick at the drained faces, far below any element
+size of the segment (:mod:`spinesim.failure.graft_drainage`, which also gives the undrained
+response those phases have at activity rates).
 
 Units: strain (-), fluid velocity mm/s, pressure and moduli MPa, time in weeks.
 
