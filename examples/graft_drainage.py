@@ -83,8 +83,10 @@ def run(scenario_path: Path | None = None, resolution: float | None = None,
         for a, sol in zip(active, solve_cases(seg, loads)):
             eps = strain_of(sol.displacement)
             lost = -np.trace(eps, axis1=1, axis2=2)  # volume lost (compression positive)
-            # drained: the skeleton's mean stress; undrained: the pore pressure alpha M (-tr eps)
-            p = b["K"] * lost if state == "drained" else b["alpha"] * b["M"] * lost
+            # drained: the skeleton's mean stress K (-tr eps); undrained: the pore pressure
+            # alpha M (-tr eps) of the granulation phase
+            K = E[graft] / (3.0 * (1.0 - 2.0 * nu[graft]))
+            p = K * lost if state == "drained" else b["alpha"] * b["M"] * lost
             rows.append({"state": state, "activity": a.name,
                          "median_octahedral_shear_strain": healing.volume_quantile(
                              healing.octahedral_shear_strain(eps), volume, 0.5),
