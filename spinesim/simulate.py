@@ -494,10 +494,11 @@ def graft_state_segment(scenario: Scenario, resolution: float | None = None,
 
 
 def solve_cases(seg: Segment, loads: list[np.ndarray]) -> list:
-    """Solutions of the segment's model in its current state under each node-load array of
-    ``loads`` ((n_nodes, 3) N): one multi-right-hand-side solve of the linear model, or one
-    active-set solve per case when the segment has soft tissue (``seg.springs``: tension-only
-    ligaments, compression-only facet contact; factors reused as CG preconditioner)."""
+    """Solutions of the segment's model in its current state under each load array of
+    ``loads`` (:func:`case_loads`: (n_extra, 6) forces in N and moments in N·mm on the 6-DOF
+    nodes): one multi-right-hand-side solve of the linear model, or one active-set solve per
+    case when the segment has soft tissue (``seg.springs``: tension-only ligaments,
+    compression-only facet contact; factors reused as CG preconditioner)."""
     if seg.springs:
         from spinesim.fem.active_set import solve_active_set
 
