@@ -7,8 +7,9 @@ Lacroix & Prendergast (2002) this script shows how far that is from a poroelasti
    drained at both endplates, the cage walls taken as impermeable) and Terzaghi's degree of
    consolidation after a load held 0.1, 1 or 10 s (``spinesim.failure.graft_drainage``);
 2. for the day-0 graft (granulation tissue) under each activity peak: the median octahedral
-   shear strain and pressure with the drained Poisson's ratio (what the timeline uses) and with
-   the undrained one (the tissue loaded faster than it drains).
+   shear strain and pressure (minus the mean stress, as the Claes-Heigele rule sees it) with
+   ``graft.drainage = "drained"`` (the default) and ``"undrained"`` (the tissue loaded faster
+   than it drains; the pressure is then mostly pore pressure).
 
 Run: ``python examples/graft_drainage.py [scenario.toml] [--resolution 1.0] [--out DIR]``
 (about 15 s at the default resolution on a 2-core machine).
@@ -70,28 +71,21 @@ def run(scenario_path: Path | None = None, resolution: float | None = None,
     volume = strain_of.volume
     active = activity_spectrum(scenario).active()
     loads = [case_loads(seg, a.load_case()) for a in active]
-    E, nu = seg.E.copy(), seg.nu.copy()
-    E[graft], nu[graft] = healing.tissue_properties(
-        np.zeros(len(graft)), granulation_E_mpa=scenario.get("graft.initial_modulus_mpa"))
-    b = gd.biot(healing.Phase.GRANULATION)
     rows = []
-    for state, graft_nu in (("drained", nu[graft]),
-                            ("undrained", gd.undrained_poisson(healing.Phase.GRANULATION))):
-        nu_now = nu.copy()
-        nu_now[graft] = graft_nu
-        seg.model.update(E=E, nu=nu_now)
+    for state in ("drained", "undrained"):  # the timeline's day-0 graft, graft.drainage = state
+        seg = graft_state_segment(scenario.with_values({"graft.drainage": state}), resolution)
+        E_g, nu_g = healing.tissue_properties(
+            np.zeros(len(graft)), granulation_E_mpa=scenario.get("graft.initial_modulus_mpa"),
+            undrained=state == "undrained")
+        K = E_g / (3.0 * (1.0 - 2.0 * nu_g))  # drained: skeleton; undrained: ~ pore fluid
         for a, sol in zip(active, solve_cases(seg, loads)):
             eps = strain_of(sol.displacement)
-            lost = -np.trace(eps, axis1=1, axis2=2)  # volume lost (compression positive)
-            # drained: the skeleton's mean stress K (-tr eps); undrained: the pore pressure
-            # alpha M (-tr eps) of the granulation phase
-            K = E[graft] / (3.0 * (1.0 - 2.0 * nu[graft]))
-            p = K * lost if state == "drained" else b["alpha"] * b["M"] * lost
+            p = -K * np.trace(eps, axis1=1, axis2=2)  # -mean stress, as the timeline's
             rows.append({"state": state, "activity": a.name,
                          "median_octahedral_shear_strain": healing.volume_quantile(
                              healing.octahedral_shear_strain(eps), volume, 0.5),
                          "median_pressure_mpa": healing.volume_quantile(p, volume, 0.5)})
-    seg.model.update(E=E, nu=nu)  # back to the drained day-0 state
+    graft_state_segment(scenario, resolution)  # back to the scenario's own day-0 state
     tables = {"phases": pd.DataFrame(phases), "graft": pd.DataFrame(rows)}
     if out is not None:
         for name, table in tables.items():

@@ -543,6 +543,14 @@ FIELDS: tuple[Field, ...] = (
           source=f"granulation tissue E 0.2 MPa: {_LP02}, as tabulated in {_REVWIRES} (H); "
                  "range to 1 MPa: Geris et al. variant in the same table; graft as granulation "
                  "tissue is derived here", confidence="–"),
+    Field("graft.drainage", "str", "drained",
+          "Elastic response of the healing tissues at each activity peak: 'drained' (the "
+          "long-time response, the pore fluid flowed out) or 'undrained' (loaded faster than "
+          "they drain: Biot's short-time limit, pore fluid carrying the volume change; "
+          "spinesim.failure.graft_drainage)", "",
+          choices=("drained", "undrained"), requires=_GRAFT,
+          source=f"modelling default 'drained'; undrained constants from the poroelastic "
+                 f"table of {_LP02}, as tabulated in {_REVWIRES} (H)"),
     Field("graft.volume_fraction", "float", 1.0,
           "Fraction of the graft space (cage window, disc space) filled with graft", "-",
           0.0, 1.0, low_open=True, requires=_GRAFT,

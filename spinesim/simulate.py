@@ -48,6 +48,10 @@ Modelling choices (each a deliberate approximation):
   pressure) of the activity with the largest principal strain magnitude in that element is
   used: the week's peak. A step without load cycles leaves the graft state unchanged: the
   rules would classify zero stimulus as bone, which would be bone formation driven by no load.
+  The graft's elastic constants are the drained ones (the long-time response) unless
+  ``graft.drainage = "undrained"`` (Biot's short-time limit, which the soft phases are in at
+  activity rates: :mod:`spinesim.failure.graft_drainage`); the pressure the Claes-Heigele
+  rule sees is then mostly pore pressure.
 * **Loosening** uses each tied node's largest micromotion over the week's activities.
 
 * **Healing modifiers.** The clinical odds ratios of pseudarthrosis (smoking, age, extra
@@ -480,14 +484,16 @@ def graft_state_segment(scenario: Scenario, resolution: float | None = None,
                         graft_level: float = 0.0) -> Segment:
     """The scenario's segment (built once per process and options, as the timeline's) with
     every graft cell at tissue maturity ``graft_level`` (0 granulation tissue, the day-0
-    graft, ... :attr:`healing.Phase.MATURE_BONE` fused; :func:`healing.tissue_properties`)
-    and every screw interface bonded, ready to solve."""
+    graft, ... :attr:`healing.Phase.MATURE_BONE` fused; :func:`healing.tissue_properties`,
+    drained or undrained as ``graft.drainage``) and every screw interface bonded, ready to
+    solve."""
     seg, _ = _segment(segment_options(scenario, resolution))
     cells = np.flatnonzero(seg.geometry.mesh.cells_in_region("graft"))
     E, nu = seg.E.copy(), seg.nu.copy()
     E[cells], nu[cells] = healing.tissue_properties(
         np.full(len(cells), float(graft_level)),
-        granulation_E_mpa=scenario.get("graft.initial_modulus_mpa"))
+        granulation_E_mpa=scenario.get("graft.initial_modulus_mpa"),
+        undrained=scenario.get("graft.drainage") == "undrained")
     n_tied = sum(len(t["node"]) for t in seg.hardware.ties.values())
     seg.model.update(E=E, nu=nu, **interface_values(seg.hardware, np.ones(n_tied)))
     return seg
@@ -599,6 +605,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
                                   n_average=scenario.get("healing.averaging_iterations"))
     rate = healing_rate(scenario)
     granulation_E = scenario.get("graft.initial_modulus_mpa")
+    undrained = scenario.get("graft.drainage") == "undrained"
     lrule = loosening_rule(scenario)
     method = scenario.get("fatigue.mean_stress")
     rod_curve = (*_curve(scenario, scenario.get("hardware.rod.material"),
@@ -647,7 +654,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         changed = False
         if applied_level is None or not np.array_equal(state.level, applied_level):
             E[graft], nu[graft] = healing.tissue_properties(state.level,
-                                                            granulation_E_mpa=granulation_E)
+                                                            granulation_E_mpa=granulation_E,
+                                                            undrained=undrained)
             changes.update(E=E, nu=nu)
             applied_level, changed = state.level.copy(), True
         if applied_factor is None or not np.array_equal(factor, applied_factor):

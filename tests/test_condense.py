@@ -84,14 +84,15 @@ def test_condensed_model_rejects_bad_input(setup):
 
 
 @pytest.mark.parametrize("values", [{}, {"loosening.initial_factor": 0.3,
-                                         "activity.lifting.per_day": 20.0}])
+                                         "activity.lifting.per_day": 20.0},
+                                    {"graft.drainage": "undrained"}])  # nu near 0.5
 def test_condensed_timeline_equals_the_refactorizing_one(values):
     sc = Scenario.default().with_values(values)
     direct = run_timeline(sc, weeks=8, resolution=RES, fields=False, condense=False)
     cond = run_timeline(sc, weeks=8, resolution=RES, fields=False)  # condensed by default
     assert cond.info["condensed"] and not direct.info["condensed"]
     assert direct.info["factorizations"] > 1 and cond.info["factorizations"] == 0
-    if values:  # the day-0 interface stiffens: the tie scales change week by week
+    if "loosening.initial_factor" in values:  # the day-0 interface stiffens week by week
         f = cond.timeline.filter(like="interface_factor_")
         assert f.iloc[0].max() < f.iloc[-1].min()
     a, b = direct.timeline, cond.timeline[direct.timeline.columns]

@@ -167,6 +167,18 @@ def test_half_week_gives_half_a_rung_and_a_mixed_modulus():
     np.testing.assert_allclose(E, [1.0, 2.0, 10.0, 1000.0, 6000.0])
 
 
+def test_undrained_phases_keep_their_shear_modulus():
+    from spinesim.failure.graft_drainage import POROELASTIC, undrained_poisson
+
+    levels = [int(p) for p in POROELASTIC]
+    E, nu = tissue_properties(levels, granulation_E_mpa=1.0)
+    Eu, nuu = tissue_properties(levels, granulation_E_mpa=1.0, undrained=True)
+    np.testing.assert_allclose(nuu, [undrained_poisson(p, E[i])
+                                     for i, p in enumerate(POROELASTIC)])
+    np.testing.assert_allclose(Eu / (2 * (1 + nuu)), E / (2 * (1 + nu)))  # G unchanged
+    assert np.all(nuu > nu) and nuu[0] == pytest.approx(0.4999, abs=1e-4)
+
+
 def test_resorbed_modulus_has_no_default():
     with pytest.raises(ValueError, match="resorption_E_mpa"):
         tissue_properties([4.5])

@@ -1,9 +1,10 @@
 """Drained or undrained? Biot consolidation of the healing tissues under an activity's load.
 
-spinesim's graft is elastic (:mod:`spinesim.failure.healing`: fluid velocity 0). This module
-says how far that is from the poroelastic tissue of Lacroix & Prendergast (2002) [LP02], with
-its own constants: how long each tissue takes to drain, and how it responds when it has no
-time to (the undrained limit of Biot's theory).
+spinesim's graft is elastic (:mod:`spinesim.failure.healing`: fluid velocity 0), drained by
+default. This module says how far that is from the poroelastic tissue of Lacroix & Prendergast
+(2002) [LP02], with its own constants: how long each tissue takes to drain, and how it
+responds when it has no time to (the undrained limit of Biot's theory, which a scenario selects
+with ``graft.drainage = "undrained"``; :func:`spinesim.failure.healing.tissue_properties`).
 
 For a phase with drained Young's modulus E and Poisson's ratio nu (the skeleton), permeability
 k, grain and fluid bulk moduli K_s, K_f and porosity phi::
@@ -19,8 +20,8 @@ k, grain and fluid bulk moduli K_s, K_f and porosity phi::
 c is the one-dimensional consolidation coefficient, t_c the time scale of Terzaghi's problem.)
 A load held for a time t << t_c meets an undrained tissue: the pore fluid carries the volume
 change, the pressure is ``alpha M`` times the volume lost, and the fluid moves only in a layer
-about sqrt(c t) thick at the drained faces. t >> t_c meets the drained skeleton that spinesim
-models. :func:`degree_of_consolidation` is Terzaghi's solution in between.
+about sqrt(c t) thick at the drained faces. t >> t_c meets the drained skeleton, spinesim's
+default. :func:`degree_of_consolidation` is Terzaghi's solution in between.
 
 Constants [LP02] as tabulated in the review of mechanobiological healing models, WIREs Syst
 Biol Med, PMC5082538 (reference healing.md, "Healing-tissue properties (poroelastic)", found in
@@ -92,11 +93,14 @@ def _phase(phase: Phase | int) -> Phase:
     return p
 
 
-def biot(phase: Phase | int) -> dict[str, float]:
+def biot(phase: Phase | int, E_mpa: float | None = None) -> dict[str, float]:
     """Drained and Biot constants of ``phase`` (MPa, -): ``K``, ``G``, ``H`` (confined),
-    ``alpha``, ``M``, ``c`` (consolidation coefficient, mm^2/s) and ``K_u``."""
+    ``alpha``, ``M``, ``c`` (consolidation coefficient, mm^2/s) and ``K_u``; ``E_mpa``
+    replaces the phase's drained modulus (e.g. the Geris 1 MPa granulation tissue)."""
     p = _phase(phase)
-    E, nu = float(PHASE_E_MPA[p]), float(PHASE_NU[p])
+    E, nu = float(PHASE_E_MPA[p] if E_mpa is None else E_mpa), float(PHASE_NU[p])
+    if not (math.isfinite(E) and E > 0):
+        raise ValueError(f"E_mpa must be > 0 MPa, got {E_mpa!r}")
     c = POROELASTIC[p]
     K = E / (3.0 * (1.0 - 2.0 * nu))
     G = E / (2.0 * (1.0 + nu))
@@ -115,9 +119,10 @@ def consolidation_time_s(phase: Phase | int, drainage_length_mm: float) -> float
     return drainage_length_mm**2 / biot(phase)["c"]
 
 
-def undrained_poisson(phase: Phase | int) -> float:
-    """Undrained Poisson's ratio of ``phase`` (-): the tissue loaded faster than it drains."""
-    b = biot(phase)
+def undrained_poisson(phase: Phase | int, E_mpa: float | None = None) -> float:
+    """Undrained Poisson's ratio of ``phase`` (-): the tissue loaded faster than it drains
+    (``E_mpa`` as in :func:`biot`)."""
+    b = biot(phase, E_mpa)
     return (3.0 * b["K_u"] - 2.0 * b["G"]) / (2.0 * (3.0 * b["K_u"] + b["G"]))
 
 

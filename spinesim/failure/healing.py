@@ -21,7 +21,8 @@ healing). No estimate of v is offered: with the [LP02] permeabilities the soft p
 minutes to hours to drain over a graft's height, so under activity loads the fluid moves only
 in a layer a few hundredths of a millimetre thick at the drained faces, far below any element
 size of the segment (:mod:`spinesim.failure.graft_drainage`, which also gives the undrained
-response those phases have at activity rates).
+response those phases have at activity rates: ``tissue_properties(..., undrained=True)``,
+``graft.drainage = "undrained"`` in a scenario).
 
 Units: strain (-), fluid velocity mm/s, pressure and moduli MPa, time in weeks.
 
@@ -366,7 +367,8 @@ def rate_limited(level: np.ndarray, target: np.ndarray, dt_weeks: float,
 
 def tissue_properties(level: ArrayLike, *, granulation_E_mpa: float = PHASE_E_MPA[0],
                       resorption_E_mpa: float | None = None,
-                      resorption_nu: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      resorption_nu: float | None = None,
+                      undrained: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """E (MPa) and nu per element from the maturity level by a linear rule of mixtures of the
     two neighbouring phases (values: :data:`PHASE_E_MPA`, :data:`PHASE_NU`, [LP02]).
 
@@ -375,11 +377,23 @@ def tissue_properties(level: ArrayLike, *, granulation_E_mpa: float = PHASE_E_MP
     granulation_E_mpa : granulation modulus, range GRANULATION_E_RANGE_MPA (0.2-1 MPa)
     resorption_E_mpa, resorption_nu : properties of resorbed tissue, not sourced (no default);
         required only if some level exceeds MATURE_BONE.
+    undrained : the phases' undrained elastic constants instead of the drained ones (the
+        tissue loaded faster than it drains; Biot with the [LP02] poroelastic constants,
+        :func:`spinesim.failure.graft_drainage.undrained_poisson`): the undrained Poisson's
+        ratio, and the Young's modulus ``E (1 + nu_u) / (1 + nu)`` that keeps the shear
+        modulus, which the pore fluid does not change.
     """
     lv = np.asarray(level, dtype=float)
     E = np.array(PHASE_E_MPA)
     nu = np.array(PHASE_NU)
     E[Phase.GRANULATION] = granulation_E_mpa
+    if undrained:
+        from spinesim.failure.graft_drainage import POROELASTIC, undrained_poisson
+
+        for p in POROELASTIC:
+            nu_u = undrained_poisson(p, E[p])
+            E[p] *= (1.0 + nu_u) / (1.0 + nu[p])
+            nu[p] = nu_u
     if np.any(lv > Phase.MATURE_BONE):
         if resorption_E_mpa is None or resorption_nu is None:
             raise ValueError("tissue_properties: levels above MATURE_BONE need resorption_E_mpa "
