@@ -1,7 +1,8 @@
 """Researcher's script: is the graft drained or undrained under the daily activities?
 
-spinesim's graft is elastic and drained (fluid velocity 0). With the poroelastic constants of
-Lacroix & Prendergast (2002) this script shows how far that is from a poroelastic graft:
+spinesim's graft is elastic, drained by default, with fluid velocity 0. With the poroelastic
+constants of Lacroix & Prendergast (2002) this script shows how far that is from a poroelastic
+graft:
 
 1. per tissue phase, the consolidation time over the graft's drainage length (half its height:
    drained at both endplates, the cage walls taken as impermeable) and Terzaghi's degree of
@@ -12,7 +13,7 @@ Lacroix & Prendergast (2002) this script shows how far that is from a poroelasti
    than it drains; the pressure is then mostly pore pressure).
 
 Run: ``python examples/graft_drainage.py [scenario.toml] [--resolution 1.0] [--out DIR]``
-(about 15 s at the default resolution on a 2-core machine).
+(about 30 s at the default resolution on a 2-core machine).
 """
 
 from __future__ import annotations
