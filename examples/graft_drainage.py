@@ -86,7 +86,6 @@ def run(scenario_path: Path | None = None, resolution: float | None = None,
                          "median_octahedral_shear_strain": healing.volume_quantile(
                              healing.octahedral_shear_strain(eps), volume, 0.5),
                          "median_pressure_mpa": healing.volume_quantile(p, volume, 0.5)})
-    graft_state_segment(scenario, resolution)  # back to the scenario's own day-0 state
     tables = {"phases": pd.DataFrame(phases), "graft": pd.DataFrame(rows)}
     if out is not None:
         for name, table in tables.items():

@@ -28,7 +28,6 @@ array([1.])
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,28 +113,19 @@ def thread_cells(mesh: Mesh, hardware, outer_radius_mm: float, *, spacing_mm: fl
     Returns ``{screw name: sorted cell ids}``, an empty dict for hardware without screws.
     """
     from spinesim.mesh.locate import locate_points
+    from spinesim.model.hardware import thread_surface_points
 
     for name, v in (("outer_radius_mm", outer_radius_mm), ("spacing_mm", spacing_mm)):
         if not (np.isfinite(v) and v > 0):
             raise ValueError(f"{name} must be > 0 mm, got {v!r}")
-    n_round = max(8, math.ceil(2.0 * np.pi * outer_radius_mm / spacing_mm))
-    phi = 2.0 * np.pi * np.arange(n_round) / n_round
     out: dict[str, list] = {}
     allp = np.vstack([mesh.points, hardware.points])
     for t in hardware.ties.values():
         axis = np.asarray(t["axis"], float)
-        ref = np.where(np.abs(axis[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
-        e1 = np.cross(axis, ref)
-        e1 /= np.linalg.norm(e1, axis=1)[:, None]
-        e2 = np.cross(axis, e1)
-        lo, hi = t["span_mm"][:, 0], t["span_mm"][:, 1]
-        n_along = max(1, math.ceil(float((hi - lo).max()) / spacing_mm))
-        s = lo[:, None] + (hi - lo)[:, None] * (np.arange(n_along) + 0.5) / n_along  # (p, k)
-        ring = np.cos(phi)[:, None, None] * e1 + np.sin(phi)[:, None, None] * e2  # (m, p, 3)
-        x = (allp[t["node"]][None, None] + s.T[:, None, :, None] * axis[None, None]
-             + outer_radius_mm * ring[None])  # (k, m, p, 3)
-        loc = locate_points(mesh, x.reshape(-1, 3))
-        owner = np.broadcast_to(np.asarray(t["screw"], dtype=object), x.shape[:3]).ravel()
+        tie, arm = thread_surface_points(axis, outer_radius_mm, t["span_mm"][:, 0],
+                                         t["span_mm"][:, 1], spacing_mm)
+        loc = locate_points(mesh, allp[t["node"]][tie] + arm)
+        owner = np.asarray(t["screw"], dtype=object)[tie]
         for name in dict.fromkeys(t["screw"]):
             out.setdefault(name, []).append(loc.cell[(owner == name) & loc.inside])
     return {k: np.unique(np.concatenate(v)).astype(np.int64) for k, v in out.items()}

@@ -410,6 +410,31 @@ def _line_coupling(mesh: Mesh, loc, axis: np.ndarray
     return nodes, loc.N.copy(), g
 
 
+def thread_surface_points(axis: np.ndarray, radius: ArrayLike, lo: np.ndarray, hi: np.ndarray,
+                          spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sample points of each tie's patch of the thread-crest cylinder: radius ``radius``
+    (scalar or (p,), mm) about the unit ``axis`` (p, 3), from ``lo`` to ``hi`` (p,) mm along
+    it from the tied node, about every ``spacing`` mm round and along (at least 8 round).
+
+    Returns the tie of each point (n,) and its offset from the tied node (n, 3), mm.
+    """
+    p = len(axis)
+    radius = np.broadcast_to(np.asarray(radius, dtype=float), (p,))
+    n_round = np.maximum(8, np.ceil(2.0 * np.pi * radius / spacing)).astype(np.int64)
+    n_along = np.maximum(1, np.ceil((hi - lo) / spacing)).astype(np.int64)
+    n_pts = n_round * n_along
+    tie = np.repeat(np.arange(p), n_pts)
+    j = np.arange(len(tie)) - np.repeat(np.cumsum(n_pts) - n_pts, n_pts)  # point within tie
+    phi = 2.0 * np.pi * (j % n_round[tie]) / n_round[tie]
+    s = lo[tie] + (hi - lo)[tie] * ((j // n_round[tie]) + 0.5) / n_along[tie]
+    ref = np.where(np.abs(axis[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
+    e1 = np.cross(axis, ref)
+    e1 /= np.linalg.norm(e1, axis=1)[:, None]
+    e2 = np.cross(axis, e1)
+    radial = np.cos(phi)[:, None] * e1[tie] + np.sin(phi)[:, None] * e2[tie]
+    return tie, s[:, None] * axis[tie] + radius[tie, None] * radial
+
+
 def _surface_coupling(mesh: Mesh, x: np.ndarray, axis: np.ndarray, radius: np.ndarray,
                       lo: np.ndarray, hi: np.ndarray, spacing: float, labels: list[str]
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -435,19 +460,7 @@ def _surface_coupling(mesh: Mesh, x: np.ndarray, axis: np.ndarray, radius: np.nd
     from spinesim.mesh.locate import locate_points
 
     p = len(x)
-    n_round = np.maximum(8, np.ceil(2.0 * np.pi * radius / spacing)).astype(np.int64)
-    n_along = np.maximum(1, np.ceil((hi - lo) / spacing)).astype(np.int64)
-    n_pts = n_round * n_along
-    tie = np.repeat(np.arange(p), n_pts)
-    j = np.arange(len(tie)) - np.repeat(np.cumsum(n_pts) - n_pts, n_pts)  # point within tie
-    phi = 2.0 * np.pi * (j % n_round[tie]) / n_round[tie]
-    s = lo[tie] + (hi - lo)[tie] * ((j // n_round[tie]) + 0.5) / n_along[tie]
-    ref = np.where(np.abs(axis[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
-    e1 = np.cross(axis, ref)
-    e1 /= np.linalg.norm(e1, axis=1)[:, None]
-    e2 = np.cross(axis, e1)
-    radial = np.cos(phi)[:, None] * e1[tie] + np.sin(phi)[:, None] * e2[tie]
-    arm = s[:, None] * axis[tie] + radius[tie, None] * radial
+    tie, arm = thread_surface_points(axis, radius, lo, hi, spacing)
     loc = locate_points(mesh, x[tie] + arm)
     n_in = np.bincount(tie, weights=loc.inside, minlength=p)
     if np.any(n_in == 0):
