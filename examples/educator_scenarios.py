@@ -78,12 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     results = run(Path(args.out), args.weeks, args.resolution)
     print(f"{'scenario':30s} {'union week':>10s} {'max micromotion':>16s} {'rod damage':>11s}"
-          "  failing modes")
+          f" {'screw pullout / strength':>25s}  failing modes")
     for name, r in results.items():
         t = r.timeline
         failing = [m for m, v in r.verdicts.items() if v["fails"]] or ["none"]
+        p = r.info["pullout"]
         print(f"{name:30s} {r.verdicts['nonunion']['value']:10g} "
               f"{t['max_micromotion_um'].max():13.1f} µm {t['rod_damage'].iloc[-1]:11.3g}"
+              f" {p['max_pullout_n']:11.0f} N / {p['strength_n']:5.0f} N"
               f"  {', '.join(failing)}")
     print(f"figure: {Path(args.out) / 'side_by_side.png'}")
     return 0

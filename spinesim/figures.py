@@ -53,6 +53,7 @@ PLOTS = {
 _MODES = ("insufficient_support", "hardware_fatigue", "nonunion")
 #: Units of the outcomes a tornado chart can be drawn for.
 _OUTCOME_UNITS = {"rod_damage": "Miner sum (-)", "max_micromotion_um": "µm",
+                  "max_screw_pullout_n": "N",
                   "union_week": "week", "screw_damage": "Miner sum (-)",
                   "initial_graft_strain": "-"}
 

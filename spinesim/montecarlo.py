@@ -60,7 +60,8 @@ logger = logging.getLogger(__name__)
 
 #: Outcome columns whose sensitivity to each input is reported.
 SENSITIVITY_OUTCOMES = (*(f"{m}_fails" for m in FAILURE_MODES), "rod_damage",
-                        "max_micromotion_um", "union_week", "initial_graft_strain")
+                        "max_micromotion_um", "max_screw_pullout_n", "union_week",
+                        "initial_graft_strain")
 #: Columns of the samples table after the inputs and outcomes.
 _META = ("status", "error", "duration_s", "key")
 

@@ -11,7 +11,9 @@ Columns (:data:`OUTCOME_COLUMNS`):
 * ``union_week`` (first bridged week, None if the graft never bridged), ``final_bone_fraction``
   (-), ``rod_damage`` and ``screw_damage`` (Miner sums at the end, -),
   ``max_rod_stress_amplitude_mpa`` (MPa), ``max_micromotion_um`` (µm, largest over the
-  timeline), ``max_loosened_screws`` (count), ``rom_flexion_deg`` at the end (deg), the
+  timeline), ``max_loosened_screws`` (count), ``max_screw_pullout_n`` (N, the largest
+  pullout load of any screw over the timeline) and ``pullout_safety_factor`` (-, the pullout
+  strength over it; None when no screw is pulled), ``rom_flexion_deg`` at the end (deg), the
   construct's ``flexion_stiffness_nm_per_deg`` (protocol moment over that ROM, N·m/deg) and
   ``initial_graft_strain`` (-): the volume median of the graft elements' octahedral shear
   strain in the first step with load cycles (the day-0 graft under the activity peaks: the
@@ -36,6 +38,7 @@ FAILURE_MODES = ("insufficient_support", "hardware_fatigue", "nonunion")
 OUTCOME_COLUMNS = (*(f"{m}_{k}" for m in FAILURE_MODES for k in ("fails", "week")),
                    "union_week", "final_bone_fraction", "rod_damage", "screw_damage",
                    "max_rod_stress_amplitude_mpa", "max_micromotion_um", "max_loosened_screws",
+                   "max_screw_pullout_n", "pullout_safety_factor",
                    "rom_flexion_deg", "flexion_stiffness_nm_per_deg", "initial_graft_strain")
 
 
@@ -60,6 +63,9 @@ def outcomes(result: TimelineResult) -> dict[str, Any]:
     out["max_rod_stress_amplitude_mpa"] = float(t["max_rod_stress_amplitude_mpa"].max())
     out["max_micromotion_um"] = float(t["max_micromotion_um"].max())
     out["max_loosened_screws"] = int(t["loosened_screws"].max())
+    out["max_screw_pullout_n"] = float(t["max_screw_pullout_n"].max())
+    pullout = result.info.get("pullout") or {}
+    out["pullout_safety_factor"] = _num(pullout.get("safety_factor", math.inf))
     out["rom_flexion_deg"] = float(last["rom_flexion_deg"])
     moment = result.info.get("protocol_moment_nm")
     out["flexion_stiffness_nm_per_deg"] = None if not moment or not out["rom_flexion_deg"] \

@@ -107,9 +107,10 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
     ``week``, ``driver``, ``value``, ``threshold``; non-finite values as null), ``outcomes``
     (:func:`spinesim.outcomes.outcomes`), ``rod_operating_points``, ``fatigue`` (per rod and
     screw: damage per year, years to the first crack, critical point, safety factor; see
-    :class:`spinesim.simulate.TimelineResult`), ``rom_vs_intact`` (with
-    ``output.intact_reference``, else null), ``scenario`` (resolved), ``model`` (size,
-    timings) and ``units``."""
+    :class:`spinesim.simulate.TimelineResult`), ``pullout`` (the screws' pullout strength,
+    largest pullout and transverse loads, critical screw and safety factor, N),
+    ``rom_vs_intact`` (with ``output.intact_reference``, else null), ``scenario``
+    (resolved), ``model`` (size, timings) and ``units``."""
     info = result.info
     model = {k: info[k] for k in ("dofs", "graft_cells", "tied_nodes", "build_s", "total_s",
                                   "solves", "factorizations", "healing_rate_per_week",
@@ -123,11 +124,12 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
         "outcomes": outcomes(result),
         "rod_operating_points": _operating_points(result, scenario),
         "fatigue": info.get("fatigue", {}),
+        "pullout": info.get("pullout"),
         "model": model,
         "rom_vs_intact": _rom_vs_intact(result),
         "fields_weeks": sorted(float(w) for w in result.fields),
         "units": {"week": "weeks", "damage": "Miner sum (-)", "stress": "MPa",
-                  "micromotion": "µm", "rom": "deg", "bone_fraction": "volume fraction (-)"},
+                  "micromotion": "µm", "rom": "deg", "force": "N", "bone_fraction": "volume fraction (-)"},
         "scenario": scenario.to_dict(),
     })
 
@@ -175,6 +177,15 @@ def report_text(report: dict[str, Any]) -> str:
         lines.append(f"  {part} fatigue: damage {_fmt(f['damage_per_year'])} per year, first "
                      f"crack {crack}, safety factor {_fmt(f['safety_factor'])} against the "
                      f"endurance limit, critical point {f['critical_point_mm']} mm")
+    p = report.get("pullout")
+    if p and p.get("critical_screw"):
+        lines.append(f"  screw pullout: largest load {_fmt(p['max_pullout_n'])} N "
+                     f"({p['critical_screw'].replace('_', ' ')}), strength "
+                     f"{_fmt(p['strength_n'])} N, safety factor {_fmt(p['safety_factor'])}; "
+                     f"largest transverse load {_fmt(p['max_transverse_n'])} N")
+    elif p:
+        lines.append(f"  screw pullout: no screw is pulled out of the bone (strength "
+                     f"{_fmt(p['strength_n'])} N)")
     if report.get("rom_vs_intact"):
         lines += ["", "ROM under the protocol moment and each activity's peak (deg, "
                   "one-sided): intact / fused at the end"]

@@ -100,6 +100,8 @@ _NIINOMI98 = "Niinomi (1998); Long & Rack (1998), reviews of biomedical titanium
 _PILLIAR86 = "Pilliar, Lee, Maniatopoulos, Clin Orthop Relat Res 208:108 (1986)"
 _JASTY97 = "Jasty et al., J Bone Joint Surg Am 79:707 (1997)"
 _KOHLI21 = "Kohli, Stoddart, van Arkel, Sci Rep 11:10797 (2021)"
+_ASJ18 = ("Asian Spine J 12(3):398 (2018), doi 10.4184/asj.2018.12.3.398, PMC6002167, "
+          "pedicle screw pullout in cadaver vertebrae")
 _LP02 = "Lacroix & Prendergast, J Biomech 35:1163 (2002), doi 10.1016/S0021-9290(02)00086-6"
 _REVWIRES = "review of mechanobiological healing models, WIREs Syst Biol Med, PMC5082538"
 _PRENDERGAST97 = ("Prendergast et al., J Biomech 30:539 (1997), "
@@ -742,6 +744,15 @@ FIELDS: tuple[Field, ...] = (
           bounds_note=_GUARD,
           source="modelling default, not sourced: as fast as the healing default (one phase "
                  "per week over the four steps granulation -> mature bone)"),
+    Field("loosening.pullout_strength_n", "float", None,
+          "Axial pullout strength of a pedicle screw in the host bone; a screw whose pullout "
+          "load at an activity peak reaches it pulls out (insufficient support); unset: the "
+          "cadaveric mean of 'bone.quality' (healthy 970 N, osteoporotic 370 N; a bone given "
+          "by 'bone.apparent_density_g_cm3' is healthy here)", "N", 0.0, 20_000.0,
+          low_open=True, optional=True, requires=_SCREW, bounds_note=_GUARD,
+          source=f"{_ASJ18}: cadaveric lumbar vertebrae, normal 970 ± 400 N, osteoporotic "
+                 "370 ± 140 N, extremely osteoporotic 180 ± 110 N (found in source, abstract; "
+                 "not in the spinesim reference tables)", confidence="M"),
     # -------------------------------------------------------------------------- fatigue
     Field("fatigue.mean_stress", "str", "goodman", "Mean-stress correction", "",
           choices=("goodman", "gerber", "soderberg"), requires=_ROD,

@@ -53,6 +53,10 @@ Modelling choices (each a deliberate approximation):
   activity rates: :mod:`spinesim.failure.graft_drainage`); the pressure the Claes-Heigele
   rule sees is then mostly pore pressure.
 * **Loosening** uses each tied node's largest micromotion over the week's activities.
+* **Screw pullout** (:mod:`spinesim.failure.pullout`): each screw's pullout load (the axial
+  component of the bone's interface forces on it, N) at every loaded activity peak of the
+  step, against the cadaveric pullout strength of the bone quality
+  (``loosening.pullout_strength_n``); reaching it is a static failure of the fixation.
 
 * **Healing modifiers.** The clinical odds ratios of pseudarthrosis (smoking, age, extra
   levels, osteoporosis, graft type: ``healing.modifiers.*``) multiply into one odds ratio that
@@ -92,6 +96,7 @@ from spinesim.failure import healing
 from spinesim.failure.bridging import bridging
 from spinesim.failure.fatigue import SNCurve, fails_statically, section_fatigue, sn_curve
 from spinesim.failure.loosening import loosening_rule
+from spinesim.failure.pullout import pullout_strength_n, screw_loads
 from spinesim.fem.condense import CondensedModel
 from spinesim.fem.materials import Isotropic
 from spinesim.fem.post import cell_strain_operator, cell_values, solid_fields
@@ -155,9 +160,13 @@ class TimelineResult:
         octahedral shear strain (``median_graft_shear_strain``, -, 0 in a step without load
         cycles; unlike the maximum, which sits at the graft's corners against the stiff cage
         and endplates and grows as the mesh is refined, the median converges: README
-        "Verification"). Per screw ``micromotion_<screw>_um`` (µm, largest over its tied
-        nodes), ``interface_factor_<screw>`` (mean interface stiffness over its tied nodes
-        as a fraction of bonded: 1 bonded, ``loosening.fibrous_stiffness_fraction`` loose),
+        "Verification"), the largest pullout and transverse load of any screw over the
+        step's loaded activity peaks (``max_screw_pullout_n``, ``max_screw_transverse_n``, N;
+        :mod:`spinesim.failure.pullout`; 0 when every screw is pushed into the bone). Per
+        screw ``micromotion_<screw>_um`` (µm, largest over its tied nodes),
+        ``pullout_<screw>_n`` (N, its largest pullout load), ``interface_factor_<screw>``
+        (mean interface stiffness over its tied nodes as a fraction of bonded: 1 bonded,
+        ``loosening.fibrous_stiffness_fraction`` loose),
         per active activity ``activity_rom_<activity>_deg`` (rotation of the top vertebra
         about the activity's moment axis at its peak, deg), and per tissue phase
         ``fraction_<phase>`` (-, share of graft elements whose dominant
@@ -177,7 +186,11 @@ class TimelineResult:
         and ``max_equivalent_amplitude_mpa``, ``static_overload`` (a point fails statically;
         years and safety factor 0 there); ``intact_rom_deg`` (ROM of the intact segment per
         direction and ``activity_<name>`` under each activity's peak, deg, with
-        ``output.intact_reference``, else None).
+        ``output.intact_reference``, else None); ``pullout``: the screws' pullout strength
+        (``strength_n``, N), the largest pullout and transverse loads over the timeline
+        (``max_pullout_n``, ``max_transverse_n``, N), the screw that carries that pullout
+        load (``critical_screw``) and ``safety_factor`` (strength over that load; inf when
+        no screw is pulled).
     fields : dict
         Week of ``output.vtu_weeks`` -> fields at the *start* of that week (the last week: at
         the end of the timeline): ``displacement_mm`` (n_nodes, 3) under the peak of the
@@ -296,19 +309,24 @@ class _Response:
     rod: object                 # BeamSectionResults
     screw: object
     micromotion_um: np.ndarray  # (n_tied,)
+    screw_load_n: np.ndarray    # (n_screws, 2) pullout and transverse load per screw, N
 
 
 def _response(seg: Segment, sol, strain_of, E_graft: np.ndarray, nu_graft: np.ndarray
               ) -> _Response:
-    """Graft strain and pressure, rod and screw sections and micromotion of one solution."""
+    """Graft strain and pressure, rod and screw sections, micromotion and screw loads (in
+    the sorted order of the screw names) of one solution."""
     sections, tie = hardware_results(seg.hardware, sol)  # reads the hardware nodes only
+    axes = np.concatenate([t["axis"] for t in seg.hardware.ties.values()])
+    loads = screw_loads(tie.screw, tie.force_n, axes)
+    screw_load = np.array([[loads[s].pullout_n, loads[s].transverse_n] for s in sorted(loads)])
     strain = strain_of(sol.displacement)
     lam = E_graft * nu_graft / ((1 + nu_graft) * (1 - 2 * nu_graft))
     mu = E_graft / (2 * (1 + nu_graft))
     tr = np.trace(strain, axis1=1, axis2=2)
     pressure = -(lam + 2.0 * mu / 3.0) * tr  # -mean stress of the cell-averaged strain
     return _Response(sol.displacement, strain, pressure, sections["rod_beams"],
-                     sections["screw_beams"], tie.micromotion_um)
+                     sections["screw_beams"], tie.micromotion_um, screw_load)
 
 
 def _static_split(results: list, cycles: np.ndarray, curve: tuple
@@ -577,7 +595,11 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
           the ``rod_overloaded`` / ``screw_overloaded`` columns mark those weeks.
         * ``insufficient_support``: fails when a screw is loosened
           (:meth:`LooseningRule.loosened_screws`); driver ``"loosened_screws"``, value the
-          largest number of loosened screws, threshold 1.
+          largest number of loosened screws, threshold 1. A screw whose pullout load at an
+          activity peak reaches the pullout strength (``loosening.pullout_strength_n``, by
+          default the cadaveric strength of ``bone.quality``) pulls out on that load instead:
+          driver ``"screw_pullout"``, value the largest pullout load (N), threshold the
+          strength (N).
         * ``nonunion``: fails when the graft has not bridged by
           ``timeline.nonunion_horizon_weeks``; driver ``"weeks_to_union"``, value the first
           bridged week (inf if none), threshold the horizon. A timeline shorter than the
@@ -607,6 +629,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     granulation_E = scenario.get("graft.initial_modulus_mpa")
     undrained = scenario.get("graft.drainage") == "undrained"
     lrule = loosening_rule(scenario)
+    pullout_strength = pullout_strength_n(scenario.get("bone.quality"),
+                                          scenario.get("loosening.pullout_strength_n"))
     method = scenario.get("fatigue.mean_stress")
     rod_curve = (*_curve(scenario, scenario.get("hardware.rod.material"),
                          scenario.get("hardware.rod.notch_factor")), method)
@@ -697,6 +721,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         rod_peak = screw_peak = 0.0
         rod_over = screw_over = False
         micro = np.zeros(n_tied)
+        screw_load = np.zeros((len(screws), 2))  # largest pullout, transverse load (N)
         if responses:
             d_rod, amp, rod_peak, rod_over = _damage([r.rod for r in responses], counts,
                                                      rod_curve)
@@ -712,6 +737,9 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
                 state = healing.step(state, eps, 0.0, rule, w1 - w0, pressure_mpa=p,
                                      max_steps_per_week=rate)
                 micro = np.max([r.micromotion_um for r in responses], axis=0)
+                if screws:  # over the activities with cycles (no cycles: no load)
+                    loaded = [r.screw_load_n for r, c in zip(responses, counts) if c > 0]
+                    screw_load = np.maximum(np.max(loaded, axis=0), 0.0)
         # no load cycles: no damage, no stimulus, micromotion 0 (osseointegration)
         factor = lrule.step(factor, micro, w1 - w0)
         # loosened: a screw whose interface lost more than the rule's share of its day-0
@@ -728,13 +756,16 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
                **{f"rom_{c}_deg": r for c, r in zip(ROM_COLUMNS, roms)},
                "max_rod_stress_mpa": rod_peak, "max_screw_stress_mpa": screw_peak,
                "rod_overloaded": rod_over, "screw_overloaded": screw_over,
-               "median_graft_shear_strain": gamma_median}
+               "median_graft_shear_strain": gamma_median,
+               "max_screw_pullout_n": float(screw_load[:, 0].max(initial=0.0)),
+               "max_screw_transverse_n": float(screw_load[:, 1].max(initial=0.0))}
         for a, r in zip(active, roms[len(ROM_COLUMNS):]):
             row[f"activity_rom_{a.name}_deg"] = r
         for i, name in enumerate(screw_keys):
             on = screw_of == i
             row[f"micromotion_{name}_um"] = float(micro[on].max())
             row[f"interface_factor_{name}"] = float(factor[on].mean())
+            row[f"pullout_{name}_n"] = float(screw_load[i, 0])
         phase = np.clip(state.phase, 0, len(healing.Phase) - 1)
         for ph in healing.Phase:
             row[f"fraction_{ph.name.lower()}"] = float(volume[phase == ph].sum())
@@ -760,7 +791,13 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     table = pd.DataFrame(rows)
     table = table[list(COLUMNS) + [c for c in table.columns if c not in COLUMNS]]
     verdicts = _verdicts(table, critical, float(scenario.get("timeline.nonunion_horizon_weeks")),
-                         {"rod": rod_curve[1], "screw": screw_curve[1]})
+                         {"rod": rod_curve[1], "screw": screw_curve[1]}, pullout_strength)
+    most = float(table["max_screw_pullout_n"].max())
+    pullout = {"strength_n": pullout_strength, "max_pullout_n": most,
+               "max_transverse_n": float(table["max_screw_transverse_n"].max()),
+               "critical_screw": max(screw_keys, key=lambda k: table[f"pullout_{k}_n"].max())
+               if most > 0 else None,
+               "safety_factor": pullout_strength / most if most > 0 else math.inf}
     info = {"dofs": seg.info["dofs"], "graft_cells": len(graft), "tied_nodes": n_tied,
             "screws": screw_keys, "active_activities": [a.name for a in active],
             "build_s": t_built - t_start, "model_reused": reused, "step_s": seconds,
@@ -770,6 +807,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             "condense_setup_s": cond.setup_s if condensed_now else 0.0,
             "healing_rate_per_week": rate,
             "healing_odds_ratio": healing_odds_ratio(scenario), "fatigue": fatigue,
+            "pullout": pullout,
             "protocol_moment_nm": float(moment), "intact_rom_deg": intact,
             "soft_tissue": bool(seg.springs), "fluid_velocity_mm_s": 0.0}
     log.info("timeline: %d steps, %d DOFs, %d factorizations, %.1f s", n_steps, info["dofs"],
@@ -784,9 +822,10 @@ def _first_week(table: pd.DataFrame, mask: pd.Series) -> int | None:
 
 
 def _verdicts(table: pd.DataFrame, critical: float, horizon: float,
-              uts: dict[str, float]) -> dict[str, dict]:
+              uts: dict[str, float], pullout_n: float = math.inf) -> dict[str, dict]:
     """The three verdicts of a timeline table (see :func:`run_timeline`); ``uts`` is the
-    ultimate strength (MPa) of the ``rod`` and ``screw`` material."""
+    ultimate strength (MPa) of the ``rod`` and ``screw`` material, ``pullout_n`` the screws'
+    pullout strength (N)."""
     rod, screw = float(table["rod_damage"].iloc[-1]), float(table["screw_damage"].iloc[-1])
     driver = "rod_damage" if rod >= screw else "screw_damage"
     value, threshold = max(rod, screw), critical
@@ -798,15 +837,22 @@ def _verdicts(table: pd.DataFrame, critical: float, horizon: float,
     broken = (table["rod_damage"] >= critical) | (table["screw_damage"] >= critical) | \
         over["rod"] | over["screw"]
     loose = table["loosened_screws"] >= 1
+    support = {"driver": "loosened_screws", "value": float(table["loosened_screws"].max()),
+               "threshold": 1.0}
+    pulled = table["max_screw_pullout_n"] >= pullout_n if "max_screw_pullout_n" in table \
+        else pd.Series(False, index=table.index)
+    if pulled.any():  # a static pullout outranks loosening, as a fracture outranks damage
+        support = {"driver": "screw_pullout",
+                   "value": float(table["max_screw_pullout_n"].max()),
+                   "threshold": float(pullout_n)}
+    unsupported = loose | pulled
     bridged = table["bridged"].astype(bool)
     union = _first_week(table, bridged)
     decided = float(table["week"].iloc[-1]) >= horizon
     nonunion = decided and (union is None or union > horizon)
     return {
-        "insufficient_support": {"fails": bool(loose.any()), "week": _first_week(table, loose),
-                                 "driver": "loosened_screws",
-                                 "value": float(table["loosened_screws"].max()),
-                                 "threshold": 1.0},
+        "insufficient_support": {"fails": bool(unsupported.any()),
+                                 "week": _first_week(table, unsupported), **support},
         "hardware_fatigue": {"fails": bool(broken.any()), "week": _first_week(table, broken),
                              "driver": driver, "value": value, "threshold": threshold},
         "nonunion": {"fails": bool(nonunion),

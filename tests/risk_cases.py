@@ -41,9 +41,9 @@ def rule(params: dict) -> dict[str, bool]:
 
 
 def outcomes(params: dict) -> dict:
-    """Outcomes by :func:`rule`; rod damage grows with activity level, micromotion with the
-    bending moment, the union week falls with the graft modulus (None: never bridged), the
-    day-0 graft strain falls with it."""
+    """Outcomes by :func:`rule`; rod damage and screw pullout load grow with activity level,
+    micromotion with the bending moment, the union week falls with the graft modulus (None:
+    never bridged), the day-0 graft strain falls with it."""
     _log_call()
     fails = rule(params)
     graft = params["graft"]["initial_modulus_mpa"]
@@ -57,6 +57,7 @@ def outcomes(params: dict) -> dict:
         "union_week": None if fails["nonunion_fails"] else round(40.0 - 30.0 * graft),
         "rod_damage": level ** 3 * params["hardware"]["rod"]["notch_factor"] / 10.0,
         "max_micromotion_um": 10.0 * params["activity"]["bending"]["moment_nm"],
+        "max_screw_pullout_n": 30.0 * level,
         "max_loosened_screws": int(fails["insufficient_support_fails"]),
         "initial_graft_strain": 0.01 / graft,
     }

@@ -91,6 +91,7 @@ def test_sensitivity_signs_follow_the_driving_inputs(result200):
     assert s["hardware_fatigue_fails"]["hardware.rod.notch_factor"] > 0.3
     assert s["rod_damage"]["activity.level"] > 0.7
     assert s["max_micromotion_um"]["activity.bending.moment_nm"] == pytest.approx(1.0)
+    assert s["max_screw_pullout_n"]["activity.level"] == pytest.approx(1.0)
     # a never-bridged graft ranks last (as +inf): union comes later with a softer graft
     assert s["union_week"]["graft.initial_modulus_mpa"] < -0.9
     assert s["initial_graft_strain"]["graft.initial_modulus_mpa"] == pytest.approx(-1.0)
