@@ -21,10 +21,8 @@ import pandas as pd
 
 from spinesim.failure.bone_overstrain import strain_summary, thread_cells, yield_strain_ratio
 from spinesim.fem.post import cell_strain_operator
-from spinesim.model.activity import activity_spectrum
-from spinesim.model.segment import case_loads
 from spinesim.scenario import Scenario
-from spinesim.simulate import graft_state_segment, solve_cases
+from spinesim.simulate import day0_activity_peaks
 
 __all__ = ["BONE_STRAIN_COLUMNS", "day0_bone_strain"]
 
@@ -53,11 +51,8 @@ def day0_bone_strain(scenario: Scenario | None = None, resolution: float | None 
     the volume-weighted statistics of :func:`yield_strain_ratio` (-, >= 1 past yield) and
     ``fraction_past_yield`` the volume fraction with ratio >= 1 (-).
     """
-    scenario = Scenario.default() if scenario is None else scenario
-    seg = graft_state_segment(scenario, resolution, 0.0)
+    seg, active, solutions = day0_activity_peaks(scenario, resolution)
     mesh, hw = seg.geometry.mesh, seg.hardware
-    active = activity_spectrum(scenario).active()
-    solutions = solve_cases(seg, [case_loads(seg, a.load_case()) for a in active])
     cancellous = mesh.cells_in_region("cancellous")
     parts = {"cancellous core": np.flatnonzero(cancellous)}
     threads = thread_cells(mesh, hw, 0.5 * seg.options.screw_diameter_mm)

@@ -117,6 +117,7 @@ __all__ = [
     "TIMELINE_CONSTRUCTS",
     "VERDICT_KEYS",
     "TimelineResult",
+    "day0_activity_peaks",
     "graft_state_segment",
     "healing_odds_ratio",
     "healing_rate",
@@ -515,6 +516,18 @@ def graft_state_segment(scenario: Scenario, resolution: float | None = None,
     n_tied = sum(len(t["node"]) for t in seg.hardware.ties.values())
     seg.model.update(E=E, nu=nu, **interface_values(seg.hardware, np.ones(n_tied)))
     return seg
+
+
+def day0_activity_peaks(scenario: Scenario | None = None, resolution: float | None = None
+                        ) -> tuple[Segment, list, list]:
+    """The scenario's day-0 segment (:func:`graft_state_segment` at granulation tissue, screws
+    bonded; default scenario :meth:`Scenario.default`), its active activities
+    (:meth:`ActivitySpectrum.active`) and the solution under each activity's peak (moments
+    in N·m and compression in N at the edge, mm internally)."""
+    scenario = Scenario.default() if scenario is None else scenario
+    seg = graft_state_segment(scenario, resolution, 0.0)
+    active = activity_spectrum(scenario).active()
+    return seg, active, solve_cases(seg, [case_loads(seg, a.load_case()) for a in active])
 
 
 def solve_cases(seg: Segment, loads: list[np.ndarray]) -> list:

@@ -1,2 +1,2 @@
-"""Failure models: fatigue, loosening, healing, bridging; checks of bone strained past yield
-and of graft drainage."""
+"""Failure models: fatigue, loosening, screw pullout, healing, bridging; checks of bone
+strained past yield and of graft drainage."""

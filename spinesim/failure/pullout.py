@@ -8,11 +8,12 @@ against being pulled out of it, negative when the screw is pushed in. The rest i
 **transverse load** (N), the "toggle" that clinical loosening is associated with.
 
 The sum is the load the rod puts on the screw head: the screw is in equilibrium between the
-rod and the bone. It therefore hardly depends on how stiff the screw-bone interface is taken
-to be, unlike the micromotion, which scales with the inverse of that stiffness. For the
-default construct under the daily lift the osteoporotic L4 screws' pullout load changes by
-under 2 % when the unsourced bonded interface stiffness (``loosening.bonded_tie_factor``)
-is divided by 100, while their largest micromotion grows about 4x (README, "What the model
+rod and the bone. Only its share between the screws and the cage depends on how stiff the
+screw-bone interface is taken to be, so it changes far less with that stiffness than the
+micromotion, which grows as the interface softens. Dividing the unsourced bonded interface
+stiffness (``loosening.bonded_tie_factor``) by 100 changes the osteoporotic scenario's screw
+loads over 20 N by 0.5-4.8 % and the single-rod smoker's by 11-20 %, while the micromotion
+grows 2.1-4.9x (``examples/screw_pullout.py``, resolution 1.0; README, "What the model
 predicts").
 
 Pullout strength of a pedicle screw in cadaveric lumbar vertebrae, by bone quality
@@ -29,7 +30,9 @@ extremely osteoporotic      180 ± 110 N
 [ASJ18] Asian Spine J 12(3):398-406 (2018), doi 10.4184/asj.2018.12.3.398, PMC6002167
 ("Testing pullout strength of pedicle screw using synthetic bone models: is a bilayer foam
 model a better representation of vertebra?"), results of the cadaver vertebrae; found in
-source (abstract). Not in the spinesim reference tables.
+source (abstract). Not in the spinesim reference tables; the screw size of those tests is not
+re-checked against spinesim's default screw (6.5 mm thread, 35 mm), and pullout strength
+grows with the screw's diameter and length.
 
 A screw **pulls out** when its pullout load at an activity peak reaches the strength: a
 static failure of the fixation on the first such load, as a rod loaded beyond its ultimate
