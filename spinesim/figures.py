@@ -46,6 +46,7 @@ PLOTS = {
     "bone_fraction": "graft bone fraction against weeks with the bridging week",
     "tissue_phases": "tissue phases in the graft over weeks",
     "micromotion": "screw-bone micromotion per screw over weeks",
+    "screw_pullout": "pullout load of each screw on the bone over weeks, against its strength",
     "rom": "range of motion per direction over weeks",
     "damage": "cumulative rod and screw damage against time",
     "sn_curve": "rod S-N curve with the operating points and the endurance limit",
@@ -157,6 +158,13 @@ def render_plots(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
         save("micromotion", lambda ax: _lines(
             ax, weeks, table, micro_cols, "screw-bone micromotion (µm)",
             "Peak screw-bone micromotion per screw", thresholds=_thresholds(report)))
+    pull_cols = [c for c in table.columns if c.startswith("pullout_") and c.endswith("_n")]
+    strength = (report.get("pullout") or {}).get("strength_n")
+    if pull_cols and strength:
+        save("screw_pullout", lambda ax: _lines(
+            ax, weeks, table, pull_cols, "pullout load on the bone (N)",
+            f"Peak screw pullout load per screw (strength {strength:g} N)",
+            thresholds={"pullout strength": float(strength)}, unit="N"))
     rom_cols = [c for c in table.columns if c.startswith("rom_")]
     if rom_cols:
         save("rom", lambda ax: _lines(ax, weeks, table, rom_cols, "range of motion (deg)",
@@ -233,19 +241,21 @@ def _thresholds(report: dict) -> dict[str, float]:
 
 
 def _lines(ax: Any, weeks: np.ndarray, table: pd.DataFrame, cols: list[str], ylabel: str,
-           title: str, thresholds: dict[str, float] | None = None) -> Any:
+           title: str, thresholds: dict[str, float] | None = None, unit: str = "µm") -> Any:
+    """One line per column over weeks; ``thresholds`` (name -> value in ``unit``) drawn
+    dashed when within a decade of the data."""
     styles = ("-", "--", ":", "-.")
     for i, c in enumerate(cols):  # symmetric screws overlap: the line style tells them apart
-        label = c.removeprefix("micromotion_").removeprefix("rom_").removesuffix("_um") \
-            .removesuffix("_deg").replace("_", " ")
+        label = c.removeprefix("micromotion_").removeprefix("rom_").removeprefix("pullout_") \
+            .removesuffix("_um").removesuffix("_deg").removesuffix("_n").replace("_", " ")
         ax.plot(weeks, table[c].to_numpy(float), lw=1.8, ls=styles[i % len(styles)],
                 label=label)
     top = float(np.nanmax(table[cols].to_numpy(float))) if len(table) else 1.0
     for name, value in (thresholds or {}).items():
         if value <= 10.0 * max(top, 1e-9):  # draw thresholds within a decade of the data
             ax.axhline(value, ls="--", lw=1.0, color="0.4")
-            ax.annotate(f"{name} {value:g} µm", (weeks[0], value), textcoords="offset points",
-                        xytext=(2, 3), fontsize=8, color="0.3")
+            ax.annotate(f"{name} {value:g} {unit}", (weeks[0], value),
+                        textcoords="offset points", xytext=(2, 3), fontsize=8, color="0.3")
             top = max(top, value)
     ax.set_xlabel("weeks after surgery")
     ax.set_ylabel(ylabel)

@@ -12,7 +12,8 @@ Layout of a run folder::
     report.txt           the same for a reader
     timeline.csv         one row per week (columns: spinesim.simulate.TimelineResult)
     scenario.toml        the resolved scenario, to rerun it
-    plots/*.png          race, bone fraction, tissue phases, micromotion, ROM, damage, S-N
+    plots/*.png          race, bone fraction, tissue phases, micromotion, screw pullout, ROM,
+                         damage, S-N
     fields/week_XXX.vtu  displacement, von Mises, moduli, graft tissue level per reported week
 """
 
@@ -129,7 +130,8 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
         "rom_vs_intact": _rom_vs_intact(result),
         "fields_weeks": sorted(float(w) for w in result.fields),
         "units": {"week": "weeks", "damage": "Miner sum (-)", "stress": "MPa",
-                  "micromotion": "µm", "rom": "deg", "force": "N", "bone_fraction": "volume fraction (-)"},
+                  "micromotion": "µm", "rom": "deg", "force": "N",
+                  "bone_fraction": "volume fraction (-)"},
         "scenario": scenario.to_dict(),
     })
 

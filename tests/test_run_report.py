@@ -84,7 +84,7 @@ def test_rerun_scenario_file_reproduces_the_timeline(run_dir, tmp_path):
 def test_plot_renders_the_standard_set_from_the_files(run_dir, tmp_path, capsys):
     assert main(["plot", str(run_dir), "-o", str(tmp_path / "figs")]) == 0
     assert {p.stem for p in (tmp_path / "figs").glob("*.png")} >= set(PLOTS)
-    assert "9 figures" in capsys.readouterr().out
+    assert "10 figures" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, message", [
