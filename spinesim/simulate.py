@@ -618,7 +618,10 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
           bridged week (inf if none), threshold the horizon. A timeline shorter than the
           horizon that has not bridged does not fail (undecided; ``week`` None).
 
-        ``week`` is the first week at which the mode fails, None if it does not.
+        ``week`` is the first week at which the mode fails, None if it does not. A static
+        failure (a fractured rod or screw, a pulled-out screw) does not change the model: the
+        rows after it continue with the part in place, so they are not a prediction of what
+        follows the failure.
     """
     scenario = Scenario.default() if scenario is None else scenario
     total = float(scenario.get("timeline.weeks") if weeks is None else weeks)
