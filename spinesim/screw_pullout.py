@@ -55,12 +55,11 @@ def day0_screw_loads(scenario: Scenario | None = None, resolution: float | None 
                                   scenario.get("loosening.pullout_strength_n"))
     seg, active, solutions = day0_activity_peaks(scenario, resolution)
     hw = seg.hardware
-    axes = np.concatenate([t["axis"] for t in hw.ties.values()])
     rows = []
     for activity, sol in zip(active, solutions):
         _, tie = hardware_results(hw, sol)
         names = np.asarray(tie.screw, dtype=str)
-        for screw, load in screw_loads(tie.screw, tie.force_n, axes).items():
+        for screw, load in screw_loads(tie.screw, tie.force_n, tie.axis).items():
             micro = float(tie.micromotion_um[names == screw].max())
             safety = strength / load.pullout_n if load.pullout_n > 0 else np.inf
             rows.append((activity.name, screw, load.pullout_n, load.transverse_n, micro,

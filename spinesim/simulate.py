@@ -318,8 +318,7 @@ def _response(seg: Segment, sol, strain_of, E_graft: np.ndarray, nu_graft: np.nd
     """Graft strain and pressure, rod and screw sections, micromotion and screw loads (in
     the sorted order of the screw names) of one solution."""
     sections, tie = hardware_results(seg.hardware, sol)  # reads the hardware nodes only
-    axes = np.concatenate([t["axis"] for t in seg.hardware.ties.values()])
-    loads = screw_loads(tie.screw, tie.force_n, axes)
+    loads = screw_loads(tie.screw, tie.force_n, tie.axis)
     screw_load = np.array([[loads[s].pullout_n, loads[s].transverse_n] for s in sorted(loads)])
     strain = strain_of(sol.displacement)
     lam = E_graft * nu_graft / ((1 + nu_graft) * (1 - 2 * nu_graft))

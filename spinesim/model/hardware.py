@@ -519,7 +519,8 @@ def _host_gradients(mesh: Mesh, loc, sel: np.ndarray, size: int) -> np.ndarray:
 @dataclass(frozen=True, eq=False)
 class ScrewInterfaceResult:
     """Per tied screw node: screw name, node index along the shank (0 = entry), micromotion
-    (µm: total, axial, normal) and interface force (N) on the screw."""
+    (µm: total, axial, normal), interface force (N) on the screw and the screw's unit axis
+    (into the bone)."""
 
     screw: list
     index: np.ndarray
@@ -527,6 +528,7 @@ class ScrewInterfaceResult:
     axial_um: np.ndarray
     normal_um: np.ndarray
     force_n: np.ndarray
+    axis: np.ndarray
 
 
 def hardware_results(hw: HardwareSystem, solution) -> tuple[dict, ScrewInterfaceResult | None]:
@@ -554,8 +556,8 @@ def hardware_results(hw: HardwareSystem, solution) -> tuple[dict, ScrewInterface
         a, n = split_axial_normal(d, t["axis"])
         force = -np.einsum("pij,pj->pi", t["S"], d)  # on the screw
         parts.append((t["screw"], t["index"], 1e3 * np.linalg.norm(d, axis=1), 1e3 * a, 1e3 * n,
-                      force))
-    cat = [np.concatenate([p[k] for p in parts]) for k in range(1, 6)]
+                      force, t["axis"]))
+    cat = [np.concatenate([p[k] for p in parts]) for k in range(1, 7)]
     screw = [s for p in parts for s in p[0]]
     return sections, ScrewInterfaceResult(screw, *cat)
 
