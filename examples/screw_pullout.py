@@ -5,11 +5,12 @@ For each scenario (default: the three example scenarios) and each bonded interfa
 (``loosening.bonded_tie_factor``, default 10, 1 and 0.1 x the host bone's E per mm of screw)
 the fused segment is solved in its day-0 state under the peak of every daily activity
 (``spinesim.screw_pullout.day0_screw_loads``). Per screw: the pullout load (N, positive out of
-the bone), the transverse load (N), the largest micromotion (µm) and the safety factor
-against the cadaveric pullout strength of the bone quality (healthy 970 N, osteoporotic
-370 N; Asian Spine J 12:398, 2018). The loads are what the rod puts on the screw heads; only
-their share between screws and cage moves with the tie factor (0.5-20 % for 10 -> 0.1 at
-resolution 1.0), while the micromotion grows 2-5x. The table is written to
+the bone), the transverse load (N), the largest micromotion (µm), the screw's pullout
+strength predicted from the bone its thread holds in (Chapman's thread shear-out with the
+bone's shear strength, ``spinesim.failure.pullout``; it does not depend on the interface
+stiffness) and the safety factor against it. The loads are what the rod puts on the screw
+heads; only their share between screws and cage moves with the tie factor (0.5-20 % for
+10 -> 0.1 at resolution 1.0), while the micromotion grows 2-5x. The table is written to
 ``OUT/screw_pullout.csv``.
 
 Run: ``python examples/screw_pullout.py [scenario.toml ...] [--out results/screw_pullout]

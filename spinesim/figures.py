@@ -163,8 +163,8 @@ def render_plots(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
     if pull_cols and strength:
         save("screw_pullout", lambda ax: _lines(
             ax, weeks, table, pull_cols, "pullout load on the bone (N)",
-            f"Peak screw pullout load per screw (strength {strength:g} N)",
-            thresholds={"pullout strength": float(strength)}, unit="N"))
+            f"Peak screw pullout load per screw (smallest strength {strength:.0f} N)",
+            thresholds={"smallest pullout strength": float(strength)}, unit="N"))
     rom_cols = [c for c in table.columns if c.startswith("rom_")]
     if rom_cols:
         save("rom", lambda ax: _lines(ax, weeks, table, rom_cols, "range of motion (deg)",

@@ -108,8 +108,9 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
     ``week``, ``driver``, ``value``, ``threshold``; non-finite values as null), ``outcomes``
     (:func:`spinesim.outcomes.outcomes`), ``rod_operating_points``, ``fatigue`` (per rod and
     screw: damage per year, years to the first crack, critical point, safety factor; see
-    :class:`spinesim.simulate.TimelineResult`), ``pullout`` (the screws' pullout strength,
-    largest pullout and transverse loads, critical screw and safety factor, N),
+    :class:`spinesim.simulate.TimelineResult`), ``pullout`` (each screw's predicted pullout
+    strength, the largest pullout and transverse loads, the screw nearest to pulling out, its
+    load, strength and safety factor, N),
     ``rom_vs_intact`` (with ``output.intact_reference``, else null), ``scenario``
     (resolved), ``model`` (size, timings) and ``units``."""
     info = result.info
@@ -181,12 +182,12 @@ def report_text(report: dict[str, Any]) -> str:
                      f"endurance limit, critical point {f['critical_point_mm']} mm")
     p = report.get("pullout")
     if p and p.get("critical_screw"):
-        lines.append(f"  screw pullout: largest load {_fmt(p['max_pullout_n'])} N "
-                     f"({p['critical_screw'].replace('_', ' ')}), strength "
-                     f"{_fmt(p['strength_n'])} N, safety factor {_fmt(p['safety_factor'])}; "
+        lines.append(f"  screw pullout: {p['critical_screw'].replace('_', ' ')} nearest, load "
+                     f"{_fmt(p['critical_pullout_n'])} N against its predicted strength "
+                     f"{_fmt(p['strength_n'])} N (safety factor {_fmt(p['safety_factor'])}); "
                      f"largest transverse load {_fmt(p['max_transverse_n'])} N")
-    elif p:
-        lines.append(f"  screw pullout: no screw is pulled out of the bone (strength "
+    elif p and p.get("strength_n") is not None:
+        lines.append(f"  screw pullout: no screw is pulled out of the bone (smallest strength "
                      f"{_fmt(p['strength_n'])} N)")
     if report.get("rom_vs_intact"):
         lines += ["", "ROM under the protocol moment and each activity's peak (deg, "

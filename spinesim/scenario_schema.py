@@ -100,8 +100,13 @@ _NIINOMI98 = "Niinomi (1998); Long & Rack (1998), reviews of biomedical titanium
 _PILLIAR86 = "Pilliar, Lee, Maniatopoulos, Clin Orthop Relat Res 208:108 (1986)"
 _JASTY97 = "Jasty et al., J Bone Joint Surg Am 79:707 (1997)"
 _KOHLI21 = "Kohli, Stoddart, van Arkel, Sci Rep 11:10797 (2021)"
-_ASJ18 = ("Asian Spine J 12(3):398 (2018), doi 10.4184/asj.2018.12.3.398, PMC6002167, "
-          "pedicle screw pullout in cadaver vertebrae")
+_SANYAL12 = ("Sanyal, Gupta, Bayraktar, Kwon, Keaveny, J Biomech 45(15):2513 (2012), shear "
+             "strength behavior of human trabecular bone")
+_KK98 = "Kopperdahl & Keaveny, J Biomech 31:601 (1998)"
+_CHAPMAN96 = ("Chapman et al., J Biomech Eng 118(3):391 (1996), doi 10.1115/1.2796022, pullout "
+              "strength of cancellous bone screws")
+_WEIDLING22 = ("Weidling, Heilemann, Schoenfelder, Heyde, Sci Rep 12 (2022), "
+               "doi 10.1038/s41598-022-11824-2, Table 2")
 _LP02 = "Lacroix & Prendergast, J Biomech 35:1163 (2002), doi 10.1016/S0021-9290(02)00086-6"
 _REVWIRES = "review of mechanobiological healing models, WIREs Syst Biol Med, PMC5082538"
 _PRENDERGAST97 = ("Prendergast et al., J Biomech 30:539 (1997), "
@@ -513,6 +518,14 @@ FIELDS: tuple[Field, ...] = (
           "Thread root diameter (the beam section); unset: the hardware model's default",
           "mm", 1.0, 10.0, optional=True, requires=_SCREW, bounds_note=_GUARD,
           source="not sourced in the reference: no default"),
+    Field("hardware.screw.thread_pitch_mm", "float", 2.5,
+          "Thread pitch; with the thread depth (outer - core diameter) / 2 it sets the thread "
+          "shape factor of the predicted pullout strength (and nothing else)", "mm", 0.5, 6.0,
+          requires=_SCREW, bounds_note=_GUARD,
+          source=f"{_WEIDLING22}: commercial pedicle screws of 6-7.5 mm outer diameter have "
+                 "pitches 2.0-4.0 mm (2.75-4.0 mm at 6.5 mm) and mean core diameters "
+                 "3.65-5.10 mm (found in source); 2.5 mm is the hardware model's default "
+                 "inside that range (modelling default)", confidence="M"),
     Field("hardware.screw.count", "int", None,
           "Number of pedicle screws, as a check: must equal the construct's (bilateral 2, "
           "unilateral 1 per instrumented vertebra)", "screws", 1, 12, optional=True,
@@ -744,15 +757,26 @@ FIELDS: tuple[Field, ...] = (
           bounds_note=_GUARD,
           source="modelling default, not sourced: as fast as the healing default (one phase "
                  "per week over the four steps granulation -> mature bone)"),
+    Field("loosening.bone_shear_strength_ratio", "float", 0.44,
+          "Shear over compressive yield strength of the bone at the screw threads; the "
+          "predicted pullout strength is this ratio x the trabecular yield strain (0.84 %) x "
+          "the modulus of each thread's bone cell x the thread's shear area (Chapman's "
+          "formula)", "-", 0.0, 1.0, low_open=True, requires=_SCREW,
+          uncertainty=(0.163, 0.717), distribution="uniform",
+          source=f"{_SANYAL12}: 0.44 ± 0.16 (mean ± SD) over 54 human specimens, "
+                 "independent of bone volume fraction (found in source, abstract; citation "
+                 f"details not re-checked); yield strain 0.84 % from {_KK98}; shear-out of the "
+                 f"thread from {_CHAPMAN96}. Monte Carlo: uniform with the same mean and SD "
+                 "(0.44 ± √3 x 0.16)", confidence="M"),
     Field("loosening.pullout_strength_n", "float", None,
-          "Axial pullout strength of a pedicle screw in the host bone; a screw whose pullout "
-          "load at an activity peak reaches it pulls out (insufficient support); unset: the "
-          "cadaveric mean of 'bone.quality' (healthy 970 N, osteoporotic 370 N; a bone given "
-          "by 'bone.apparent_density_g_cm3' is healthy here)", "N", 0.0, 20_000.0,
+          "Axial pullout strength of every pedicle screw, given instead of predicted; a "
+          "screw whose pullout load at an activity peak reaches its strength pulls out "
+          "(insufficient support); unset: predicted per screw from the bone its thread "
+          "holds in ('loosening.bone_shear_strength_ratio')", "N", 0.0, 20_000.0,
           low_open=True, optional=True, requires=_SCREW, bounds_note=_GUARD,
-          source=f"{_ASJ18}: cadaveric lumbar vertebrae, normal 970 ± 400 N, osteoporotic "
-                 "370 ± 140 N, extremely osteoporotic 180 ± 110 N (found in source, abstract; "
-                 "not in the spinesim reference tables)", confidence="M"),
+          source="modelling default: unset, the strength is predicted; a given value is the "
+                 "user's (for example a measured strength). Measured pullout strengths are "
+                 "validation data for the prediction, not defaults"),
     # -------------------------------------------------------------------------- fatigue
     Field("fatigue.mean_stress", "str", "goodman", "Mean-stress correction", "",
           choices=("goodman", "gerber", "soderberg"), requires=_ROD,

@@ -55,8 +55,9 @@ Modelling choices (each a deliberate approximation):
 * **Loosening** uses each tied node's largest micromotion over the week's activities.
 * **Screw pullout** (:mod:`spinesim.failure.pullout`): each screw's pullout load (the axial
   component of the bone's interface forces on it, N) at every loaded activity peak of the
-  step, against the cadaveric pullout strength of the bone quality
-  (``loosening.pullout_strength_n``); reaching it is a static failure of the fixation.
+  step, against that screw's pullout strength, predicted from the shear strength of the bone
+  its thread holds in (:func:`pullout_strengths`; or ``loosening.pullout_strength_n``);
+  reaching it is a static failure of the fixation.
 
 * **Healing modifiers.** The clinical odds ratios of pseudarthrosis (smoking, age, extra
   levels, osteoporosis, graft type: ``healing.modifiers.*``) multiply into one odds ratio that
@@ -96,12 +97,12 @@ from spinesim.failure import healing
 from spinesim.failure.bridging import bridging
 from spinesim.failure.fatigue import SNCurve, fails_statically, section_fatigue, sn_curve
 from spinesim.failure.loosening import loosening_rule
-from spinesim.failure.pullout import pullout_strength_n, screw_loads
+from spinesim.failure.pullout import screw_loads, thread_shape_factor, tie_pullout_strengths_n
 from spinesim.fem.condense import CondensedModel
 from spinesim.fem.materials import Isotropic
 from spinesim.fem.post import cell_strain_operator, cell_values, solid_fields
 from spinesim.model.activity import activity_spectrum, cycles_between
-from spinesim.model.hardware import (Interface, hardware_results, interface_values,
+from spinesim.model.hardware import (Interface, Screw, hardware_results, interface_values,
                                      tie_scales)
 from spinesim.model.implant_materials import implant_material
 from spinesim.model.loadcases import LOAD_CASES, LoadCase, rom_deg
@@ -187,11 +188,14 @@ class TimelineResult:
         and ``max_equivalent_amplitude_mpa``, ``static_overload`` (a point fails statically;
         years and safety factor 0 there); ``intact_rom_deg`` (ROM of the intact segment per
         direction and ``activity_<name>`` under each activity's peak, deg, with
-        ``output.intact_reference``, else None); ``pullout``: the screws' pullout strength
-        (``strength_n``, N), the largest pullout and transverse loads over the timeline
-        (``max_pullout_n``, ``max_transverse_n``, N), the screw that carries that pullout
-        load (``critical_screw``) and ``safety_factor`` (strength over that load; inf when
-        no screw is pulled).
+        ``output.intact_reference``, else None); ``pullout``: each screw's pullout strength
+        (``strengths_n``, N, by column-name screw key, :func:`pullout_strengths`), the
+        largest pullout and transverse loads of any screw over the timeline
+        (``max_pullout_n``, ``max_transverse_n``, N), the screw nearest to pulling out
+        (``critical_screw``: the smallest strength over its largest pullout load; None when
+        no screw is pulled), that load (``critical_pullout_n``, N), its strength
+        (``strength_n``, N; the smallest strength when no screw is pulled, None without
+        screws) and that ``safety_factor`` (inf when no screw is pulled).
     fields : dict
         Week of ``output.vtu_weeks`` -> fields at the *start* of that week (the last week: at
         the end of the timeline): ``displacement_mm`` (n_nodes, 3) under the peak of the
@@ -529,6 +533,25 @@ def day0_activity_peaks(scenario: Scenario | None = None, resolution: float | No
     return seg, active, solve_cases(seg, [case_loads(seg, a.load_case()) for a in active])
 
 
+def pullout_strengths(scenario: Scenario, seg: Segment) -> dict[str, float]:
+    """Pullout strength (N) of each screw of ``seg`` (built from ``scenario``), by screw
+    name: ``loosening.pullout_strength_n`` for every screw when set, else predicted from the
+    bone its thread holds in (:func:`spinesim.failure.pullout.tie_pullout_strengths_n`: the
+    thread shape factor of the screw's outer and core diameter and
+    ``hardware.screw.thread_pitch_mm``, the shear strength
+    ``loosening.bone_shear_strength_ratio`` x yield strain x the modulus of each tied node's
+    bone cell). Empty without screws."""
+    hw = seg.hardware
+    if hw is None or not hw.ties:
+        return {}
+    o = seg.options
+    pitch = scenario.get("hardware.screw.thread_pitch_mm") or Screw.thread_pitch_mm
+    tsf = thread_shape_factor(o.screw_diameter_mm, o.screw_core_diameter_mm, pitch)
+    return tie_pullout_strengths_n(hw.ties, seg.E, o.screw_diameter_mm, tsf,
+                                   ratio=scenario.get("loosening.bone_shear_strength_ratio"),
+                                   given=scenario.get("loosening.pullout_strength_n"))
+
+
 def solve_cases(seg: Segment, loads: list[np.ndarray]) -> list:
     """Solutions of the segment's model in its current state under each load array of
     ``loads`` (:func:`case_loads`: (n_extra, 6) forces in N and moments in N·mm on the 6-DOF
@@ -608,10 +631,9 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         * ``insufficient_support``: fails when a screw is loosened
           (:meth:`LooseningRule.loosened_screws`); driver ``"loosened_screws"``, value the
           largest number of loosened screws, threshold 1. A screw whose pullout load at an
-          activity peak reaches the pullout strength (``loosening.pullout_strength_n``, by
-          default the cadaveric strength of ``bone.quality``) pulls out on that load instead:
-          driver ``"screw_pullout"``, value the largest pullout load (N), threshold the
-          strength (N).
+          activity peak reaches its pullout strength (:func:`pullout_strengths`) pulls out
+          on that load instead: driver ``"screw_pullout"``, value the largest pullout load
+          of the screw with the smallest strength over load (N), threshold its strength (N).
         * ``nonunion``: fails when the graft has not bridged by
           ``timeline.nonunion_horizon_weeks``; driver ``"weeks_to_union"``, value the first
           bridged week (inf if none), threshold the horizon. A timeline shorter than the
@@ -644,8 +666,6 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     granulation_E = scenario.get("graft.initial_modulus_mpa")
     undrained = scenario.get("graft.drainage") == "undrained"
     lrule = loosening_rule(scenario)
-    pullout_strength = pullout_strength_n(scenario.get("bone.quality"),
-                                          scenario.get("loosening.pullout_strength_n"))
     method = scenario.get("fatigue.mean_stress")
     rod_curve = (*_curve(scenario, scenario.get("hardware.rod.material"),
                          scenario.get("hardware.rod.notch_factor")), method)
@@ -676,6 +696,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     screws = sorted(set(screw_names))
     screw_of = np.array([screws.index(s) for s in screw_names])
     screw_keys = [s.replace(" ", "_") for s in screws]  # column-name form, "L4_left"
+    strengths = pullout_strengths(scenario, seg)
+    strength_of = {k: strengths[s] for k, s in zip(screw_keys, screws)}
     n_tied = len(screw_names)
     initial_factor = float(scenario.get("loosening.initial_factor"))
     factor, applied_factor = np.full(n_tied, initial_factor), None
@@ -806,13 +828,18 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     table = pd.DataFrame(rows)
     table = table[list(COLUMNS) + [c for c in table.columns if c not in COLUMNS]]
     verdicts = _verdicts(table, critical, float(scenario.get("timeline.nonunion_horizon_weeks")),
-                         {"rod": rod_curve[1], "screw": screw_curve[1]}, pullout_strength)
-    most = float(table["max_screw_pullout_n"].max())
-    pullout = {"strength_n": pullout_strength, "max_pullout_n": most,
+                         {"rod": rod_curve[1], "screw": screw_curve[1]}, strength_of)
+    critical_screw = _critical_screw(table, strength_of)
+    pullout = {"strengths_n": strength_of,
+               "strength_n": strength_of[critical_screw] if critical_screw
+               else min(strength_of.values(), default=None),
+               "max_pullout_n": float(table["max_screw_pullout_n"].max()),
                "max_transverse_n": float(table["max_screw_transverse_n"].max()),
-               "critical_screw": max(screw_keys, key=lambda k: table[f"pullout_{k}_n"].max())
-               if most > 0 else None,
-               "safety_factor": pullout_strength / most if most > 0 else math.inf}
+               "critical_screw": critical_screw,
+               "critical_pullout_n": float(table[f"pullout_{critical_screw}_n"].max())
+               if critical_screw else None,
+               "safety_factor": strength_of[critical_screw]
+               / table[f"pullout_{critical_screw}_n"].max() if critical_screw else math.inf}
     info = {"dofs": seg.info["dofs"], "graft_cells": len(graft), "tied_nodes": n_tied,
             "screws": screw_keys, "active_activities": [a.name for a in active],
             "build_s": t_built - t_start, "model_reused": reused, "step_s": seconds,
@@ -836,11 +863,21 @@ def _first_week(table: pd.DataFrame, mask: pd.Series) -> int | None:
     return math.ceil(table["week"][mask].iloc[0]) if mask.any() else None
 
 
+def _critical_screw(table: pd.DataFrame, strength_n: dict[str, float]) -> str | None:
+    """The screw key whose largest pullout load over ``table`` (its ``pullout_<key>_n``
+    column, N) is the largest fraction of its strength (N); None when no screw is pulled."""
+    share = {k: table[f"pullout_{k}_n"].max() / s for k, s in strength_n.items()
+             if f"pullout_{k}_n" in table}
+    worst = max(share, key=share.get, default=None)
+    return worst if worst is not None and share[worst] > 0 else None
+
+
 def _verdicts(table: pd.DataFrame, critical: float, horizon: float,
-              uts: dict[str, float], pullout_n: float = math.inf) -> dict[str, dict]:
+              uts: dict[str, float], pullout_n: dict[str, float] | None = None
+              ) -> dict[str, dict]:
     """The three verdicts of a timeline table (see :func:`run_timeline`); ``uts`` is the
-    ultimate strength (MPa) of the ``rod`` and ``screw`` material, ``pullout_n`` the screws'
-    pullout strength (N)."""
+    ultimate strength (MPa) of the ``rod`` and ``screw`` material, ``pullout_n`` each screw's
+    pullout strength (N) by its column key (``pullout_<key>_n``)."""
     rod, screw = float(table["rod_damage"].iloc[-1]), float(table["screw_damage"].iloc[-1])
     driver = "rod_damage" if rod >= screw else "screw_damage"
     value, threshold = max(rod, screw), critical
@@ -854,12 +891,14 @@ def _verdicts(table: pd.DataFrame, critical: float, horizon: float,
     loose = table["loosened_screws"] >= 1
     support = {"driver": "loosened_screws", "value": float(table["loosened_screws"].max()),
                "threshold": 1.0}
-    pulled = table["max_screw_pullout_n"] >= pullout_n if "max_screw_pullout_n" in table \
-        else pd.Series(False, index=table.index)
+    pulled = pd.Series(False, index=table.index)
+    for key, strength in (pullout_n or {}).items():
+        pulled |= table[f"pullout_{key}_n"] >= strength
     if pulled.any():  # a static pullout outranks loosening, as a fracture outranks damage
+        worst = _critical_screw(table, pullout_n)
         support = {"driver": "screw_pullout",
-                   "value": float(table["max_screw_pullout_n"].max()),
-                   "threshold": float(pullout_n)}
+                   "value": float(table[f"pullout_{worst}_n"].max()),
+                   "threshold": float(pullout_n[worst])}
     unsupported = loose | pulled
     bridged = table["bridged"].astype(bool)
     union = _first_week(table, bridged)

@@ -133,8 +133,8 @@ def test_screw_pullout_script_loads_do_not_follow_the_interface_stiffness(tmp_pa
     """Osteoporotic lifter at resolution 0.4, bonded interface 10x and 0.1x the host E per mm:
     each screw's load on the bone is the rod's load on its head (equilibrium), which shifts
     only a little between screws and cage (4-7 % for the loads over 20 N, measured) while the
-    micromotion grows 1.5-3x; the L4 screws are pulled out of the bone, far below the
-    osteoporotic pullout strength."""
+    micromotion grows 1.5-3x; the L4 screws are pulled out of the bone, far below their
+    predicted pullout strength, which does not depend on the interface stiffness."""
     import pandas as pd
 
     ex = load_example("screw_pullout")
@@ -153,7 +153,8 @@ def test_screw_pullout_script_loads_do_not_follow_the_interface_stiffness(tmp_pa
     assert growth.min() > 1.4 and np.all(growth - 1.0 > 4 * change)
     lift = stiff.xs("lifting", level="activity")
     assert lift.loc["L4 left", "pullout_n"] > 0 and lift.loc["L5 left", "pullout_n"] < 0
-    assert np.all(stiff["strength_n"] == 370.0) and lift["safety_factor"].min() > 2.0
+    assert np.all(stiff["strength_n"] > 0) and lift["safety_factor"].min() > 2.0
+    assert np.array_equal(stiff["strength_n"], soft["strength_n"])
     assert "pullout" in capsys.readouterr().out
 
 

@@ -1,5 +1,7 @@
-"""Screw pullout (spinesim.failure.pullout): loads by hand and by equilibrium, the strength
-table, bad input, and the check in the timeline's insufficient-support verdict."""
+"""Screw pullout (spinesim.failure.pullout): loads by hand and by equilibrium, the predicted
+strength (Chapman's thread shear-out with the bone's shear strength) by hand and from the
+bone cells a screw's ties lie in, bad input, and the check in the timeline's
+insufficient-support verdict."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spinesim.failure.pullout import (PULLOUT_STRENGTH_N, PulloutError, pullout_strength_n,
-                                      screw_loads)
+from spinesim.failure.pullout import (SHEAR_STRENGTH_RATIO, SHEAR_STRENGTH_RATIO_SD,
+                                      PulloutError, bone_shear_strength_mpa, pullout_strengths_n,
+                                      screw_loads, thread_shape_factor,
+                                      tie_pullout_strengths_n)
 from spinesim.fem.constraints import Support
 from spinesim.fem.static import LinearElasticModel
 from spinesim.mesh.generate import box
@@ -63,11 +67,44 @@ def test_pullout_load_is_the_head_load_whatever_the_interface_stiffness():
     assert pushed["s"].pullout_n == pytest.approx(-50.0, rel=1e-6)
 
 
-def test_strength_by_bone_quality_or_given():
-    assert pullout_strength_n("healthy") == 970.0
-    assert pullout_strength_n("osteoporotic") == 370.0
-    assert PULLOUT_STRENGTH_N["osteoporotic"] < PULLOUT_STRENGTH_N["healthy"]
-    assert pullout_strength_n("osteoporotic", 180.0) == 180.0
+def test_strength_by_hand():
+    """Chapman's F = S pi D L TSF, S = 0.44 x 0.84 % x E, summed per screw over its nodes."""
+    assert thread_shape_factor(6.5, 4.5, 2.5) == pytest.approx(0.5 + 0.57735 * 1.0 / 2.5)
+    assert thread_shape_factor(6.0, 6.0, 3.0) == 0.5  # no thread depth: the bare cylinder
+    assert SHEAR_STRENGTH_RATIO == 0.44
+    from spinesim.scenario import Scenario
+
+    s = Scenario.default()  # the scenario's default and Monte Carlo range: mean and SD kept
+    assert s.get("loosening.bone_shear_strength_ratio") == SHEAR_STRENGTH_RATIO
+    dist, (lo, hi) = s.uncertain()["loosening.bone_shear_strength_ratio"]
+    assert dist == "uniform" and (lo + hi) / 2 == pytest.approx(SHEAR_STRENGTH_RATIO)
+    assert (hi - lo) / math.sqrt(12) == pytest.approx(SHEAR_STRENGTH_RATIO_SD, rel=1e-3)
+    S = bone_shear_strength_mpa([100.0, 34.0, 3500.0])
+    assert S == pytest.approx([0.3696, 0.12566, 12.936], rel=1e-4)
+    assert bone_shear_strength_mpa([100.0], ratio=0.22) == pytest.approx(0.5 * S[0])
+    f = pullout_strengths_n(["b", "a", "b"], S, [10.0, 5.0, 2.0], 6.5, 0.7)
+    assert list(f) == ["b", "a"]
+    assert f["b"] == pytest.approx(0.7 * math.pi * 6.5 * (0.3696 * 10.0 + 12.936 * 2.0),
+                                   rel=1e-4)
+    assert f["a"] == pytest.approx(0.7 * math.pi * 6.5 * 0.12566 * 5.0, rel=1e-4)
+
+
+def test_strength_from_the_cells_the_ties_lie_in():
+    """A screw from y = 1 to 21 mm in a block whose cells below y = 10 mm are 100 MPa and above
+    34 MPa: 8.75 mm of its thread (nodes at 1, 3.5, 6, 8.5 mm) is held by the stiffer bone,
+    11.25 mm by the softer; a given strength replaces the prediction for every screw."""
+    mesh = box((40.0, 30.0, 30.0), (8, 6, 6), "hexahedron")
+    centre_y = mesh.points[mesh.solid_blocks[0].cells].mean(axis=1)[:, 1]
+    E = np.where(centre_y < 10.0, 100.0, 34.0)
+    screws = [Screw(n, head=(x, -10.0, 15.0), entry=(x, 1.0, 15.0), direction=(0, 1.0, 0),
+                    length_mm=20.0) for n, x in (("p", 12.0), ("q", 28.0))]
+    hw = build_hardware(mesh, screws, [], E)
+    tsf = thread_shape_factor(6.5, 4.5, 2.5)
+    got = tie_pullout_strengths_n(hw.ties, E, 6.5, tsf)
+    expect = tsf * math.pi * 6.5 * 0.44 * 0.0084 * (100.0 * 8.75 + 34.0 * 11.25)
+    assert got == pytest.approx({"p": expect, "q": expect}, rel=1e-12)
+    assert tie_pullout_strengths_n(hw.ties, E, 6.5, tsf, given=500.0) == {"p": 500.0,
+                                                                          "q": 500.0}
 
 
 @pytest.mark.parametrize("call, match", [
@@ -75,36 +112,53 @@ def test_strength_by_bone_quality_or_given():
     (lambda: screw_loads(["a"], [[np.nan, 0, 0]], [[0, 1, 0]]), "finite"),
     (lambda: screw_loads(["a", "b"], np.zeros((2, 3)), [[0, 1, 0], [0, 0, 0]]),
      "tied node 1 is zero"),
-    (lambda: pullout_strength_n("brittle"), "bone.quality = 'brittle'"),
-    (lambda: pullout_strength_n("healthy", -5.0), "pullout_strength_n = -5.0"),
+    (lambda: thread_shape_factor(6.5, 7.0, 2.5), "core diameter"),
+    (lambda: thread_shape_factor(6.5, 4.5, 0.0), "pitch > 0"),
+    (lambda: bone_shear_strength_mpa([100.0, -1.0]), "entry 1 is -1.0"),
+    (lambda: bone_shear_strength_mpa([100.0], ratio=1.5), "ratio 1.5"),
+    (lambda: pullout_strengths_n(["a"], [1.0, 2.0], [1.0], 6.5, 0.7), "one shear strength"),
+    (lambda: pullout_strengths_n(["a"], [np.nan], [1.0], 6.5, 0.7), "finite"),
+    (lambda: tie_pullout_strengths_n({}, [], 6.5, 0.7, given=-5.0),
+     "pullout_strength_n = -5.0"),
 ])
 def test_bad_input_is_refused_by_name(call, match):
     with pytest.raises(PulloutError, match=match):
         call()
 
 
-def _table(pullout: list[float], loosened: list[int]) -> pd.DataFrame:
-    n = len(pullout)
+def _table(a: list[float], b: list[float], loosened: list[int]) -> pd.DataFrame:
+    n = len(a)
     return pd.DataFrame({"week": np.arange(1.0, n + 1), "rod_damage": 0.0, "screw_damage": 0.0,
                          "rod_overloaded": False, "screw_overloaded": False,
                          "max_rod_stress_mpa": 10.0, "max_screw_stress_mpa": 10.0,
                          "loosened_screws": loosened, "bridged": True,
-                         "max_screw_pullout_n": pullout})
+                         "max_screw_pullout_n": np.maximum(a, b), "pullout_a_n": a,
+                         "pullout_b_n": b})
 
 
-def test_verdict_pullout_outranks_loosening():
-    from spinesim.simulate import _verdicts
+def test_verdict_pullout_per_screw_outranks_loosening():
+    """Screw a (strength 370 N) is pulled out in week 2 though screw b carries more: b is
+    stronger (1000 N); the verdict names a's load and strength."""
+    from spinesim.simulate import _critical_screw, _verdicts
 
     uts = {"rod": 860.0, "screw": 860.0}
-    v = _verdicts(_table([100.0, 400.0, 380.0], [0, 0, 2]), 1.0, 2.0, uts, 370.0)
-    s = v["insufficient_support"]
+    strength = {"a": 370.0, "b": 1000.0}
+    table = _table([100.0, 400.0, 380.0], [500.0, 600.0, 900.0], [0, 0, 2])
+    s = _verdicts(table, 1.0, 2.0, uts, strength)["insufficient_support"]
     assert s == {"fails": True, "week": 2, "driver": "screw_pullout", "value": 400.0,
                  "threshold": 370.0}
-    v = _verdicts(_table([100.0, 300.0, 300.0], [0, 0, 2]), 1.0, 2.0, uts, 370.0)
+    assert _critical_screw(table, strength) == "a"
+    v = _verdicts(_table([100.0, 300.0, 300.0], [0.0, 999.0, 0.0], [0, 0, 2]), 1.0, 2.0, uts,
+                  strength)
     assert v["insufficient_support"] == {"fails": True, "week": 3, "driver": "loosened_screws",
                                          "value": 2.0, "threshold": 1.0}
-    v = _verdicts(_table([100.0, 300.0, 300.0], [0, 0, 0]), 1.0, 2.0, uts, 370.0)
+    v = _verdicts(_table([100.0, 300.0, 300.0], [0.0, 1000.0, 0.0], [0, 0, 0]), 1.0, 2.0, uts,
+                  strength)
+    assert v["insufficient_support"]["week"] == 2  # b reaches its strength exactly
+    v = _verdicts(_table([100.0, 300.0, 300.0], [0.0, 999.0, 0.0], [0, 0, 0]), 1.0, 2.0, uts,
+                  strength)
     assert not v["insufficient_support"]["fails"]
+    assert _critical_screw(_table([-1.0], [-2.0], [0]), strength) is None
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +172,36 @@ def timelines():
             for s in (None, 1.0)}
 
 
+def test_predicted_strength_of_the_default_segment():
+    """The default construct's screws: the prediction is linear in the shear strength ratio,
+    and osteoporosis (cancellous E x 0.34) takes 66 % off exactly the cancellous cells' share,
+    summed here by hand from the ties' host cells and tributary lengths."""
+    from spinesim.scenario import Scenario
+    from spinesim.simulate import graft_state_segment, pullout_strengths
+
+    base = Scenario.default()
+    seg = graft_state_segment(base, 0.4, 0.0)
+    healthy = pullout_strengths(base, seg)
+    assert len(healthy) == 4 and min(healthy.values()) > 0
+    half = pullout_strengths(base.with_values({"loosening.bone_shear_strength_ratio": 0.22}),
+                             seg)
+    assert half == pytest.approx({k: 0.5 * v for k, v in healthy.items()}, rel=1e-12)
+    porotic_scenario = base.with_values({"bone.quality": "osteoporotic"})
+    porotic = pullout_strengths(porotic_scenario, graft_state_segment(porotic_scenario, 0.4,
+                                                                      0.0))
+    t = seg.hardware.ties["screw_interface"]
+    mesh = seg.geometry.mesh
+    cancellous = mesh.solid_regions[t["host_cell"]] == mesh.region_id("cancellous")
+    assert cancellous.any() and not cancellous.all()
+    assert np.allclose(seg.E[t["host_cell"][cancellous]], 100.0)
+    names = np.asarray(t["screw"])
+    tsf = thread_shape_factor(6.5, 4.5, 2.5)
+    for screw in healthy:
+        on = (names == screw) & cancellous
+        share = tsf * math.pi * 6.5 * 0.44 * 0.0084 * 100.0 * t["tributary_mm"][on].sum()
+        assert healthy[screw] - porotic[screw] == pytest.approx(0.66 * share, rel=1e-9)
+
+
 def test_timeline_reports_screw_loads_and_pulls_out_below_them(timelines):
     default, weak = timelines[None], timelines[1.0]
     t = default.timeline
@@ -126,8 +210,13 @@ def test_timeline_reports_screw_loads_and_pulls_out_below_them(timelines):
     assert np.allclose(t["max_screw_pullout_n"], t[per_screw].max(axis=1))
     assert np.all(t["max_screw_pullout_n"] > 0) and np.all(t["max_screw_transverse_n"] > 0)
     p = default.info["pullout"]
-    assert p["strength_n"] == PULLOUT_STRENGTH_N["healthy"]
-    assert p["safety_factor"] == pytest.approx(p["strength_n"] / p["max_pullout_n"])
+    k = p["critical_screw"]
+    assert p["strengths_n"][k] == p["strength_n"] > 0 and len(p["strengths_n"]) == 4
+    assert p["critical_pullout_n"] == pytest.approx(t[f"pullout_{k}_n"].max())
+    assert p["safety_factor"] == pytest.approx(p["strength_n"] / p["critical_pullout_n"])
+    assert p["safety_factor"] == pytest.approx(min(
+        p["strengths_n"][c] / t[f"pullout_{c}_n"].max() for c in p["strengths_n"]
+        if t[f"pullout_{c}_n"].max() > 0))
     assert not default.verdicts["insufficient_support"]["fails"]
     s = weak.verdicts["insufficient_support"]
     assert s["fails"] and s["week"] == 1 and s["driver"] == "screw_pullout"

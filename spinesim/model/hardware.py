@@ -198,7 +198,8 @@ class HardwareSystem:
     element_values: dict
     beams: dict = field(default_factory=dict)  # name -> dict(nodes, material, section, owner)
     # name -> dict(screw, node, host nodes, N (host weights), lever, axis, S, index, tributary,
-    # span_mm: (start, end) of the node's tributary along the axis from the node, mm)
+    # span_mm: (start, end) of the node's tributary along the axis from the node, mm,
+    # host_cell: the solid cell (block order) holding the node)
     ties: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)  # seconds: locate, beams, interface
     mpcs: tuple = ()  # constraints to pass to the model (polyaxial tulips)
@@ -390,7 +391,7 @@ def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
         ties[TIE_SET] = dict(node=node, host=host, N=c, lever=lever, axis=axis, S=S,
                              screw=[screws[o].name for o in owner],
                              index=t[:, 2].astype(int), tributary_mm=trib,
-                             span_mm=t[:, 4:6].astype(float))
+                             span_mm=t[:, 4:6].astype(float), host_cell=loc.cell.copy())
         clock["interface"] = time.perf_counter() - t1
     return HardwareSystem(layout, points, tuple(sets), values, beams, ties, clock, tuple(mpcs),
                           {k: np.asarray(v) for k, v in rod_nodes.items()})
