@@ -143,7 +143,8 @@ def _fmt(x: Any) -> str:
     if isinstance(x, bool):
         return str(x).lower()
     if isinstance(x, float):
-        return f"{x:.3g}"
+        # three significant digits, without an exponent for 1 000 to 1e6 (a strength in N)
+        return f"{x:.0f}" if 1e3 <= abs(x) < 1e6 else f"{x:.3g}"
     return str(x)
 
 
