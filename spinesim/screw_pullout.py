@@ -10,6 +10,9 @@ The loads are the loads the rod puts on the screw heads; only their share betwee
 and cage moves with the interface stiffness, which has no source
 (``loosening.bonded_tie_factor``), so they change far less with it than the micromotion does.
 Run it over several tie factors (``examples/screw_pullout.py``) to see both.
+
+:func:`thread_strengths` says where each screw's predicted strength comes from: the length of
+its thread in each bone region and that part's share of the strength.
 """
 
 from __future__ import annotations
@@ -19,15 +22,19 @@ import logging
 import numpy as np
 import pandas as pd
 
-from spinesim.failure.pullout import screw_loads
+from spinesim.failure.pullout import bone_shear_strength_mpa, pullout_strengths_n, screw_loads
 from spinesim.model.hardware import hardware_results
 from spinesim.scenario import Scenario
-from spinesim.simulate import day0_activity_peaks, pullout_strengths
+from spinesim.simulate import (day0_activity_peaks, graft_state_segment, pullout_strengths,
+                               thread_geometry)
 
-__all__ = ["SCREW_LOAD_COLUMNS", "day0_screw_loads"]
+__all__ = ["SCREW_LOAD_COLUMNS", "THREAD_COLUMNS", "day0_screw_loads", "thread_strengths"]
 
 logger = logging.getLogger(__name__)
 
+#: Columns of :func:`thread_strengths`'s table.
+THREAD_COLUMNS = ("screw", "region", "thread_mm", "modulus_mpa", "shear_strength_mpa",
+                  "strength_n", "share")
 #: Columns of :func:`day0_screw_loads`'s table.
 SCREW_LOAD_COLUMNS = ("activity", "screw", "pullout_n", "transverse_n", "max_micromotion_um",
                       "strength_n", "safety_factor")
@@ -67,3 +74,47 @@ def day0_screw_loads(scenario: Scenario | None = None, resolution: float | None 
     logger.info("day-0 screw loads of %d activities, %d screws", len(active),
                 len(rows) // max(len(active), 1))
     return pd.DataFrame(rows, columns=list(SCREW_LOAD_COLUMNS))
+
+
+def thread_strengths(scenario: Scenario | None = None, resolution: float | None = None,
+                     ) -> pd.DataFrame:
+    """Where each screw's predicted pullout strength comes from, by bone region.
+
+    Parameters
+    ----------
+    scenario : the scenario (default :meth:`Scenario.default`); a timeline construct (a
+        construct without screws is refused, as by :func:`spinesim.simulate.segment_options`)
+    resolution : mesh resolution; default ``segment.resolution``
+
+    Returns
+    -------
+    DataFrame, one row per (screw, region its thread crosses), columns
+    :data:`THREAD_COLUMNS`: ``thread_mm`` (mm of thread held by that region's cells),
+    ``modulus_mpa`` (their modulus, MPa, the length-weighted mean), ``shear_strength_mpa``
+    (the bone's shear strength there, MPa, same mean), ``strength_n`` (that part's pullout
+    strength, N) and ``share`` (its fraction of the screw's strength). The strengths of a
+    screw's rows add up to its predicted strength (:func:`spinesim.simulate.pullout_strengths`
+    without ``loosening.pullout_strength_n``, which this table ignores).
+    """
+    scenario = Scenario.default() if scenario is None else scenario
+    seg = graft_state_segment(scenario, resolution, 0.0)  # refuses a construct without screws
+    mesh, ties = seg.geometry.mesh, seg.hardware.ties.values()
+    screw = np.array([s for t in ties for s in t["screw"]], dtype=str)
+    host = np.concatenate([t["host_cell"] for t in ties])
+    length = np.concatenate([t["tributary_mm"] for t in ties])
+    region = np.array([mesh.region_names.get(int(r), str(r)) for r in mesh.solid_regions[host]],
+                      dtype=str)
+    shear = bone_shear_strength_mpa(seg.E[host],
+                                    scenario.get("loosening.bone_shear_strength_ratio"))
+    outer, tsf = thread_geometry(scenario, seg)
+    labels = np.char.add(np.char.add(screw, "\t"), region)
+    part = pullout_strengths_n(labels, shear, length, outer, tsf)
+    total = pullout_strengths_n(screw, shear, length, outer, tsf)
+    rows = []
+    for label, strength in part.items():
+        name, where = label.split("\t")
+        on = labels == label
+        mm = float(length[on].sum())
+        rows.append((name, where, mm, float(seg.E[host[on]] @ length[on]) / mm,
+                     float(shear[on] @ length[on]) / mm, strength, strength / total[name]))
+    return pd.DataFrame(rows, columns=list(THREAD_COLUMNS))

@@ -544,12 +544,20 @@ def pullout_strengths(scenario: Scenario, seg: Segment) -> dict[str, float]:
     hw = seg.hardware
     if hw is None or not hw.ties:
         return {}
-    o = seg.options
-    pitch = scenario.get("hardware.screw.thread_pitch_mm") or Screw.thread_pitch_mm
-    tsf = thread_shape_factor(o.screw_diameter_mm, o.screw_core_diameter_mm, pitch)
-    return tie_pullout_strengths_n(hw.ties, seg.E, o.screw_diameter_mm, tsf,
+    outer, tsf = thread_geometry(scenario, seg)
+    return tie_pullout_strengths_n(hw.ties, seg.E, outer, tsf,
                                    ratio=scenario.get("loosening.bone_shear_strength_ratio"),
                                    given=scenario.get("loosening.pullout_strength_n"))
+
+
+def thread_geometry(scenario: Scenario, seg: Segment) -> tuple[float, float]:
+    """Outer (crest) diameter (mm) and thread shape factor (-,
+    :func:`spinesim.failure.pullout.thread_shape_factor`) of the segment's screws, with the
+    pitch ``hardware.screw.thread_pitch_mm``."""
+    o = seg.options
+    pitch = scenario.get("hardware.screw.thread_pitch_mm") or Screw.thread_pitch_mm
+    return o.screw_diameter_mm, thread_shape_factor(o.screw_diameter_mm,
+                                                    o.screw_core_diameter_mm, pitch)
 
 
 def solve_cases(seg: Segment, loads: list[np.ndarray]) -> list:

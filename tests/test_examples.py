@@ -155,6 +155,9 @@ def test_screw_pullout_script_loads_do_not_follow_the_interface_stiffness(tmp_pa
     assert lift.loc["L4 left", "pullout_n"] > 0 and lift.loc["L5 left", "pullout_n"] < 0
     assert np.all(stiff["strength_n"] > 0) and lift["safety_factor"].min() > 2.0
     assert np.array_equal(stiff["strength_n"], soft["strength_n"])
+    threads = pd.read_csv(tmp_path / "thread_strength.csv")  # where that strength comes from
+    per_screw = threads.groupby("screw")["strength_n"].sum()
+    assert np.allclose(per_screw[stiff.index.get_level_values("screw")], stiff["strength_n"])
     assert "pullout" in capsys.readouterr().out
 
 

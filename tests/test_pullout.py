@@ -202,6 +202,32 @@ def test_predicted_strength_of_the_default_segment():
         assert healthy[screw] - porotic[screw] == pytest.approx(0.66 * share, rel=1e-9)
 
 
+def test_thread_strength_table_adds_up_by_region():
+    """spinesim.screw_pullout.thread_strengths: per screw, the regions' thread lengths add up
+    to the screw length and their strengths to the screw's predicted strength; a construct
+    without screws is refused by name."""
+    from spinesim.scenario import Scenario
+    from spinesim.screw_pullout import THREAD_COLUMNS, thread_strengths
+    from spinesim.simulate import graft_state_segment, pullout_strengths
+
+    base = Scenario.default()
+    table = thread_strengths(base, 0.4)
+    assert list(table.columns) == list(THREAD_COLUMNS)
+    total = pullout_strengths(base, graft_state_segment(base, 0.4, 0.0))
+    by_screw = table.groupby("screw")
+    assert by_screw["strength_n"].sum().to_dict() == pytest.approx(total, rel=1e-12)
+    assert np.allclose(by_screw["thread_mm"].sum(), base.get("hardware.screw.length_mm"))
+    assert np.allclose(by_screw["share"].sum(), 1.0)
+    canc = table[table["region"] == "cancellous"]
+    assert len(canc) == 4 and np.allclose(canc["modulus_mpa"], 100.0)
+    assert np.allclose(canc["shear_strength_mpa"], 0.44 * 0.0084 * 100.0)
+    from spinesim.errors import SpinesimError
+
+    with pytest.raises(SpinesimError, match="'cage-only': the timeline needs a graft and screws"):
+        thread_strengths(base.with_values({"segment.construct": "cage-only"},
+                                          drop_inapplicable=True), 0.4)
+
+
 def test_timeline_reports_screw_loads_and_pulls_out_below_them(timelines):
     default, weak = timelines[None], timelines[1.0]
     t = default.timeline
