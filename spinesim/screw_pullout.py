@@ -102,8 +102,8 @@ def thread_strengths(scenario: Scenario | None = None, resolution: float | None 
     screw = np.array([s for t in ties for s in t["screw"]], dtype=str)
     host = np.concatenate([t["host_cell"] for t in ties])
     length = np.concatenate([t["tributary_mm"] for t in ties])
-    region = np.array([mesh.region_names.get(int(r), str(r)) for r in mesh.solid_regions[host]],
-                      dtype=str)
+    tags, which = np.unique(mesh.solid_regions[host], return_inverse=True)
+    region = np.array([mesh.region_names.get(int(r), str(r)) for r in tags], dtype=str)[which]
     shear = bone_shear_strength_mpa(seg.E[host],
                                     scenario.get("loosening.bone_shear_strength_ratio"))
     outer, tsf = thread_geometry(scenario, seg)
