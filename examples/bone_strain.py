@@ -27,7 +27,7 @@ def run(out: Path, scenarios=SCENARIOS, resolution: float | None = None):
     column (file stem), written atomically to ``out/bone_strain.csv``; returns it."""
     import pandas as pd
 
-    from spinesim.atomic import atomic_path
+    from spinesim.atomic import write_csv
     from spinesim.bone_strain import day0_bone_strain
     from spinesim.scenario import Scenario
 
@@ -37,9 +37,7 @@ def run(out: Path, scenarios=SCENARIOS, resolution: float | None = None):
         table.insert(0, "scenario", Path(path).stem)
         tables.append(table)
     table = pd.concat(tables, ignore_index=True)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "bone_strain.csv", suffix=".csv") as tmp:
-        table.to_csv(tmp, index=False)
+    write_csv(out / "bone_strain.csv", table, index=False)
     return table
 
 

@@ -43,7 +43,7 @@ def run(scenario_path: Path | None = None, resolution: float | None = None,
     import numpy as np
     import pandas as pd
 
-    from spinesim.atomic import atomic_path
+    from spinesim.atomic import write_csv
     from spinesim.failure import graft_drainage as gd
     from spinesim.failure import healing
     from spinesim.fem.post import cell_strain_operator
@@ -89,8 +89,7 @@ def run(scenario_path: Path | None = None, resolution: float | None = None,
     tables = {"phases": pd.DataFrame(phases), "graft": pd.DataFrame(rows)}
     if out is not None:
         for name, table in tables.items():
-            with atomic_path(Path(out) / f"graft_drainage_{name}.csv", suffix=".csv") as tmp:
-                table.to_csv(tmp, index=False)
+            write_csv(Path(out) / f"graft_drainage_{name}.csv", table, index=False)
     return tables
 
 

@@ -42,6 +42,7 @@ def run(out: Path, scenarios=SCENARIOS, resolution: float | None = None,
     ``out/screw_pullout.csv``; returns it."""
     import pandas as pd
 
+    from spinesim.atomic import write_csv
     from spinesim.scenario import Scenario
     from spinesim.screw_pullout import day0_screw_loads
 
@@ -54,7 +55,9 @@ def run(out: Path, scenarios=SCENARIOS, resolution: float | None = None,
             table.insert(0, "tie_factor", float(factor))
             table.insert(0, "scenario", Path(path).stem)
             tables.append(table)
-    return _write(pd.concat(tables, ignore_index=True), out / "screw_pullout.csv")
+    table = pd.concat(tables, ignore_index=True)
+    write_csv(out / "screw_pullout.csv", table, index=False)
+    return table
 
 
 def run_threads(out: Path, scenarios=SCENARIOS, resolution: float | None = None):
@@ -62,6 +65,7 @@ def run_threads(out: Path, scenarios=SCENARIOS, resolution: float | None = None)
     ``scenario`` column, written atomically to ``out/thread_strength.csv``; returns it."""
     import pandas as pd
 
+    from spinesim.atomic import write_csv
     from spinesim.scenario import Scenario
     from spinesim.screw_pullout import thread_strengths
 
@@ -70,15 +74,8 @@ def run_threads(out: Path, scenarios=SCENARIOS, resolution: float | None = None)
         table = thread_strengths(Scenario.from_toml(path), resolution)
         table.insert(0, "scenario", Path(path).stem)
         tables.append(table)
-    return _write(pd.concat(tables, ignore_index=True), out / "thread_strength.csv")
-
-
-def _write(table, path: Path):
-    from spinesim.atomic import atomic_path
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path, suffix=".csv") as tmp:
-        table.to_csv(tmp, index=False)
+    table = pd.concat(tables, ignore_index=True)
+    write_csv(out / "thread_strength.csv", table, index=False)
     return table
 
 

@@ -52,6 +52,13 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def write_csv(path: str | os.PathLike, table: Any, **to_csv: Any) -> None:
+    """Write the DataFrame ``table`` as CSV (``DataFrame.to_csv`` options ``to_csv``),
+    atomically; the folder is created if missing."""
+    with atomic_path(path, suffix=".csv") as tmp:
+        table.to_csv(tmp, **to_csv)
+
+
 def write_json(path: str | os.PathLike, data: Any) -> None:
     """Write ``data`` as indented JSON, atomically."""
     with atomic_path(path) as tmp, open(tmp, "w") as fh:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from spinesim.atomic import atomic_path, json_safe, write_json
+from spinesim.atomic import json_safe, write_csv, write_json
 from spinesim.errors import SpinesimError
 from spinesim.outcomes import FAILURE_MODES, run_case
 from spinesim.risk_stats import probability_ci, rank_sensitivity, sample_inputs
@@ -426,8 +426,7 @@ def risk(scenario: Scenario | None = None, *, samples: int | None = None,
                         info=info)
     if out_dir is not None:  # the folder `spinesim plot` reads: risk.json and samples.csv
         write_json(out / "risk.json", result.to_json_dict())
-        with atomic_path(out / "samples.csv") as tmp:
-            table.to_csv(tmp)
+        write_csv(out / "samples.csv", table)
     return result
 
 

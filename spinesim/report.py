@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from spinesim import __version__
-from spinesim.atomic import atomic_path, json_safe, write_json
+from spinesim.atomic import atomic_path, json_safe, write_csv, write_json
 from spinesim.errors import SpinesimError
 from spinesim.figures import PLOTS, render_plots
 from spinesim.outcomes import FAILURE_MODES, outcomes
@@ -234,8 +234,7 @@ def write_report(result: TimelineResult, scenario: Scenario, out_dir: str | os.P
         raise SpinesimError(f"output folder {out}: not writable")
     report = report_dict(result, scenario)
     written = []
-    with atomic_path(out / "timeline.csv") as tmp:
-        result.timeline.to_csv(tmp, index=False, float_format="%.6g")
+    write_csv(out / "timeline.csv", result.timeline, index=False, float_format="%.6g")
     written.append(out / "timeline.csv")
     _write_text(out / "scenario.toml", scenario.toml_text(full=True))
     written.append(out / "scenario.toml")

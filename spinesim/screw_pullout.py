@@ -108,13 +108,13 @@ def thread_strengths(scenario: Scenario | None = None, resolution: float | None 
                                     scenario.get("loosening.bone_shear_strength_ratio"))
     outer, tsf = thread_geometry(scenario, seg)
     labels = np.char.add(np.char.add(screw, "\t"), region)
-    part = pullout_strengths_n(labels, shear, length, outer, tsf)
-    total = pullout_strengths_n(screw, shear, length, outer, tsf)
     rows = []
-    for label, strength in part.items():
+    for label, strength in pullout_strengths_n(labels, shear, length, outer, tsf).items():
         name, where = label.split("\t")
         on = labels == label
         mm = float(length[on].sum())
         rows.append((name, where, mm, float(seg.E[host[on]] @ length[on]) / mm,
-                     float(shear[on] @ length[on]) / mm, strength, strength / total[name]))
-    return pd.DataFrame(rows, columns=list(THREAD_COLUMNS))
+                     float(shear[on] @ length[on]) / mm, strength))
+    table = pd.DataFrame(rows, columns=list(THREAD_COLUMNS[:-1]))
+    table["share"] = table["strength_n"] / table.groupby("screw")["strength_n"].transform("sum")
+    return table
