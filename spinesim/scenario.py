@@ -39,7 +39,8 @@ from typing import Any
 from spinesim.atomic import atomic_path
 from spinesim.errors import SpinesimError
 from spinesim.scenario_schema import (_EXPECTED, CONSTRUCT_PARTS, FIELDS, SECTION_DOCS,
-                                      SECTIONS, DependsOn, Field, FieldValueError, _kind_of,
+                                      SECTIONS, ActivityEntry, DependsOn, Field,
+                                      FieldValueError, _kind_of,
                                       _show, check, contradictions, field, screw_count,
                                       vertebrae, why_not)
 
@@ -244,6 +245,9 @@ def _toml_value(value: Any) -> str:
         return _toml_str(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, ActivityEntry):  # an inline table
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.as_dict().items()) \
+            + "}"
     raise TypeError(f"cannot write {value!r} to TOML")
 
 
@@ -638,5 +642,6 @@ def _nest(flat: Mapping[str, Any], strip: str = "") -> dict[str, Any]:
         table = out
         for p in parts[:-1]:
             table = table.setdefault(p, {})
-        table[parts[-1]] = list(value) if isinstance(value, tuple) else value
+        table[parts[-1]] = [v.as_dict() if isinstance(v, ActivityEntry) else v
+                            for v in value] if isinstance(value, tuple) else value
     return out

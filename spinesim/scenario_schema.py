@@ -39,10 +39,11 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "CONSTRUCTS", "CONSTRUCT_PARTS", "DIRECTIONS", "DependsOn", "FIELDS", "Field",
-    "FieldValueError", "LEVEL_NAMES", "PARTS", "Requires", "SECTIONS", "SECTION_DOCS", "check",
-    "contradictions", "describe", "field", "lognormal_ci95", "screw_count", "uncertain_fields",
-    "vertebrae", "why_not",
+    "ACTIVITIES", "ACTIVITY_ITEM_KEYS", "ActivityEntry", "CONSTRUCTS", "CONSTRUCT_PARTS",
+    "DIRECTIONS", "DependsOn", "FIELDS", "Field", "FieldValueError", "LEVEL_NAMES", "PARTS",
+    "Requires", "SECTIONS", "SECTION_DOCS", "check", "check_activities", "contradictions",
+    "describe", "field", "lognormal_ci95", "screw_count", "uncertain_fields", "vertebrae",
+    "why_not",
 ]
 
 # ------------------------------------------------------------------------------ vocabulary
@@ -62,6 +63,12 @@ PARTS = {"screws": "pedicle screws", "rods": "rods", "cage": "cage", "graft": "g
 #: Load-case directions (spinesim.model.loadcases.DIRECTIONS).
 DIRECTIONS = ("flexion", "extension", "lateral_bending_left", "lateral_bending_right",
               "axial_rotation_left", "axial_rotation_right")
+#: The activities built into the schema (``activity.<name>.*``), in report order; further
+#: ones are listed in ``activity.custom`` (:class:`ActivityEntry`).
+ACTIVITIES = ("walking", "bending", "full_flexion", "lifting")
+#: Keys of one ``activity.custom`` entry, in the order they are written.
+ACTIVITY_ITEM_KEYS = ("name", "per_day", "compression_n", "moment_nm", "direction")
+_ACTIVITY_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 # ------------------------------------------------------------------------------ sources
 # Citations as in the spinesim reference collection (Sources lists of its files).
@@ -160,7 +167,8 @@ class Field:
         Dotted key, e.g. ``hardware.rod.diameter_mm``.
     kind : str
         ``float``, ``int``, ``bool``, ``str`` (with ``choices``), ``levels`` (e.g. "L4-L5"),
-        ``path``, ``float_list`` or ``int_list``.
+        ``path``, ``float_list``, ``int_list`` or ``activities`` (a list of tables, one per
+        further activity: :func:`check_activities`).
     default : Any
         Default value, ``None`` for an optional field that is unset by default, or a
         :class:`DependsOn`.
@@ -238,6 +246,9 @@ class Field:
             return "allowed: true or false"
         if self.kind == "path":
             return "allowed: a file path"
+        if self.kind == "activities":
+            return ("allowed: a list of tables with keys " + ", ".join(ACTIVITY_ITEM_KEYS)
+                    + f"; names other than {', '.join(ACTIVITIES)}")
         if self.kind == "levels":
             return ("allowed: 'UPPER-LOWER' with vertebrae " + ", ".join(LEVEL_NAMES)
                     + ", upper first, e.g. 'L4-L5' or 'L3-L5'")
@@ -259,6 +270,38 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
+@dataclass(frozen=True)
+class ActivityEntry:
+    """One further activity of ``activity.custom``: like a built-in activity, one load cycle
+    from rest to a peak and back, counted per day at baseline and scaled by
+    ``activity.level`` and the post-operative ramp (:mod:`spinesim.model.activity`).
+
+    Attributes
+    ----------
+    name : str
+        Lower-case identifier (letters, digits, ``_``), not one of :data:`ACTIVITIES`; it
+        names the activity's timeline columns.
+    per_day : float
+        Cycles per day at baseline activity, cycles/day.
+    compression_n : float
+        Peak compressive force on the segment per cycle, N.
+    moment_nm : float
+        Peak pure moment per cycle about the axis of ``direction``, N·m.
+    direction : str
+        Load-case direction of the moment, one of :data:`DIRECTIONS`.
+    """
+
+    name: str
+    per_day: float
+    compression_n: float
+    moment_nm: float = 0.0
+    direction: str = "flexion"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry as a plain dict in :data:`ACTIVITY_ITEM_KEYS` order (TOML, JSON)."""
+        return {k: getattr(self, k) for k in ACTIVITY_ITEM_KEYS}
+
+
 def _has(part: str) -> tuple[Requires, ...]:
     return (Requires(part=part),)
 
@@ -271,7 +314,8 @@ class FieldValueError(ValueError):
 _EXPECTED = {"float": "a number", "int": "an integer", "bool": "true or false",
              "str": "a string", "levels": "a string such as 'L4-L5'",
              "path": "a string (file path)", "float_list": "a list of numbers",
-             "int_list": "a list of integers"}
+             "int_list": "a list of integers",
+             "activities": "a list of tables (TOML [[activity.custom]])"}
 _LEVELS_RE = re.compile(r"^\s*([A-Za-z]\d)\s*-\s*([A-Za-z]\d)\s*$")
 
 
@@ -369,6 +413,8 @@ def check(f: Field, value: Any) -> Any:
         if f.increasing and any(b <= a for a, b in zip(out, out[1:])):
             raise FieldValueError(f"{key} = {list(out)!r} must be strictly increasing")
         return out
+    if f.kind == "activities":
+        return check_activities(f, value)
     if not isinstance(value, str):
         raise _wrong_type(f, value)
     if f.kind == "path":
@@ -377,12 +423,80 @@ def check(f: Field, value: Any) -> Any:
         return value
     if f.kind == "levels":
         return _levels(f, value)
+    return _choice(f, value, key)
+
+
+def _choice(f: Field, value: str, label: str) -> str:
+    """``value`` in the canonical spelling of one of ``f.choices``."""
     choice = value.strip().lower()
     if choice not in f.choices:
         close = difflib.get_close_matches(choice, f.choices, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise FieldValueError(f"{key} = {value!r} is not one of the {f.allowed()}{hint}")
+        raise FieldValueError(f"{label} = {value!r} is not one of the {f.allowed()}{hint}")
     return choice
+
+
+def check_activities(f: Field, value: Any) -> tuple[ActivityEntry, ...]:
+    """The validated entries of an ``activities`` field (``activity.custom``): a list of
+    tables (or :class:`ActivityEntry`) with a new name, ``per_day`` and ``compression_n``
+    each, ``moment_nm`` (default 0) and ``direction`` (default ``"flexion"``) optional; the
+    numbers in the ranges of the built-in activities' fields.
+
+    Raises
+    ------
+    FieldValueError
+        Naming the entry (``activity.custom[1].per_day``), the value and what is allowed.
+    """
+    value = _plain(value)
+    if not isinstance(value, (list, tuple)):
+        raise _wrong_type(f, value)
+    items = {i.name: i for i in _activity("custom", "Further activity", 0.0, "user input",
+                                          "", 0.0, "user input", "", None, 0.0,
+                                          "user input", "", None)}
+    out: list[ActivityEntry] = []
+    for i, item in enumerate(value):
+        where = f"{f.key}[{i}]"
+        item = item.as_dict() if isinstance(item, ActivityEntry) else _plain(item)
+        if not isinstance(item, Mapping):
+            raise FieldValueError(f"{where} = {_show(item)} has the wrong type: expected a "
+                                  f"table with keys {', '.join(ACTIVITY_ITEM_KEYS)}, got "
+                                  f"{_kind_of(item)}")
+        for k in item:
+            if k not in ACTIVITY_ITEM_KEYS:
+                close = difflib.get_close_matches(str(k), ACTIVITY_ITEM_KEYS, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else \
+                    f"; valid keys: {', '.join(ACTIVITY_ITEM_KEYS)}"
+                raise FieldValueError(f"{where}: unknown key {k!r}{hint}")
+        missing = [k for k in ("name", "per_day", "compression_n") if k not in item]
+        if missing:
+            raise FieldValueError(f"{where} lacks {', '.join(missing)}: every further activity "
+                                  "needs name, per_day and compression_n (moment_nm defaults "
+                                  "to 0, direction to 'flexion')")
+        name = _plain(item["name"])
+        if not isinstance(name, str) or not _ACTIVITY_NAME_RE.match(name):
+            raise FieldValueError(f"{where}.name = {_show(name)} is not an activity name: "
+                                  "lower-case letters, digits and '_', starting with a letter, "
+                                  "at most 40 characters (it names timeline columns)")
+        if name in ACTIVITIES:
+            raise FieldValueError(f"{where}.name = {name!r} is a built-in activity: set "
+                                  f"activity.{name}.* instead, or choose another name")
+        twice = [j for j, e in enumerate(out) if e.name == name]
+        if twice:
+            raise FieldValueError(f"{where}.name = {name!r} is given twice (also "
+                                  f"{f.key}[{twice[0]}])")
+        nums = {k: _number(items[k], item.get(k, 0.0), f"{where}.{k}", False)
+                for k in ("per_day", "compression_n", "moment_nm")}
+        direction = _plain(item.get("direction", "flexion"))
+        if not isinstance(direction, str):
+            raise FieldValueError(f"{where}.direction = {_show(direction)} has the wrong type: "
+                                  f"expected a string; {items['direction'].allowed()}")
+        direction = _choice(items["direction"], direction, f"{where}.direction")
+        if nums["compression_n"] == 0.0 and nums["moment_nm"] == 0.0:
+            raise FieldValueError(f"{where} ({name!r}) has compression_n = 0 and moment_nm = 0: "
+                                  "it loads nothing; give a compression in N or a moment in N·m")
+        out.append(ActivityEntry(name, nums["per_day"], nums["compression_n"],
+                                 nums["moment_nm"], direction))
+    return tuple(out)
 
 
 def _levels(f: Field, value: str) -> str:
@@ -621,6 +735,17 @@ FIELDS: tuple[Field, ...] = (
                "with a weight, tying shoes, stairs, changing position)", "H", None,
                7.5, f"modelling default: the standard lumbar pure moment ({_DREISCHARF14}) "
                "stands in for the unmeasured in-vivo moment", "", None),
+    Field("activity.custom", "activities", [],
+          "Further activities, e.g. stair climbing or sit-to-stand: a list of tables "
+          "(TOML [[activity.custom]]) with name, per_day (cycles/day at baseline), "
+          "compression_n (N), moment_nm (N·m, default 0) and direction (default 'flexion'); "
+          "each is one load cycle from rest to its peak and back, scaled by activity.level "
+          "and the ramp like the built-in activities", "",
+          source="modelling default: none. The reference gives no counts per day for other "
+                 "activities (issue 6 names standing, sitting and stair climbing); its "
+                 f"telemetry gives peak increments, e.g. +200 N for flexion while sitting "
+                 f"({_DREISCHARF15}), +190 N for a 30 N weight carried in one hand "
+                 f"({_ROHLMANN13})"),
     # -------------------------------------------------------------------------- protocol
     Field("protocol.moment_nm", "float", 7.5,
           "Pure moment of the in-vitro protocol (ROM, construct stiffness)", "N·m", 0.0, 30.0,
@@ -921,7 +1046,7 @@ def _check_table(fields: tuple[Field, ...] = FIELDS) -> None:
     assert len(keys) == len(set(keys)), "duplicate keys"
     for f in fields:
         assert f.kind in ("float", "int", "bool", "str", "levels", "path", "float_list",
-                          "int_list"), f.key
+                          "int_list", "activities"), f.key
         assert f.key not in SECTIONS, f"{f.key} is both a field and a table"
         assert f.source, f"{f.key} has no source"
         assert (f.kind == "str") == bool(f.choices), f.key

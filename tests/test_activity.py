@@ -89,6 +89,33 @@ def test_lifting_is_off_by_default():
     assert cycles_per_week(on, 30)["lifting"] == pytest.approx(70.0)
 
 
+def test_further_activities_join_the_spectrum_after_the_built_in_ones():
+    stairs = {"name": "stair_climbing", "per_day": 30.0, "compression_n": 700.0,
+              "moment_nm": 2.5, "direction": "extension"}
+    sit = {"name": "sit_to_stand", "per_day": 60.0, "compression_n": 500.0}
+    params = {"activity.custom": [stairs, sit], "activity.level": 0.5}
+    spec = activity_spectrum(params)
+    assert [a.name for a in spec.loads] == [*ACTIVITIES, "stair_climbing", "sit_to_stand"]
+    assert [a.name for a in spec.active()] == ["walking", "bending", "full_flexion",
+                                               "stair_climbing", "sit_to_stand"]
+    assert activity_spectrum({"custom": [stairs, sit], "level": 0.5}) == spec
+    assert activity_spectrum(Scenario.default().with_values(params)) == spec
+    # 30 x 0.5 x 0.29 x 7 = 30.45 in week 0; 60 x 0.5 x 7 = 210 after the ramp
+    assert cycles_per_week(spec, 0.0)["stair_climbing"] == pytest.approx(30.45)
+    assert cycles_per_week(spec, 30.0)["sit_to_stand"] == pytest.approx(210.0)
+    assert cycles_between(spec, 20, 22)["sit_to_stand"] == pytest.approx(420.0)
+    lc = spec.load("stair_climbing").load_case()
+    assert lc.name == "extension" and lc.preload_n == 700.0 and lc.moment_nm == 2.5
+    np.testing.assert_allclose(spec.load("stair_climbing").moment_nmm,
+                               2500.0 * np.asarray(LOAD_CASES["extension"]))
+    sitting = spec.load("sit_to_stand")
+    assert (sitting.moment_nm, sitting.direction) == (0.0, "flexion")
+    with pytest.raises(ActivityError, match="this spectrum has: walking, .*, sit_to_stand"):
+        spec.load("running")
+    with pytest.raises(ActivityError, match=r"activity.custom\[0\].per_day = -1.0"):
+        activity_spectrum({"custom": [{**stairs, "per_day": -1.0}]})
+
+
 def test_load_cases_carry_force_moment_and_direction():
     spec = activity_spectrum({"bending.direction": "lateral_bending_left"})
     bend = spec.load("bending")
@@ -128,7 +155,7 @@ def test_bad_week_is_rejected(week):
 
 
 def test_unknown_activity_name():
-    with pytest.raises(ActivityError, match="unknown activity 'running'"):
+    with pytest.raises(ActivityError, match="unknown activity 'running'; this spectrum has"):
         activity_spectrum({}).load("running")
 
 

@@ -31,3 +31,23 @@ def test_readme_core_example_runs(monkeypatch, capsys):
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "mm;" in out and " N" in out
+
+
+def test_readme_further_activity_snippet_is_a_valid_scenario():
+    """The ``[[activity.custom]]`` TOML block of the README reads as written and adds its
+    activity after the built-in ones."""
+    import tomllib
+
+    from spinesim.model.activity import activity_spectrum
+    from spinesim.scenario import Scenario
+
+    text = (ROOT / "README.md").read_text()
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", text, re.DOTALL)
+              if "[[activity.custom]]" in b]
+    assert len(blocks) == 1
+    s = Scenario.from_dict(tomllib.loads(blocks[0]))
+    (entry,) = s.get("activity.custom")
+    assert entry.name == "seated_flexion" and entry.compression_n == 200.0
+    spec = activity_spectrum(s)
+    assert [a.name for a in spec.active()][-1] == "seated_flexion"
+    assert "activity_rom_seated_flexion_deg" in blocks[0]

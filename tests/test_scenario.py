@@ -138,6 +138,9 @@ def test_module_doctests_pass():
     {"segment.construct": "cage-only", "healing.rule": "strain_window",
      "activity": {"lifting": {"per_day": 10}, "ramp_weeks": [2, 6], "ramp_fraction": [0.5, 1]},
      "risk": {"seed": 2**62, "samples": 7}},
+    {"activity.custom": [{"name": "stair_climbing", "per_day": 30, "compression_n": 700,
+                          "moment_nm": 2.5, "direction": "extension"},
+                         {"name": "sit_to_stand", "per_day": 60, "compression_n": 500}]},
 ])
 def test_other_scenarios_round_trip_through_toml(tmp_path, values, comments):
     s1 = Scenario.from_dict(values)
@@ -149,6 +152,32 @@ def test_other_scenarios_round_trip_through_toml(tmp_path, values, comments):
     # only the given values, and back
     s3 = Scenario.from_toml(s1.to_toml(tmp_path / "c.toml", full=False))
     assert s3 == s1 and s3.to_dict(full=False) == s1.to_dict(full=False)
+
+
+def test_further_activities_read_from_toml_tables_hash_and_serialise(tmp_path):
+    import json
+
+    from spinesim.scenario_schema import ActivityEntry
+
+    path = tmp_path / "s.toml"
+    path.write_text('[[activity.custom]]\nname = "stair_climbing"\nper_day = 30\n'
+                    'compression_n = 700\nmoment_nm = 2.5\ndirection = "Extension"\n\n'
+                    '[[activity.custom]]\nname = "sit_to_stand"\nper_day = 60\n'
+                    'compression_n = 500\n', encoding="utf-8")
+    s = Scenario.from_toml(path)
+    stairs, sit = s.get("activity.custom")
+    assert stairs == ActivityEntry("stair_climbing", 30.0, 700.0, 2.5, "extension")
+    assert sit == ActivityEntry("sit_to_stand", 60.0, 500.0, 0.0, "flexion")
+    assert Scenario.default().get("activity.custom") == ()
+    # the same content given as entries, hashable, equal; plain JSON-able dicts in resolved()
+    same = Scenario.default().with_values({"activity.custom": [stairs, sit]})
+    assert same == s and hash(same) == hash(s) and same.case_key() == s.case_key()
+    assert s.resolved()["activity"]["custom"][1] == {
+        "name": "sit_to_stand", "per_day": 60.0, "compression_n": 500.0, "moment_nm": 0.0,
+        "direction": "flexion"}
+    json.dumps(s.resolved())
+    assert s.with_values({"activity.custom": None}) == Scenario.default()
+    assert s.with_values({"activity.custom": [sit]}) != s
 
 
 def test_example_file_is_the_embedded_default_written_out():
@@ -376,6 +405,42 @@ BAD_INPUTS = [
     ("given twice", {"hardware.rod.diameter_mm": 6, "hardware": {"rod": {"diameter_mm": 7}}},
      ["hardware.rod.diameter_mm is given twice"]),
     ("not a table", [1, 2], ["a scenario must be a table (mapping) of sections, got array"]),
+    ("further activity as one table", {"activity": {"custom": {"name": "stairs"}}},
+     ["activity.custom has the wrong type", "a list of tables (TOML [[activity.custom]])",
+      "got a table"]),
+    ("further activity with a misspelt key",
+     {"activity": {"custom": [{"name": "stairs", "per_dya": 30, "compression_n": 700}]}},
+     ["activity.custom[0]: unknown key 'per_dya'; did you mean 'per_day'?"]),
+    ("further activity without a force",
+     {"activity": {"custom": [{"name": "stairs", "per_day": 30}]}},
+     ["activity.custom[0] lacks compression_n", "moment_nm defaults to 0"]),
+    ("further activity named as a built-in one",
+     {"activity": {"custom": [{"name": "lifting", "per_day": 3, "compression_n": 900}]}},
+     ["activity.custom[0].name = 'lifting' is a built-in activity",
+      "set activity.lifting.* instead"]),
+    ("further activity with a name that cannot be a column",
+     {"activity": {"custom": [{"name": "Stair climbing", "per_day": 3, "compression_n": 9}]}},
+     ["activity.custom[0].name = 'Stair climbing' is not an activity name",
+      "lower-case letters, digits and '_'"]),
+    ("further activity given twice",
+     {"activity": {"custom": [{"name": "stairs", "per_day": 3, "compression_n": 9},
+                              {"name": "stairs", "per_day": 4, "compression_n": 9}]}},
+     ["activity.custom[1].name = 'stairs' is given twice (also activity.custom[0])"]),
+    ("further activity out of range",
+     {"activity": {"custom": [{"name": "stairs", "per_day": 3, "compression_n": 9},
+                              {"name": "lift", "per_day": 3, "compression_n": 9000}]}},
+     ["activity.custom[1].compression_n = 9000.0 is out of range", "allowed range [0, 5000] N"]),
+    ("further activity with a misspelt direction",
+     {"activity": {"custom": [{"name": "twist", "per_day": 3, "moment_nm": 2,
+                               "compression_n": 100, "direction": "axial_rotation"}]}},
+     ["activity.custom[0].direction = 'axial_rotation' is not one of the allowed choices",
+      "did you mean 'axial_rotation_left'?"]),
+    ("further activity that loads nothing",
+     {"activity": {"custom": [{"name": "rest", "per_day": 3, "compression_n": 0}]}},
+     ["activity.custom[0] ('rest') has compression_n = 0 and moment_nm = 0: it loads nothing"]),
+    ("further activity not a table", {"activity": {"custom": ["stairs"]}},
+     ["activity.custom[0] = 'stairs' has the wrong type: expected a table with keys name, "
+      "per_day, compression_n, moment_nm, direction, got string"]),
 ]
 
 

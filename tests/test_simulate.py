@@ -129,6 +129,26 @@ def test_rod_damage_is_positive_and_non_decreasing(weak_run):
     assert np.all(np.diff(weak_run.timeline["screw_damage"].to_numpy()) >= 0)
 
 
+def test_a_further_activity_acts_exactly_as_a_built_in_one_with_the_same_loads():
+    """A copy of lifting listed in activity.custom gives the lifting run's timeline (its ROM
+    column renamed), and it adds damage: the further activity is solved and counted."""
+    copy = {"name": "lift_copy", "per_day": 10.0, "compression_n": 1650.0, "moment_nm": 7.5}
+    base = Scenario.default().with_values(WEAK)
+    lifting = run_timeline(base.with_values({"activity.lifting.per_day": 10.0}), weeks=3,
+                           resolution=RES)
+    custom = run_timeline(base.with_values({"activity.custom": [copy]}), weeks=3,
+                          resolution=RES)
+    without = run_timeline(base, weeks=3, resolution=RES)
+    assert custom.info["active_activities"] == ["walking", "bending", "full_flexion",
+                                                "lift_copy"]
+    expected = lifting.timeline.rename(
+        columns={"activity_rom_lifting_deg": "activity_rom_lift_copy_deg"})
+    pd.testing.assert_frame_equal(custom.timeline, expected, check_exact=False, rtol=1e-9,
+                                  atol=1e-9)
+    assert custom.timeline["rod_damage"].iloc[-1] > without.timeline["rod_damage"].iloc[-1] > 0
+    assert custom.timeline["activity_rom_lift_copy_deg"].abs().max() > 0
+
+
 def test_thicker_rod_gives_lower_rod_damage(weak_run):
     thick = run_timeline(Scenario.default().with_values({**WEAK,
                                                          "hardware.rod.diameter_mm": 6.5}),

@@ -1,7 +1,8 @@
 """The activity spectrum: which load cycles the segment sees in each healing week.
 
-Each daily activity (walking, bending, full flexion, lifting) is one load cycle from rest to a
-peak (compressive force in N and a pure moment in N·m about one load-case direction of
+Each daily activity (walking, bending, full flexion, lifting, and any further ones a scenario
+lists in ``activity.custom``, e.g. stair climbing) is one load cycle from rest to a peak
+(compressive force in N and a pure moment in N·m about one load-case direction of
 :mod:`spinesim.model.loadcases`) and back. Its count per week is
 
     cycles(week) = per_day x level x ramp(week) x 7 days/week
@@ -36,7 +37,7 @@ import numpy as np
 from spinesim.errors import SpinesimError
 from spinesim.fem.loads import NMM_PER_NM
 from spinesim.model.loadcases import LOAD_CASES, LoadCase
-from spinesim.scenario_schema import FieldValueError, check, field
+from spinesim.scenario_schema import ACTIVITIES, FieldValueError, check, field
 
 __all__ = [
     "ACTIVITIES",
@@ -51,8 +52,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Activities of the scenario schema (``activity.<name>.*``), in report order.
-ACTIVITIES: tuple[str, ...] = ("walking", "bending", "full_flexion", "lifting")
 DAYS_PER_WEEK = 7.0
 
 
@@ -67,7 +66,8 @@ class ActivityLoad:
     Attributes
     ----------
     name : str
-        One of :data:`ACTIVITIES`.
+        One of :data:`ACTIVITIES` (the built-in activities of the scenario schema) or the
+        name of an ``activity.custom`` entry.
     per_day : float
         Cycles per day at full (baseline) activity, cycles/day.
     compression_n : float
@@ -111,7 +111,8 @@ class ActivitySpectrum:
     Attributes
     ----------
     loads : tuple of ActivityLoad
-        One per activity of :data:`ACTIVITIES`, in that order (also those with 0 per day).
+        One per activity of :data:`ACTIVITIES`, in that order (also those with 0 per day),
+        then the scenario's ``activity.custom`` entries in their order.
     level : float
         Multiplier on every count per day, - (1 = baseline).
     ramp_weeks : tuple of float
@@ -141,7 +142,8 @@ class ActivitySpectrum:
         for a in self.loads:
             if a.name == name:
                 return a
-        raise ActivityError(f"unknown activity {name!r}; allowed: {', '.join(ACTIVITIES)}")
+        raise ActivityError(f"unknown activity {name!r}; this spectrum has: "
+                            f"{', '.join(a.name for a in self.loads)}")
 
     def active(self) -> tuple[ActivityLoad, ...]:
         """Activities with cycles (per_day x level > 0): the load cases worth solving."""
@@ -191,7 +193,8 @@ def activity_spectrum(params: Any) -> ActivitySpectrum:
     params : Scenario or Mapping
         A :class:`spinesim.scenario.Scenario`, an :class:`ActivitySpectrum` (returned as is),
         or a mapping of the ``activity.*`` field names (``"activity.walking.per_day"`` or
-        ``"walking.per_day"``); missing keys take the schema default.
+        ``"walking.per_day"``, ``"activity.custom"`` or ``"custom"`` for further activities);
+        missing keys take the schema default.
 
     Returns
     -------
@@ -211,6 +214,8 @@ def activity_spectrum(params: Any) -> ActivitySpectrum:
                      _value(params, f"activity.{name}.moment_nm"),
                      _value(params, f"activity.{name}.direction"))
         for name in ACTIVITIES)
+    loads += tuple(ActivityLoad(e.name, e.per_day, e.compression_n, e.moment_nm, e.direction)
+                   for e in _value(params, "activity.custom"))
     spec = ActivitySpectrum(loads, _value(params, "activity.level"),
                             _value(params, "activity.ramp_weeks"),
                             _value(params, "activity.ramp_fraction"))
@@ -235,7 +240,7 @@ def cycles_per_week(params: Any, week: float) -> dict[str, float]:
     Returns
     -------
     dict of str to float
-        Activity name -> cycles per week, for every activity of :data:`ACTIVITIES`.
+        Activity name -> cycles per week, for every activity of the spectrum.
     """
     w = _check_week(week, "week")
     spec = activity_spectrum(params)
