@@ -13,6 +13,12 @@ and returns a :class:`RiskResult`:
   (:func:`spinesim.risk_stats.rank_sensitivity`);
 * ``samples``: one row per sample (inputs, outcomes, status).
 
+Inputs that change the segment model itself (:data:`SEGMENT_INPUTS`: the patient's
+cancellous modulus, i.e. bone density) are drawn from ``risk.segment_strata`` equiprobable
+strata, each at its median (:func:`spinesim.risk_stats.stratify`), and the samples are run
+in the order of those values: a worker then builds and condenses one model per stratum
+instead of one per sample, and reuses it for every other sample of the stratum.
+
 Reproducibility: the draws depend only on the seed and on each input's name (see
 :mod:`spinesim.risk_stats`), not on the number of workers; the first ``n`` draws of a run
 with more samples are the ``n`` draws of the shorter run, so a larger run into the same
@@ -44,7 +50,7 @@ import numpy as np
 from spinesim.atomic import json_safe, write_csv, write_json
 from spinesim.errors import SpinesimError
 from spinesim.outcomes import FAILURE_MODES, run_case
-from spinesim.risk_stats import probability_ci, rank_sensitivity, sample_inputs
+from spinesim.risk_stats import probability_ci, rank_sensitivity, sample_inputs, stratify
 from spinesim.scenario import Scenario, ScenarioError
 from spinesim.scenario_schema import Field
 from spinesim.scenario_schema import field as schema_field
@@ -54,9 +60,14 @@ from spinesim.sweeps import STORE_NAME, run_sweep
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SENSITIVITY_OUTCOMES", "RiskError", "RiskResult", "risk"]
+__all__ = ["SEGMENT_INPUTS", "SENSITIVITY_OUTCOMES", "RiskError", "RiskResult", "risk"]
 
 logger = logging.getLogger(__name__)
+
+#: Uncertain inputs that change the segment model (its stiffness matrix, not only the
+#: graft and interface values a timeline refills): drawn from ``risk.segment_strata``
+#: strata and run grouped by value (module notes). A test keeps this list complete.
+SEGMENT_INPUTS = ("bone.cancellous_modulus_scale",)
 
 #: Outcome columns whose sensitivity to each input is reported.
 SENSITIVITY_OUTCOMES = (*(f"{m}_fails" for m in FAILURE_MODES), "rod_damage",
@@ -377,6 +388,11 @@ def risk(scenario: Scenario | None = None, *, samples: int | None = None,
         logger.warning("%s has no uncertain inputs: every sample is the same case",
                        scenario.source)
     draws = sample_inputs(inputs, n, seed)
+    strata = int(base.get("risk.segment_strata"))
+    grouped = [k for k in inputs if k in SEGMENT_INPUTS]
+    for key in grouped:
+        dist, (lo, hi) = inputs[key]
+        draws[key] = stratify(draws[key], dist, lo, hi, strata)
     values, clipped = {}, {}
     for key, arr in draws.items():
         values[key], clipped[key] = _coerce(key, arr)
@@ -386,6 +402,8 @@ def risk(scenario: Scenario | None = None, *, samples: int | None = None,
 
     keys = [case_key(c) for c in cases]
     unique = list(dict(zip(keys, cases)).values())  # identical samples run once
+    if grouped:  # one segment model per group, reused by the worker (module notes)
+        unique.sort(key=lambda c: tuple(_flat(c)[k] for k in grouped))
     if len(unique) < n:
         logger.info("%d of %d samples repeat an earlier one and share its run",
                     n - len(unique), n)
@@ -419,7 +437,8 @@ def risk(scenario: Scenario | None = None, *, samples: int | None = None,
             "store": None if store is None else str(store), "resolution":
             base.get("segment.resolution") if base.applies("segment.resolution") else None,
             "weeks": base.get("timeline.weeks"), "confidence": level,
-            "clipped": {k: v for k, v in clipped.items() if v}, "constant_outcomes": constant}
+            "clipped": {k: v for k, v in clipped.items() if v}, "constant_outcomes": constant,
+            "stratified": {k: strata for k in grouped}}
     logger.info("risk finished in %.1f s: %d done, %d failed", seconds, len(ok), len(bad))
     result = RiskResult(probabilities=probabilities, sensitivity=sensitivity, samples=table,
                         failed=len(bad), errors=errors, seed=seed, inputs=dict(inputs),

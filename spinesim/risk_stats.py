@@ -36,7 +36,7 @@ from spinesim.errors import SpinesimError
 from spinesim.scenario_schema import lognormal_ci95
 
 __all__ = ["DISTRIBUTIONS", "ProbabilityCI", "RiskStatsError", "probability_ci",
-           "rank_sensitivity", "sample_inputs"]
+           "rank_sensitivity", "sample_inputs", "stratify"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,49 @@ def sample_inputs(uncertain: Mapping[str, tuple[str, tuple[float, float]]], n: i
             drawn[key] = rngs[key].lognormal(math.log(median), sigma, int(n))
     logger.debug("drew %d samples of %d inputs", n, len(drawn))
     return {key: drawn[key] for key in specs}
+
+
+def stratify(draws: ArrayLike, distribution: str, low: float, high: float,
+             strata: int) -> np.ndarray:
+    """Each draw replaced by the median of the equiprobable stratum it falls in.
+
+    The distribution's CDF maps a draw to u in [0, 1]; stratum k = floor(u x strata) is
+    represented by its median, the quantile at (k + 1/2) / strata. The values are then one of
+    ``strata`` points, each with probability 1 / strata, in the order of the draws (a monotone
+    map, so rank correlations keep their sign). ``strata = 1`` gives the median; many strata
+    approach the draws themselves.
+
+    Parameters
+    ----------
+    draws : array_like
+        Samples of the distribution, in the unit of its field.
+    distribution, low, high
+        As in :func:`sample_inputs`.
+    strata : int
+        Number of equiprobable strata (>= 1).
+
+    >>> stratify([0.05, 0.5, 0.99], "uniform", 0.0, 1.0, 4)
+    array([0.125, 0.625, 0.875])
+    """
+    if isinstance(strata, bool) or not isinstance(strata, (int, np.integer)) or strata < 1:
+        raise RiskStatsError(f"strata = {strata!r} must be an integer >= 1")
+    from scipy.special import ndtr, ndtri
+
+    x = np.asarray(draws, dtype=float)
+    lo, hi = float(low), float(high)
+    if distribution == "uniform":
+        u = (x - lo) / (hi - lo) if hi > lo else np.full_like(x, 0.5)
+    elif distribution == "lognormal_ci95":
+        median, sigma = lognormal_ci95(lo, hi)
+        u = ndtr((np.log(x) - math.log(median)) / sigma)
+    else:
+        raise RiskStatsError(f"unknown distribution {distribution!r}; allowed: "
+                             f"{', '.join(DISTRIBUTIONS)}")
+    k = np.clip(np.floor(np.clip(u, 0.0, 1.0) * strata), 0, strata - 1)
+    q = (k + 0.5) / strata
+    if distribution == "uniform":
+        return lo + q * (hi - lo)
+    return np.exp(math.log(median) + sigma * ndtri(q))
 
 
 def probability_ci(k: int, n: int, level: float = 0.95) -> ProbabilityCI:

@@ -202,6 +202,26 @@ def test_predicted_strength_of_the_default_segment():
         assert healthy[screw] - porotic[screw] == pytest.approx(0.66 * share, rel=1e-9)
 
 
+def test_predicted_strength_is_linear_in_the_cancellous_modulus_factor():
+    """bone.cancellous_modulus_scale multiplies the cancellous cells' moduli and nothing
+    else, so each screw's strength is a + b x scale exactly (b its cancellous share)."""
+    from spinesim.scenario import Scenario
+    from spinesim.simulate import graft_state_segment, pullout_strengths
+
+    got = {}
+    for scale in (0.5, 1.0, 2.0):
+        s = Scenario.default().with_values({"bone.cancellous_modulus_scale": scale})
+        seg = graft_state_segment(s, 0.4, 0.0)
+        got[scale] = pullout_strengths(s, seg)
+        mesh = seg.geometry.mesh
+        cancellous = mesh.solid_regions == mesh.region_id("cancellous")
+        assert np.allclose(seg.E[cancellous], 100.0 * scale)
+        assert np.allclose(seg.E[mesh.solid_regions == mesh.region_id("cortical")], 12000.0)
+    for screw in got[1.0]:
+        a, b, c = (got[x][screw] for x in (0.5, 1.0, 2.0))
+        assert c - b == pytest.approx(2.0 * (b - a), rel=1e-9) and b > a
+
+
 def test_thread_strength_table_adds_up_by_region():
     """spinesim.screw_pullout.thread_strengths: per screw, the regions' thread lengths add up
     to the screw length and their strengths to the screw's predicted strength; a construct

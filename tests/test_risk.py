@@ -17,8 +17,8 @@ from pandas.testing import assert_frame_equal
 import spinesim.montecarlo as risk_module
 from spinesim.cli import main
 from spinesim.outcomes import FAILURE_MODES
-from spinesim.montecarlo import SENSITIVITY_OUTCOMES, RiskError, _coerce, risk
-from spinesim.risk_stats import probability_ci, sample_inputs
+from spinesim.montecarlo import SEGMENT_INPUTS, SENSITIVITY_OUTCOMES, RiskError, _coerce, risk
+from spinesim.risk_stats import probability_ci, sample_inputs, stratify
 from spinesim.scenario import Scenario
 
 TESTS = Path(__file__).resolve().parent
@@ -43,10 +43,48 @@ def test_inputs_are_the_uncertain_fields_drawn_with_the_seed(result200):
     assert result200.inputs == uncertain
     drawn = sample_inputs(uncertain, 200, 3)
     for key, values in drawn.items():
+        if key in SEGMENT_INPUTS:  # at the medians of 5 equiprobable strata
+            values = stratify(values, *uncertain[key][0:1], *uncertain[key][1], 5)
         np.testing.assert_array_equal(result200.samples[key].to_numpy(), values)
     assert len(result200.samples) == 200 and result200.failed == 0
     assert (result200.samples["status"] == "done").all()
     assert result200.samples.index.name == "sample"
+
+
+def test_bone_density_is_drawn_from_strata_and_run_grouped_by_model():
+    """The cancellous-modulus factor (bone density) changes the segment model: its draws sit
+    at the medians of risk.segment_strata equiprobable strata, and the samples run in the
+    order of its value, so that a worker builds one model per stratum."""
+    key = "bone.cancellous_modulus_scale"
+    seen: list[float] = []
+
+    def case(params):
+        seen.append(params["bone"]["cancellous_modulus_scale"])
+        return rc.outcomes(params)
+
+    base = Scenario.default().with_values({"risk.segment_strata": 4})
+    res = risk(base, samples=60, seed=5, case_fn=case)
+    lo, hi = Scenario.default().uncertain()[key][1]
+    width = (hi - lo) / 4
+    medians = lo + width * (np.arange(4) + 0.5)
+    x = res.samples[key].to_numpy()
+    assert set(np.round(x, 12)) <= set(np.round(medians, 12))
+    raw = sample_inputs({key: ("uniform", (lo, hi))}, 60, 5)[key]
+    np.testing.assert_array_equal(np.floor((raw - lo) / width), np.round((x - lo) / width - 0.5))
+    assert seen == sorted(seen) and len(seen) == len(set(res.samples.index))
+    assert res.info["stratified"] == {key: 4}
+    # the other inputs are not stratified
+    assert len(set(res.samples["activity.level"])) == 60
+
+
+def test_every_uncertain_input_that_changes_the_segment_is_stratified():
+    from spinesim.simulate import segment_options
+
+    base = Scenario.default()
+    for key, (_, (lo, hi)) in base.uncertain().items():
+        a = segment_options(base.with_values({key: lo}))
+        b = segment_options(base.with_values({key: hi}))
+        assert (a != b) == (key in SEGMENT_INPUTS), key
 
 
 def test_probabilities_are_the_counts_of_the_rule_with_wilson_intervals(result200):

@@ -134,3 +134,30 @@ def test_spearman_shape_mismatch():
 
 def test_module_doctests():
     assert doctest.testmod(risk_stats_module).failed == 0
+
+
+def test_stratify_maps_draws_to_the_medians_of_equiprobable_strata():
+    from spinesim.risk_stats import stratify
+
+    # uniform [2, 6], 4 strata of width 1: medians 2.5, 3.5, 4.5, 5.5
+    np.testing.assert_allclose(stratify([2.0, 2.99, 3.0, 5.2, 6.0], "uniform", 2.0, 6.0, 4),
+                               [2.5, 2.5, 3.5, 5.5, 5.5])
+    # log-normal with 95 % interval [1, 4]: one stratum is its median sqrt(1 x 4) = 2; two
+    # strata are its 25th and 75th percentiles exp(ln 2 -+ 0.6745 sigma)
+    x = sample_inputs({"k": ("lognormal_ci95", (1.0, 4.0))}, 20_000, 7)["k"]
+    np.testing.assert_allclose(stratify(x, "lognormal_ci95", 1.0, 4.0, 1), 2.0)
+    sigma = math.log(4.0) / (2 * 1.959963984540054)
+    two = stratify(x, "lognormal_ci95", 1.0, 4.0, 2)
+    np.testing.assert_allclose(np.unique(two), 2.0 * np.exp([-0.6744897501960817 * sigma,
+                                                              0.6744897501960817 * sigma]))
+    assert np.array_equal(two > 2.0, x > 2.0)
+    # five strata: equiprobable, ordered like the draws
+    five = stratify(x, "lognormal_ci95", 1.0, 4.0, 5)
+    values, counts = np.unique(five, return_counts=True)
+    assert len(values) == 5 and np.all(np.abs(counts / x.size - 0.2) < 0.01)
+    order = np.argsort(x, kind="stable")
+    assert np.all(np.diff(five[order]) >= 0)
+    with pytest.raises(RiskStatsError, match="strata = 0"):
+        stratify(x, "uniform", 0.0, 1.0, 0)
+    with pytest.raises(RiskStatsError, match="unknown distribution 'normal'"):
+        stratify(x, "normal", 0.0, 1.0, 3)

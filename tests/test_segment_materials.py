@@ -35,6 +35,42 @@ def test_titanium_cage_and_density_driven_cancellous():
         region_materials(cage_material="carbon")
 
 
+def test_density_relation_and_patient_factor_set_the_cancellous_modulus():
+    # kopperdahl2002: E = -34.7 + 3230 rho = 611.3 MPa at 0.2 g/cm3 (morgan2003: 384 MPa)
+    k = region_materials(rho_app_g_cm3=0.2, density_relation="kopperdahl2002")
+    assert k["cancellous"].E_mpa == pytest.approx(611.3)
+    half = region_materials(cancellous_scale=0.5)
+    assert half["cancellous"].E_mpa == pytest.approx(50.0)
+    assert "bone.cancellous_modulus_scale" in half["cancellous"].source
+    porotic = region_materials(bone_quality="osteoporotic", cancellous_scale=0.5)
+    assert porotic["cancellous"].E_mpa == pytest.approx(0.5 * 0.34 * 100.0)
+    assert porotic["cortical"].E_mpa == pytest.approx(0.67 * 12000.0)
+    for r in REGIONS:
+        if r != "cancellous":
+            assert half[r] == region_materials()[r]
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(MaterialError, match="cancellous_scale"):
+            region_materials(cancellous_scale=bad)
+
+
+def test_the_timeline_segment_uses_the_scenario_density_relation():
+    """bone.density_relation reaches the segment (it was read but not used before)."""
+    from spinesim.scenario import Scenario
+    from spinesim.simulate import segment_options
+
+    s = Scenario.default().with_values({"bone.apparent_density_g_cm3": 0.2,
+                                        "bone.density_relation": "kopperdahl2002",
+                                        "bone.cancellous_modulus_scale": 1.5})
+    opts = segment_options(s)
+    assert (opts.rho_app_g_cm3, opts.density_relation, opts.cancellous_scale) == \
+        (0.2, "kopperdahl2002", 1.5)
+    assert segment_options(Scenario.default()).density_relation == "morgan2003"
+    m = region_materials(rho_app_g_cm3=opts.rho_app_g_cm3,
+                         density_relation=opts.density_relation,
+                         cancellous_scale=opts.cancellous_scale)
+    assert m["cancellous"].E_mpa == pytest.approx(1.5 * 611.3)
+
+
 def test_cell_moduli_follow_the_tags_and_unknown_regions_are_named():
     base = box((2.0, 1.0, 1.0), (2, 1, 1), "hexahedron")
     cells = base.blocks[0].cells

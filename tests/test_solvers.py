@@ -168,6 +168,21 @@ def test_pardiso(cantilever):
         make_solver(cantilever["K"], method="pardiso").solve(np.ones(cantilever["K"].shape[0]))
 
 
+@pytest.mark.skipif(not pardiso_available(), reason="pypardiso not installed")
+def test_pardiso_frees_its_factors_when_the_solver_goes(cantilever):
+    """MKL keeps PARDISO's factors until phase -1; a discarded solver must release them (a
+    Monte Carlo or sweep worker discards one model per stratum or case: 0.7 GB each)."""
+    import gc
+
+    s = make_solver(cantilever["Kf"], method="pardiso")
+    calls = []
+    real = s._ps.free_memory
+    s._ps.free_memory = lambda everything=False: (calls.append(everything), real(everything))
+    del s
+    gc.collect()
+    assert calls == [True]
+
+
 def test_pardiso_missing_gives_install_hint(cantilever, monkeypatch):
     import sys
 

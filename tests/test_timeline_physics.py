@@ -39,6 +39,14 @@ def test_stiffer_fixation_lowers_graft_strain():
     assert bi["rom_flexion_deg"].iloc[0] < uni["rom_flexion_deg"].iloc[0]
 
 
+def test_patient_cancellous_modulus_factor_lowers_micromotion_as_it_rises():
+    soft = _run({"bone.cancellous_modulus_scale": 0.4}, weeks=1).timeline
+    normal = _run({}, weeks=1).timeline
+    stiff = _run({"bone.cancellous_modulus_scale": 1.6}, weeks=1).timeline
+    m = [t["max_micromotion_um"].iloc[0] for t in (soft, normal, stiff)]
+    assert m[0] > m[1] > m[2]
+
+
 def test_lower_bone_density_raises_micromotion():
     dense = _run({"bone.apparent_density_g_cm3": 0.30}, weeks=1).timeline
     sparse = _run({"bone.apparent_density_g_cm3": 0.12}, weeks=1).timeline

@@ -329,6 +329,17 @@ class PardisoSolver(_FactoredSolver):
             raise SolverError(f"pardiso factorization failed ({exc}); the matrix is singular or not "
                               "positive definite - the model is probably under-constrained") from exc
 
+    def __del__(self) -> None:
+        # PARDISO keeps its factors in MKL's memory until phase -1; pypardiso does not free
+        # them when its object goes, so without this every discarded model (a new segment per
+        # sweep case or Monte Carlo stratum) kept its factorization: about 0.7 GB at 90k DOF
+        ps = getattr(self, "_ps", None)
+        if ps is not None:
+            try:
+                ps.free_memory(everything=True)
+            except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to free
+                pass
+
     def _factor_solve(self, B: np.ndarray) -> np.ndarray:
         self._ps.set_phase(33)  # solve with the stored factors (skip pypardiso's matrix hashing)
         # no iterative refinement first: an SPD factorization solves to a relative residual

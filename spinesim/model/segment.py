@@ -65,6 +65,9 @@ class SegmentOptions:
     (a lumbar pedicle screw of construct tests, Shah et al. 2018, 6.0 x 45 mm; the 6.5 mm
     diameter of Nguyen et al. 2011); ``head_offset_mm``: distance from the entry point back
     along the screw axis to the tulip centre where the rod sits (a modelling choice).
+    ``rho_app_g_cm3``, ``density_relation``, ``cancellous_scale``: the cancellous modulus
+    from an apparent density and its relation (healthy bone), times a patient factor
+    (:func:`spinesim.model.segment_materials.region_materials`).
     ``prestrain``: ligament and fibre strain in the neutral position (0: none; not sourced).
     ``interface_scale``: screw-bone interface stiffness relative to the bonded default
     (``spinesim.model.hardware.Interface``); < 1 for a loosened screw.
@@ -86,6 +89,8 @@ class SegmentOptions:
     resolution: float = DEFAULT_RESOLUTION
     bone_quality: str = "healthy"
     rho_app_g_cm3: float | None = None
+    density_relation: str = "morgan2003"
+    cancellous_scale: float = 1.0
     rod_material: str = "ti6al4v"
     rod_diameter_mm: float = 5.5
     screw_material: str = "ti6al4v"
@@ -218,6 +223,8 @@ def build_segment(opts: SegmentOptions | None = None) -> Segment:
     t_geo = time.perf_counter()
     mesh = geometry.mesh
     mats = region_materials(bone_quality=opts.bone_quality, rho_app_g_cm3=opts.rho_app_g_cm3,
+                            density_relation=opts.density_relation,
+                            cancellous_scale=opts.cancellous_scale,
                             cage_material=opts.cage_material)
     E, nu = cell_moduli(mesh, mats)
     if opts.soft_tissue and opts.mesh_path is None:

@@ -22,6 +22,7 @@ Moduli in MPa. Nothing here is tuned: the values are the libraries' cited values
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +53,7 @@ class RegionMaterial:
 
 
 def region_materials(*, bone_quality: str = "healthy", rho_app_g_cm3: float | None = None,
+                     density_relation: str = "morgan2003", cancellous_scale: float = 1.0,
                      cage_material: str = "peek") -> dict[str, RegionMaterial]:
     """Materials of all :data:`REGIONS` for a bone quality and a cage material.
 
@@ -59,11 +61,22 @@ def region_materials(*, bone_quality: str = "healthy", rho_app_g_cm3: float | No
     ----------
     bone_quality : {"healthy", "osteoporotic"}
     rho_app_g_cm3 : float, optional
-        Cancellous apparent density (g/cm³) for the Morgan et al. (2003) density–modulus
-        relation; only with ``bone_quality="healthy"``.
+        Cancellous apparent density (g/cm³) for the density–modulus relation; only with
+        ``bone_quality="healthy"``.
+    density_relation : str
+        The relation for ``rho_app_g_cm3``: a key of
+        :data:`spinesim.model.tissue_materials.DENSITY_MODULUS_RELATIONS`.
+    cancellous_scale : float
+        Factor (> 0, -) on the cancellous modulus that bone quality or density give (the
+        scenario's ``bone.cancellous_modulus_scale``: patient-to-patient variation).
     cage_material : {"peek", "titanium"}
     """
-    bone = vertebral_bone(bone_quality, rho_app_g_cm3=rho_app_g_cm3)
+    scale = float(cancellous_scale)
+    if not (math.isfinite(scale) and scale > 0.0):
+        raise MaterialError(f"cancellous_scale = {cancellous_scale!r} must be a finite number "
+                            "> 0 (factor on the cancellous modulus)")
+    bone = vertebral_bone(bone_quality, rho_app_g_cm3=rho_app_g_cm3,
+                          relation=density_relation)
     key = str(cage_material).strip().lower()
     if key not in CAGE_MATERIALS:
         raise MaterialError(f"unknown cage material {cage_material!r}; allowed: "
@@ -76,6 +89,11 @@ def region_materials(*, bone_quality: str = "healthy", rho_app_g_cm3: float | No
                "nucleus": tissue_material("nucleus"),
                "graft": tissue_material("graft_day0")}
     out = {r: RegionMaterial(r, m.E_mpa, m.nu, m.name, m.source) for r, m in tissues.items()}
+    if scale != 1.0:
+        c = out["cancellous"]
+        out["cancellous"] = RegionMaterial("cancellous", c.E_mpa * scale, c.nu, c.material,
+                                           f"{c.source} Scaled by {scale:g} "
+                                           "(bone.cancellous_modulus_scale).")
     out["cage"] = RegionMaterial("cage", cage.E_mpa, float(cage.nu), cage.name, cage.source)
     return out
 
