@@ -150,6 +150,9 @@ def _risk(args: argparse.Namespace) -> int:
     print(f"Monte Carlo risk of {scenario.source}: {result.n_samples} samples, seed "
           f"{result.seed}, {len(result.inputs)} uncertain inputs, {result.failed} failed "
           f"({info['seconds']:.1f} s{per})")
+    for key, strata in info.get("stratified", {}).items():
+        print(f"  {key} drawn from {strata} equiprobable strata at their medians (it changes "
+              "the segment model: one model per stratum and worker)")
     level = f"{100 * info['confidence']:g} % interval"
     print(f"  {'failure mode':22s} {'probability':>11s}  {level:17s} failures")
     for mode, p in result.probabilities.items():

@@ -143,7 +143,8 @@ class RiskResult:
             ``{"probabilities", "sensitivity", "samples"`` (number drawn), ``"seed",
             "inputs"`` ({key: [distribution, low, high]}), ``"failed_samples"`` (count),
             ``"errors"`` ([{"sample", "error"}]), ``"seconds"`` (wall time, s),
-            ``"seconds_per_sample"`` (s), ``"confidence", "resolution", "weeks"}``.
+            ``"seconds_per_sample"`` (s), ``"confidence", "resolution", "weeks",
+            "stratified"}`` (the last: {key: number of strata} of the inputs drawn in strata).
         """
         errors = []
         for text in self.errors:
@@ -160,6 +161,7 @@ class RiskResult:
             "seconds": self.info.get("seconds"),
             "seconds_per_sample": self.info.get("seconds_per_sample"),
             "confidence": self.info.get("confidence"),
+            "stratified": dict(self.info.get("stratified", {})),
             "resolution": self.info.get("resolution"),
             "weeks": self.info.get("weeks"),
         }

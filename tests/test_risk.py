@@ -170,6 +170,7 @@ def test_json_dict_has_the_probabilities_and_no_nan(result200):
         assert set(p) == {"probability", "low", "high", "failures", "samples", "confidence"}
     assert data["samples"] == 200 and data["seed"] == 3 and data["failed_samples"] == 0
     assert data["inputs"]["activity.level"] == ["uniform", 0.62, 1.07]
+    assert data["stratified"] == {"bone.cancellous_modulus_scale": 5}
     assert data["seconds"] > 0 and "NaN" not in text
 
 
@@ -294,6 +295,7 @@ def test_cli_prints_the_table_and_writes_json(tmp_path, capsys, monkeypatch):
     for mode in FAILURE_MODES:
         assert mode in printed
     assert "graft.initial_modulus_mpa" in printed  # the top sensitivity of nonunion
+    assert "bone.cancellous_modulus_scale drawn from 5 equiprobable strata" in printed
     data = json.loads(out_json.read_text())
     direct = risk(Scenario.from_toml(scenario), samples=30, seed=5, case_fn=rc.outcomes)
     assert data["probabilities"] == direct.to_json_dict()["probabilities"]
