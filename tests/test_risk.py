@@ -44,7 +44,8 @@ def test_inputs_are_the_uncertain_fields_drawn_with_the_seed(result200):
     drawn = sample_inputs(uncertain, 200, 3)
     for key, values in drawn.items():
         if key in SEGMENT_INPUTS:  # at the medians of 5 equiprobable strata
-            values = stratify(values, *uncertain[key][0:1], *uncertain[key][1], 5)
+            dist, (lo, hi) = uncertain[key]
+            values = stratify(values, dist, lo, hi, 5)
         np.testing.assert_array_equal(result200.samples[key].to_numpy(), values)
     assert len(result200.samples) == 200 and result200.failed == 0
     assert (result200.samples["status"] == "done").all()
