@@ -450,9 +450,7 @@ def check_activities(f: Field, value: Any) -> tuple[ActivityEntry, ...]:
     value = _plain(value)
     if not isinstance(value, (list, tuple)):
         raise _wrong_type(f, value)
-    items = {i.name: i for i in _activity("custom", "Further activity", 0.0, "user input",
-                                          "", 0.0, "user input", "", None, 0.0,
-                                          "user input", "", None)}
+    items = _CUSTOM_ACTIVITY_FIELDS
     out: list[ActivityEntry] = []
     for i, item in enumerate(value):
         where = f"{f.key}[{i}]"
@@ -551,6 +549,13 @@ def _activity(name: str, what: str, per_day: float, per_day_source: str, conf_n:
               source="modelling default: sagittal movements load the segment in flexion "
                      f"({_ROHLMANN14A} counts sagittal movements only)"),
     ]
+
+
+#: The fields one ``activity.custom`` entry is checked against (by name): the ranges, units
+#: and direction choices of the built-in activities, built by the same helper.
+_CUSTOM_ACTIVITY_FIELDS: dict[str, Field] = {
+    f.name: f for f in _activity("custom", "Further activity", 0.0, "user input", "", 0.0,
+                                 "user input", "", None, 0.0, "user input", "", None)}
 
 
 # ------------------------------------------------------------------------------ the table
