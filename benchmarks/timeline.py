@@ -94,11 +94,11 @@ def _risk_seconds(samples: int, resolution: float | None, workers: int) -> tuple
 
 
 def monte_carlo(samples: int, resolution: float | None, workers: int) -> dict:
-    """Two fresh Monte Carlo runs, ``samples`` and ``2 * samples``: every worker first builds
-    the segment, runs one case directly and condenses (a fixed cost of about a minute), then
-    runs cases at a steady rate. 1 000 samples are projected as the fixed cost plus 1 000
-    times the steady rate (the slope between the two runs); ``--mc-samples 1000`` measures
-    them instead."""
+    """Two fresh Monte Carlo runs, ``samples`` and ``2 * samples``: every worker builds and
+    condenses the segment of each bone-density stratum it meets (about 30 s each, from the
+    stratum's first sample on), then runs cases at a steady rate. 1 000 samples are
+    projected as the fixed cost plus 1 000 times the steady rate (the slope between the two
+    runs; the two runs meet the same strata); ``--mc-samples 1000`` measures them instead."""
     small, _ = _risk_seconds(samples, resolution, workers)
     if samples >= 1000:
         total, res, rate = small, _, small / samples

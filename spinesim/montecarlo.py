@@ -17,6 +17,7 @@ Inputs that change the segment model itself (:data:`SEGMENT_INPUTS`: the patient
 cancellous modulus, i.e. bone density) are drawn from ``risk.segment_strata`` equiprobable
 strata, each at its median (:func:`spinesim.risk_stats.stratify`), and the samples are run
 in the order of those values: a worker then builds and condenses one model per stratum
+(from its first sample of the stratum on, :func:`spinesim.outcomes.run_shared_case`)
 instead of one per sample, and reuses it for every other sample of the stratum.
 
 Reproducibility: the draws depend only on the seed and on each input's name (see
@@ -49,7 +50,7 @@ import numpy as np
 
 from spinesim.atomic import json_safe, write_csv, write_json
 from spinesim.errors import SpinesimError
-from spinesim.outcomes import FAILURE_MODES, run_case
+from spinesim.outcomes import FAILURE_MODES, run_case, run_shared_case
 from spinesim.risk_stats import probability_ci, rank_sensitivity, sample_inputs, stratify
 from spinesim.scenario import Scenario, ScenarioError
 from spinesim.scenario_schema import Field
@@ -317,7 +318,7 @@ def risk(scenario: Scenario | None = None, *, samples: int | None = None,
          seed: int | None = None, workers: int = 1, resolution: float | None = None,
          weeks: float | None = None, out_dir: str | os.PathLike | None = None,
          progress: bool | None = None,
-         case_fn: Callable[[dict], Mapping] = run_case) -> RiskResult:
+         case_fn: Callable[[dict], Mapping] | None = None) -> RiskResult:
     """Monte Carlo over the uncertain inputs of a scenario: failure probabilities and
     sensitivities.
 
@@ -350,9 +351,11 @@ def risk(scenario: Scenario | None = None, *, samples: int | None = None,
     case_fn : callable
         ``case_fn(params) -> outcomes`` with ``params`` the nested resolved scenario of one
         sample (:meth:`Scenario.to_dict`) and outcomes holding at least the
-        ``<mode>_fails`` columns of :data:`spinesim.outcomes.OUTCOME_COLUMNS`; default
-        :func:`spinesim.outcomes.run_case`. Picklable (top level of a module) if
-        ``workers > 1``.
+        ``<mode>_fails`` columns of :data:`spinesim.outcomes.OUTCOME_COLUMNS`; default the
+        timeline, :func:`spinesim.outcomes.run_shared_case` (the samples share their segment
+        model, per stratum of a segment input: each worker condenses a model from its first
+        sample on), or :func:`spinesim.outcomes.run_case` for a single sample. Picklable
+        (top level of a module) if ``workers > 1``.
 
     Returns
     -------
@@ -409,6 +412,8 @@ def risk(scenario: Scenario | None = None, *, samples: int | None = None,
     if len(unique) < n:
         logger.info("%d of %d samples repeat an earlier one and share its run",
                     n - len(unique), n)
+    if case_fn is None:  # the samples share segment models (module notes)
+        case_fn = run_shared_case if len(unique) > 1 else run_case
     if out_dir is not None:
         out = Path(out_dir)
         if out.exists() and not out.is_dir():

@@ -69,12 +69,13 @@ Modelling choices (each a deliberate approximation):
   symbolic analysis of the unchanged pattern). Graft strains come from precomputed mean
   shape-function gradients of the graft cells only.
 * **Condensation (sweeps and Monte Carlo).** With ``fields=False`` and a segment reused from
-  an earlier case, the weeks are solved on the model condensed onto the DOFs that change, the
-  graft cells' nodes and the screw-bone ties (:class:`spinesim.fem.condense.CondensedModel`):
-  one factorization and about a thousand right-hand sides once per segment, shared by every
-  later case of the same segment, then one dense solve of that size per changed week. Exact
-  (equal to the refactorizing path to round-off, tested); it only skips the full displacement
-  field, which VTU output needs.
+  an earlier case (or ``condense=True``: the first case of a model that later cases share,
+  :func:`spinesim.outcomes.run_shared_case`), the weeks are solved on the model condensed
+  onto the DOFs that change, the graft cells' nodes and the screw-bone ties
+  (:class:`spinesim.fem.condense.CondensedModel`): one factorization and about a thousand
+  right-hand sides once per segment, shared by every later case of the same segment, then
+  one dense solve of that size per changed week. Exact (equal to the refactorizing path to
+  round-off, tested); it only skips the full displacement field, which VTU output needs.
 
 Not modelled here (left out): ``graft.volume_fraction``, multi-level fusions (bridging needs the
 graft of each disc space), imported meshes (``segment.mesh``, no screws), the intact

@@ -9,7 +9,8 @@ finishes, and returns one tidy table, one row per case in design order.
 Sweep files (``spinesim sweep sweep.toml``, :func:`spinesim.sweep`) vary scenario keys:
 :func:`load_sweep` validates one against the scenario schema and builds every case as a full
 scenario dict; :func:`sweep_scenarios` runs them, one healing timeline per case
-(:func:`spinesim.outcomes.run_case`).
+(:func:`spinesim.outcomes.run_case`), grouped by the segment model they need so that each
+worker builds and condenses a model once (:func:`spinesim.outcomes.run_shared_case`).
 
 Only the calling process writes to the store, so workers may run anywhere (a local pool, a
 Dask cluster on other machines). A sweep killed at any point resumes where it stopped: run it
@@ -35,14 +36,14 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spinesim.atomic import atomic_path, write_json
-from spinesim.store import ResultsStore, _canonical, _dumps, _flatten
+from spinesim.store import ResultsStore, _canonical, _dumps, _flatten, case_key
 from spinesim.sweep_design import (
     ParameterSpec,
     SweepError,
@@ -273,7 +274,8 @@ def _progress_bar(progress: bool | None, total: int, initial: int) -> Any:
 
 def run_sweep(cases: Iterable[Mapping], fn: CaseFn, store_path: str | os.PathLike, *,
               workers: int = 1, scheduler: Any = None, progress: bool | None = None,
-              retry_failed: bool = True) -> pd.DataFrame:
+              retry_failed: bool = True,
+              group_key: Callable[[dict], Hashable] | None = None) -> pd.DataFrame:
     """Run the cases not yet stored, store each as it finishes, return the table.
 
     Parameters
@@ -297,6 +299,11 @@ def run_sweep(cases: Iterable[Mapping], fn: CaseFn, store_path: str | os.PathLik
         Show a tqdm progress bar on stderr; by default only when stderr is a terminal.
     retry_failed : bool
         Run cases stored as failed again (default) or keep their failure.
+    group_key : callable, optional
+        ``group_key(params)`` -> a hashable value: cases with equal values are dispatched one
+        after another (groups in order of first appearance, design order within a group), so
+        that a worker's cached model is reused (:func:`sweep_scenarios` groups by the
+        segment model a case needs). The table stays in design order.
 
     Returns
     -------
@@ -330,6 +337,8 @@ def run_sweep(cases: Iterable[Mapping], fn: CaseFn, store_path: str | os.PathLik
                          "not both: the cluster sets its number of workers")
     with _open_store(store_path) as store:
         todo = store.pending(cases, retry_failed=retry_failed)
+        if group_key is not None:
+            todo = _grouped(todo, group_key)
         unique = len({store.key(c) for c in cases})
         counts = {"done": 0, "failed": 0, "skipped": unique - len(todo)}
         logger.info("sweep: %d cases, %d to run, %d already stored in %s", unique, len(todo),
@@ -363,6 +372,18 @@ def run_sweep(cases: Iterable[Mapping], fn: CaseFn, store_path: str | os.PathLik
         df = sweep_table(cases, store)
     df.attrs["counts"] = counts
     return df
+
+
+def _grouped(todo: list[tuple[str, dict]], group_key: Callable[[dict], Hashable]
+             ) -> list[tuple[str, dict]]:
+    """``todo`` reordered so that cases of equal ``group_key`` follow each other: groups in
+    order of first appearance, list order within a group (a stable sort)."""
+    rank: dict[Hashable, int] = {}
+    ranks = [rank.setdefault(group_key(params), len(rank)) for _, params in todo]
+    if len(rank) > 1:
+        logger.info("sweep: %d cases in %d groups, dispatched group by group", len(todo),
+                    len(rank))
+    return [todo[i] for i in sorted(range(len(todo)), key=ranks.__getitem__)]
 
 
 def _open_store(store_path: str | os.PathLike) -> ResultsStore:
@@ -783,10 +804,12 @@ def load_sweep(path_or_spec: str | os.PathLike | Mapping, *,
     return ScenarioSweep(where, spec, base, points, cases)
 
 
-def _default_case_fn() -> CaseFn:
-    from spinesim.outcomes import run_case
+def _default_case_fn(shared: bool = False) -> CaseFn:
+    """The timeline case function; ``shared``: cases share segment models (condensed from the
+    first case of a model on, :func:`spinesim.outcomes.run_shared_case`)."""
+    from spinesim import outcomes
 
-    return run_case
+    return outcomes.run_shared_case if shared else outcomes.run_case
 
 
 def sweep_scenarios(path_or_spec: str | os.PathLike | Mapping, out_dir: str | os.PathLike, *,
@@ -813,9 +836,11 @@ def sweep_scenarios(path_or_spec: str | os.PathLike | Mapping, out_dir: str | os
     progress : bool, optional
         tqdm progress bar on stderr; by default only when stderr is a terminal.
     case_fn : callable, optional
-        ``case_fn(scenario_dict) -> dict`` of outcomes; default
-        :func:`spinesim.outcomes.run_case` (the full timeline). Must be picklable for
-        ``workers > 1`` or Dask.
+        ``case_fn(scenario_dict) -> dict`` of outcomes; default the full timeline: the cases
+        then run grouped by the segment model they need, and when models are shared, with
+        :func:`spinesim.outcomes.run_shared_case` (condensed from the first case of a model
+        in a worker on), else :func:`spinesim.outcomes.run_case`. A given ``case_fn`` runs
+        in design order. Must be picklable for ``workers > 1`` or Dask.
     overrides : Mapping, optional
         Scenario values applied to every case (see :func:`load_sweep`).
     retry_failed : bool
@@ -839,13 +864,16 @@ def sweep_scenarios(path_or_spec: str | os.PathLike | Mapping, out_dir: str | os
     ``if __name__ == "__main__":`` guard.
     """
     sw = load_sweep(path_or_spec, overrides=overrides)
-    if case_fn is None:
-        _check_timeline_cases(sw)
-    fn = _default_case_fn() if case_fn is None else case_fn
+    group_key, fn = None, case_fn
+    if case_fn is None:  # one segment model per group, reused by the worker that runs it
+        models = _timeline_models(sw)
+        group_key = _by_model(models)
+        fn = _default_case_fn(shared=len(set(models.values())) < len(models))
     if workers is None:
         workers = 1 if scheduler is not None else max(1, min(_cpus(), len(sw.cases)))
     df = _run_into(out_dir, sw.cases, sw.description(), fn, workers=workers,
-                   scheduler=scheduler, progress=progress, retry_failed=retry_failed)
+                   scheduler=scheduler, progress=progress, retry_failed=retry_failed,
+                   group_key=group_key)
     df.attrs["parameters"] = [p.key for p in sw.spec.parameters]
     df.attrs["files"] = {"store": str(Path(out_dir) / STORE_NAME),
                          "spec": str(Path(out_dir) / "sweep.json"),
@@ -854,19 +882,32 @@ def sweep_scenarios(path_or_spec: str | os.PathLike | Mapping, out_dir: str | os
     return df
 
 
-def _check_timeline_cases(sw: ScenarioSweep) -> None:
-    """SweepError naming the first case the healing timeline cannot run (construct, imported
-    mesh, levels), before anything runs or is written."""
+def _by_model(models: Mapping[str, Hashable]) -> Callable[[dict], Hashable]:
+    """Group key of :func:`run_sweep`: the model of a case, looked up by its key."""
+    def model(params: dict) -> Hashable:
+        return models[case_key(params)]
+
+    return model
+
+
+def _timeline_models(sw: ScenarioSweep) -> dict[str, Hashable]:
+    """The segment model (:class:`spinesim.simulate.SegmentOptions`) each case's healing
+    timeline needs, by :func:`spinesim.store.case_key`; SweepError naming the first case the
+    timeline cannot run (construct, imported mesh, levels), before anything runs or is
+    written."""
     from spinesim.errors import SpinesimError
     from spinesim.scenario import Scenario
     from spinesim.simulate import segment_options
 
+    models = {}
     for i, params in enumerate(sw.cases):
         try:
-            segment_options(Scenario.from_dict(params, source=sw.source))
+            models[case_key(params)] = segment_options(Scenario.from_dict(params,
+                                                                          source=sw.source))
         except SpinesimError as exc:
             raise SweepError(f"{sw.source}: case {i} ({_describe_point(sw.points[i])}): "
                              f"{_one_line(exc)}") from None
+    return models
 
 
 def _cpus() -> int:

@@ -103,3 +103,32 @@ def test_condensed_timeline_equals_the_refactorizing_one(values):
 def test_condense_needs_the_linear_model_without_fields():
     with pytest.raises(SpinesimError, match="fields=False"):
         run_timeline(Scenario.default(), weeks=1, resolution=RES, fields=True, condense=True)
+
+
+def test_shared_case_condenses_from_the_first_case_with_the_same_outcomes():
+    """The sweep and Monte Carlo case function for cases that share a model condenses the
+    first timeline on a new segment already (run_case refactorizes it and condenses from the
+    second case on); the outcomes are the same."""
+    import spinesim.simulate as simulate
+    from spinesim.outcomes import run_case, run_shared_case
+
+    sc = Scenario.default().with_values({"segment.resolution": RES, "timeline.weeks": 8,
+                                         "activity.lifting.per_day": 20.0})
+    params = sc.to_dict()
+    simulate._LAST_BUILT.clear()
+    simulate._CONDENSED.clear()
+    first = run_case(params)
+    assert not simulate._CONDENSED  # a new segment, refactorized
+    simulate._LAST_BUILT.clear()
+    simulate._CONDENSED.clear()
+    shared = run_shared_case(params)
+    assert len(simulate._CONDENSED) == 1  # condensed on its first case
+    assert shared.keys() == first.keys()
+    for key, value in first.items():
+        if isinstance(value, float):
+            assert shared[key] == pytest.approx(value, rel=1e-7, abs=1e-12), key
+        else:
+            assert shared[key] == value, key
+    # with soft tissue the model is not linear: refactorized, not an error
+    soft = sc.with_values({"timeline.soft_tissue": True, "timeline.weeks": 1}).to_dict()
+    assert run_shared_case(soft)["hardware_fatigue_fails"] is False

@@ -230,6 +230,20 @@ def test_dask_local_cluster_gives_the_pool_table(pool_table, lhs_cases, tmp_path
         assert threads["numba_threads"].tolist() == threads["blas_threads"].tolist() == [1, 1]
 
 
+def test_group_key_orders_the_dispatch_not_the_table(lhs_cases, serial_table, tmp_path,
+                                                   monkeypatch):
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("SPINESIM_TEST_CALLS", str(calls))
+    parity = [i % 2 for i in range(len(lhs_cases))]  # groups 0, 1 interleaved in design order
+    groups = {case_key(c): g for c, g in zip(lhs_cases, parity)}
+    df = run_sweep(lhs_cases, simulate, tmp_path,
+                   group_key=lambda params: groups[case_key(params)])
+    ran = [groups[line.split()[1]] for line in calls.read_text().splitlines()]
+    assert ran == sorted(parity)  # group 0 first (it appears first), then group 1
+    same(df, serial_table)  # the table stays in design order
+    assert df.attrs["counts"] == {"done": 7, "failed": 1, "skipped": 0}
+
+
 def test_a_rerun_runs_only_failed_cases_and_keeps_the_table(serial_table, lhs_cases, tmp_path,
                                                             monkeypatch):
     calls = tmp_path / "calls.txt"

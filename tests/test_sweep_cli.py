@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import spinesim
+import spinesim.outcomes
 from spinesim.cli import main
 from spinesim.scenario import Scenario
 from spinesim.sweeps import SCENARIO_SEED_KEY, SweepError, load_sweep, sweep_scenarios
@@ -201,9 +202,8 @@ def test_missing_files(tmp_path):
 
 # ------------------------------------------------------------------------------ the command
 def test_cli_runs_a_tiny_sweep_and_prints_the_summary(tmp_path, capsys, monkeypatch):
-    import spinesim.outcomes
-
-    monkeypatch.setattr(spinesim.outcomes, "run_case", fake_case)  # the default case function
+    # the default case function: every case needs its own segment model (rod, bone)
+    monkeypatch.setattr(spinesim.outcomes, "run_case", fake_case)
     path = write(tmp_path / "tiny.toml", SMALL)
     out = tmp_path / "out"
     assert main(["sweep", str(path), "-o", str(out), "--workers", "1"]) == 0
@@ -224,10 +224,34 @@ def test_cli_runs_a_tiny_sweep_and_prints_the_summary(tmp_path, capsys, monkeypa
     assert "0 done, 0 failed, 4 skipped" in capsys.readouterr().out
 
 
-def test_cli_default_output_folder_and_failed_cases(tmp_path, capsys, monkeypatch):
-    import spinesim.outcomes
+def test_timeline_cases_run_grouped_by_their_segment_model(tmp_path, monkeypatch):
+    """The default case function keeps one segment model per worker (built and condensed
+    once, ~25 s; a case on it ~1.5 s): cases run model by model, the table in design order."""
+    ran = []
 
-    monkeypatch.setattr(spinesim.outcomes, "run_case", fake_case)
+    def recording_case(params: dict) -> dict:
+        ran.append((params["activity"]["level"], params["bone"]["quality"]))
+        return fake_case(params)
+
+    monkeypatch.setattr(spinesim.outcomes, "run_case", fake_case)  # models are shared:
+    monkeypatch.setattr(spinesim.outcomes, "run_shared_case", recording_case)  # this one
+    path = write(tmp_path / "mixed.toml", '[sweep]\ndesign = "grid"\n[sweep.parameters]\n'
+                 '"activity.level" = [0.8, 1.0, 1.2]\n'  # loads: same model
+                 '"bone.quality" = ["healthy", "osteoporotic"]\n'  # varies fastest: 2 models
+                 '[scenario]\ntimeline.weeks = 8\n')
+    df = sweep_scenarios(path, tmp_path / "out", workers=1)
+    assert ran == [(0.8, "healthy"), (1.0, "healthy"), (1.2, "healthy"),
+                   (0.8, "osteoporotic"), (1.0, "osteoporotic"), (1.2, "osteoporotic")]
+    assert df["bone.quality"].tolist() == ["healthy", "osteoporotic"] * 3
+    assert df["activity.level"].tolist() == [0.8, 0.8, 1.0, 1.0, 1.2, 1.2]
+    assert (df["nonunion_fails"] == (df["bone.quality"] == "osteoporotic")).all()
+    ran.clear()  # a custom case function is not grouped: it may not use the model
+    sweep_scenarios(path, tmp_path / "custom", workers=1, case_fn=recording_case)
+    assert [q for _, q in ran] == ["healthy", "osteoporotic"] * 3
+
+
+def test_cli_default_output_folder_and_failed_cases(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(spinesim.outcomes, "run_shared_case", fake_case)  # one segment model
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "fails.toml", '[sweep]\ndesign = "grid"\n[sweep.parameters]\n'
           '"timeline.weeks" = [3, 4]\n')
