@@ -14,7 +14,9 @@ step (``timeline.step_weeks``, default one week) from week 0 to ``timeline.weeks
 3. rod and screw fatigue damage of the step's cycles (:func:`cycles_between`), accumulated per
    beam-end surface point (Palmgren-Miner);
 4. graft strains -> :func:`spinesim.failure.healing.step`; screw micromotion ->
-   :meth:`LooseningRule.step`; bridging check (:func:`spinesim.failure.bridging.bridging`).
+   :meth:`LooseningRule.step`; bridging check
+   (:meth:`spinesim.failure.bridging.GraftTopology.bridging`; the graft's volumes,
+   adjacency and endplate cells built once per run).
 
 Stresses, micromotion and ROM of a row are those of the state at the *start* of its step; the
 bone fraction, bridging and loosening columns are the state at its *end*.
@@ -95,7 +97,7 @@ import pandas as pd
 
 from spinesim.errors import SpinesimError
 from spinesim.failure import healing
-from spinesim.failure.bridging import bridging
+from spinesim.failure.bridging import graft_topology
 from spinesim.failure.fatigue import SNCurve, fails_statically, section_fatigue, sn_curve
 from spinesim.failure.loosening import loosening_rule
 from spinesim.failure.pullout import screw_loads, thread_shape_factor, tie_pullout_strengths_n
@@ -666,8 +668,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     graft = np.flatnonzero(mesh.cells_in_region("graft"))
     strain_of = cell_strain_operator(mesh, graft)
     volume = strain_of.volume / strain_of.volume.sum()  # graft cell volume fractions
-    upper, lower = (f"{seg.geometry.levels[0]}_inferior_endplate",
-                    f"{seg.geometry.levels[1]}_superior_endplate")
+    topology = graft_topology(mesh, graft, f"{seg.geometry.levels[0]}_inferior_endplate",
+                              f"{seg.geometry.levels[1]}_superior_endplate")
     spec = activity_spectrum(scenario)
     active = spec.active()
     rule = healing_rule(scenario)
@@ -793,7 +795,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         # loosened: a screw whose interface lost more than the rule's share of its day-0
         # stiffness (bonded at day 0 by default; an unintegrated day-0 interface is not loose)
         loosened = sum(lrule.loosened_screws(factor / initial_factor, screw_names).values())
-        br = bridging(mesh, graft, state.is_bone(), upper, lower)
+        br = topology.bridging(state.is_bone())
         row = {"week": w1, "graft_bone_fraction": br.bone_fraction,
                "bridged": br.bridged, "max_graft_shear_strain": gamma,
                "max_rod_stress_amplitude_mpa": amp,

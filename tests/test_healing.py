@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spinesim.failure.bridging import bridging, face_adjacency
+from spinesim.failure.bridging import bridging, face_adjacency, graft_topology
 from spinesim.failure.healing import (
     ClaesHeigele,
     Phase,
@@ -256,6 +256,22 @@ def test_edge_or_vertex_contact_does_not_bridge(n, cells):
     r = bridging(m, np.arange(m.n_solid_cells), bone, "zmax", "zmin")
     assert not r.bridged and r.n_components == 2
     assert len(r.upper_components) == len(r.lower_components) == 1
+
+
+@pytest.mark.parametrize("cell_type", ["hexahedron", "tetra"])
+def test_graft_topology_built_once_gives_the_bridging_of_every_state(cell_type):
+    m = _box((3, 3, 4), cell_type)
+    cells = np.arange(m.n_solid_cells)
+    topo = graft_topology(m, cells, "zmax", "zmin")
+    rng = np.random.default_rng(0)
+    states = [np.zeros(len(cells), bool), np.ones(len(cells), bool),
+              *(rng.random(len(cells)) < p for p in (0.3, 0.6, 0.8, 0.9))]
+    results = [topo.bridging(bone) for bone in states]
+    assert results == [bridging(m, cells, bone, "zmax", "zmin") for bone in states]
+    assert not results[0].bridged and results[1].bridged  # the cases are not all alike
+    assert results[1].bone_fraction == pytest.approx(1.0)
+    with pytest.raises(ValueError, match=r"one entry per graft cell \(%d\)" % len(cells)):
+        topo.bridging(states[0][:-1])
 
 
 def test_face_adjacency_counts_shared_faces():

@@ -29,7 +29,8 @@ from spinesim.mesh.mesh import Mesh
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Bridging", "bridging", "cell_volumes", "endplate_cells", "face_adjacency"]
+__all__ = ["Bridging", "GraftTopology", "bridging", "cell_volumes", "endplate_cells",
+           "face_adjacency", "graft_topology"]
 
 _CORNERS = {"triangle": 3, "triangle6": 3, "quad": 4}
 
@@ -138,6 +139,51 @@ def cell_volumes(mesh: Mesh, cells: ArrayLike) -> np.ndarray:
     return vol
 
 
+@dataclass(frozen=True)
+class GraftTopology:
+    """What bridging needs of a graft that does not change while it heals (built once by
+    :func:`graft_topology`, then :meth:`bridging` per healing state).
+
+    volumes : (n,) mm^3, cell volumes in the order of the graft cells
+    adjacency : (n, n) boolean CSR, face adjacency (:func:`face_adjacency`)
+    upper, lower : (n,) bool, the cell has a face on the upper / lower endplate
+    """
+
+    volumes: np.ndarray
+    adjacency: sparse.csr_matrix
+    upper: np.ndarray
+    lower: np.ndarray
+
+    def bridging(self, is_bone: ArrayLike) -> Bridging:
+        """:class:`Bridging` of one healing state: ``is_bone`` bool (n,) per graft cell."""
+        n = len(self.volumes)
+        bone = np.asarray(is_bone, dtype=bool).ravel()
+        if bone.shape != (n,):
+            raise ValueError(f"bridging: is_bone must have one entry per graft cell ({n}), "
+                             f"got {bone.shape}")
+        fraction = float(self.volumes[bone].sum() / self.volumes.sum()) if n else 0.0
+        idx = np.flatnonzero(bone)
+        if len(idx) == 0:
+            return Bridging(False, fraction, 0, (), ())
+        n_comp, labels = connected_components(self.adjacency[idx][:, idx], directed=False)
+        up = np.unique(labels[self.upper[idx]])
+        lo = np.unique(labels[self.lower[idx]])
+        bridged = bool(np.intersect1d(up, lo).size)
+        log.debug("bridging: %d bone cells in %d components, bridged=%s", len(idx), n_comp,
+                  bridged)
+        return Bridging(bridged, fraction, int(n_comp), tuple(int(x) for x in up),
+                        tuple(int(x) for x in lo))
+
+
+def graft_topology(mesh: Mesh, graft_cells: ArrayLike | str | int, upper: ArrayLike | str,
+                   lower: ArrayLike | str) -> GraftTopology:
+    """The :class:`GraftTopology` of ``graft_cells`` (as in :func:`bridging`) between the
+    endplate node sets ``upper`` and ``lower`` (node indices or node-set names)."""
+    cells = _as_cells(mesh, graft_cells)
+    return GraftTopology(cell_volumes(mesh, cells), face_adjacency(mesh, cells),
+                         endplate_cells(mesh, cells, upper), endplate_cells(mesh, cells, lower))
+
+
 def bridging(mesh: Mesh, graft_cells: ArrayLike | str | int, is_bone: ArrayLike,
              upper: ArrayLike | str, lower: ArrayLike | str) -> Bridging:
     """Whether face-connected bone links the upper and lower endplates, and the bone fraction.
@@ -151,26 +197,12 @@ def bridging(mesh: Mesh, graft_cells: ArrayLike | str | int, is_bone: ArrayLike,
         ``HealingState.is_bone()``)
     upper, lower : node indices (or node-set names) of the endplate contact faces
 
+    For many healing states of one graft, build :func:`graft_topology` once and call its
+    :meth:`GraftTopology.bridging` instead (same result).
+
     >>> from spinesim.mesh.generate import box
     >>> m = box((1, 1, 3), (1, 1, 3), "hexahedron")
     >>> bridging(m, np.arange(3), [True, True, True], "zmax", "zmin").bridged
     True
     """
-    cells = _as_cells(mesh, graft_cells)
-    bone = np.asarray(is_bone, dtype=bool).ravel()
-    if bone.shape != (len(cells),):
-        raise ValueError(f"bridging: is_bone must have one entry per graft cell "
-                         f"({len(cells)}), got {bone.shape}")
-    vol = cell_volumes(mesh, cells)
-    fraction = float(vol[bone].sum() / vol.sum()) if len(cells) else 0.0
-    idx = np.flatnonzero(bone)
-    if len(idx) == 0:
-        return Bridging(False, fraction, 0, (), ())
-    A = face_adjacency(mesh, cells)[idx][:, idx]
-    n_comp, labels = connected_components(A, directed=False)
-    up = np.unique(labels[endplate_cells(mesh, cells, upper)[idx]])
-    lo = np.unique(labels[endplate_cells(mesh, cells, lower)[idx]])
-    bridged = bool(np.intersect1d(up, lo).size)
-    log.debug("bridging: %d bone cells in %d components, bridged=%s", len(idx), n_comp, bridged)
-    return Bridging(bridged, fraction, int(n_comp), tuple(int(x) for x in up),
-                    tuple(int(x) for x in lo))
+    return graft_topology(mesh, graft_cells, upper, lower).bridging(is_bone)
