@@ -17,14 +17,24 @@ low-rank-in-structure update on the changing DOFs:
 
 With ``Z = A0^{-1} U`` and ``W = U^T Z`` (both precomputed with the one factorization, ``m``
 right-hand sides) the solution of ``A x = b`` is exactly (Woodbury, in its
-"capacitance" form; no matrix inverse is formed)
+"capacitance" form; no inverse of ``A0`` is formed)
 
     x0 = A0^{-1} b,   (I + W D) y = U^T x0,   x = x0 - Z D y,
 
-so a new state costs one dense LU of size ``m`` (about a thousand) instead of a sparse
-factorization of size ``n_r``; ``x`` is formed only on the DOFs the caller reads (the output
-nodes). Loads must lie on a fixed set of 6-DOF nodes (the reference nodes), whose unit loads
-are solved once as well, and the supports must be homogeneous (zero prescribed values).
+so a new state costs one dense factorization of size ``m`` (about a thousand) instead of a
+sparse one of size ``n_r``; ``x`` is formed only on the DOFs the caller reads (the output
+nodes). ``W`` is symmetric positive definite (``U`` has full column rank), and so is
+``S0 + D`` with ``S0 = W^{-1}`` (precomputed): for any ``y``, ``x = A0^{-1} U S0 y`` gives
+``y^T (S0 + D) y = x^T A x > 0``. Multiplying the capacitance system by ``S0`` therefore gives
+a symmetric one solved by Cholesky,
+
+    (S0 + D) y = S0 U^T x0,
+
+without forming ``W D`` and at half the flops of its LU (a 52-week case of the default
+segment on a reused condensation: 1.42 -> 0.87 s); the capacitance form stays the fallback
+when a Cholesky factorization fails (round-off at a nearly singular state). Loads must lie on
+a fixed set of 6-DOF nodes (the reference nodes), whose unit loads are solved once as well,
+and the supports must be homogeneous (zero prescribed values).
 
 This is exact algebra, not a reduced-order approximation: a test compares it with the full
 solve over the whole range of graft moduli (0.2 to 6000 MPa) and loosened interfaces.
@@ -204,6 +214,16 @@ class CondensedModel:
         self._Z_O = Z_O
         self._X0_O = X0[self._O]
         self._Y0 = np.asarray(U.T @ X0)
+        # the symmetric form (module notes): S0 = W^-1, S0 Y0
+        try:
+            S0 = sla.cho_solve(sla.cho_factor(self._W, check_finite=False), np.eye(m),
+                               check_finite=False)
+            self._S0: np.ndarray | None = 0.5 * (S0 + S0.T)
+            self._S0Y0 = self._S0 @ self._Y0
+        except np.linalg.LinAlgError:  # U without full column rank: capacitance form only
+            log.warning("condensation: W is not positive definite; solving the capacitance "
+                        "form (LU) instead of the symmetric one (Cholesky)")
+            self._S0, self._S0Y0 = None, None
         self.setup_s = time.perf_counter() - t0
         log.info("condensed %d reduced DOFs onto %d changing ones (%d cell DOFs, %d set "
                  "factors) in %.1f s", self.n_reduced, m, len(self._C), m - len(self._C),
@@ -213,6 +233,21 @@ class CondensedModel:
         """Stiffness (|C|, |C|) of the changing cells on their reduced DOFs, N/mm."""
         K = self._cell_asm.assemble(np.asarray(E, float), np.asarray(nu, float))
         return np.asarray((self._Q.T @ K @ self._Q).todense())
+
+    def _symmetric_solve(self, D_c: np.ndarray, d: np.ndarray, coef: np.ndarray
+                         ) -> np.ndarray | None:
+        """y of ``(S0 + D) y = S0 Y0 coef`` by Cholesky; None if not positive definite."""
+        if self._S0 is None:
+            return None
+        n_c = len(self._C)
+        S = self._S0.copy()
+        S[:n_c, :n_c] += D_c
+        S[np.arange(n_c, self.m), np.arange(n_c, self.m)] += d
+        try:
+            factor = sla.cho_factor(S, overwrite_a=True, check_finite=False)
+        except np.linalg.LinAlgError:  # round-off at a singular state: the capacitance form
+            return None
+        return sla.cho_solve(factor, self._S0Y0 @ coef, check_finite=False)
 
     def solve_many(self, E: ArrayLike, nu: ArrayLike, scales: Mapping[str, ArrayLike],
                    node_loads: Sequence[ArrayLike]) -> list[CondensedSolution]:
@@ -254,10 +289,12 @@ class CondensedModel:
                                  f"element, got shape {s.shape}")
             d[a - n_c:b - n_c] = s[owner] - 1.0
         D_c = self._cells_matrix(E, nu) - self._K_ref
-        WD = np.hstack([self._W[:, :n_c] @ D_c, self._W[:, n_c:] * d])
-        WD[np.diag_indices_from(WD)] += 1.0
-        y = sla.lu_solve(sla.lu_factor(WD, check_finite=False), self._Y0 @ coef,
-                         check_finite=False)
+        y = self._symmetric_solve(D_c, d, coef)
+        if y is None:
+            WD = np.hstack([self._W[:, :n_c] @ D_c, self._W[:, n_c:] * d])
+            WD[np.diag_indices_from(WD)] += 1.0
+            y = sla.lu_solve(sla.lu_factor(WD, check_finite=False), self._Y0 @ coef,
+                             check_finite=False)
         Dy = np.vstack([D_c @ y[:n_c], d[:, None] * y[n_c:]])
         x_O = self._X0_O @ coef - self._Z_O @ Dy
         u_out = self._T_out @ x_O  # model DOFs of the output nodes, then all 6-DOF nodes
