@@ -96,7 +96,7 @@ def run_shared_case(params: Mapping[str, Any]) -> dict[str, Any]:
     graft and screw-interface DOFs from the first case of a model in a worker on (when the
     model is linear: no ``timeline.soft_tissue``), not from the second: the condensation
     costs about what one refactorizing 52-week timeline does, and the later cases on the
-    model then take about 1.4 s instead (README, "Performance"). The outcomes are the same
+    model then take about 0.9 s instead (README, "Performance"). The outcomes are the same
     (the condensation is exact)."""
     return _run(params, shared=True)
 
