@@ -226,7 +226,7 @@ def test_cli_runs_a_tiny_sweep_and_prints_the_summary(tmp_path, capsys, monkeypa
 
 def test_timeline_cases_run_grouped_by_their_segment_model(tmp_path, monkeypatch):
     """The default case function keeps one segment model per worker (built and condensed
-    once, ~25 s; a case on it ~1.5 s): cases run model by model, the table in design order."""
+    once, ~30 s; a case on it ~0.9 s): cases run model by model, the table in design order."""
     ran = []
 
     def recording_case(params: dict) -> dict:
@@ -236,7 +236,7 @@ def test_timeline_cases_run_grouped_by_their_segment_model(tmp_path, monkeypatch
     monkeypatch.setattr(spinesim.outcomes, "run_case", fake_case)  # models are shared:
     monkeypatch.setattr(spinesim.outcomes, "run_shared_case", recording_case)  # this one
     path = write(tmp_path / "mixed.toml", '[sweep]\ndesign = "grid"\n[sweep.parameters]\n'
-                 '"activity.level" = [0.8, 1.0, 1.2]\n'  # loads: same model
+                 '"activity.level" = [0.8, 1.0, 1.2]\n'  # cycle counts: same model
                  '"bone.quality" = ["healthy", "osteoporotic"]\n'  # varies fastest: 2 models
                  '[scenario]\ntimeline.weeks = 8\n')
     df = sweep_scenarios(path, tmp_path / "out", workers=1)
