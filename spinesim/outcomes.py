@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from spinesim.simulate import TimelineResult
 
 __all__ = ["FAILURE_MODES", "OUTCOME_COLUMNS", "outcomes", "run_case",
-           "run_shared_case"]
+           "run_shared_case", "union_week"]
 
 #: The three failure modes, in report order.
 FAILURE_MODES = ("insufficient_support", "hardware_fatigue", "nonunion")
@@ -49,6 +49,13 @@ def _num(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def union_week(table: Any, column: str = "bridged") -> int | None:
+    """First week (rounded up to whole weeks) whose ``column`` of a timeline table is true:
+    the graft's union (or one level's, ``bridged_L4_L5``); None if it never is."""
+    bridged = table[column].astype(bool)
+    return int(math.ceil(table["week"][bridged].iloc[0])) if bridged.any() else None
+
+
 def outcomes(result: TimelineResult) -> dict[str, Any]:
     """Flat outcomes (:data:`OUTCOME_COLUMNS`) of a timeline result; units in the module notes."""
     t, v = result.timeline, result.verdicts
@@ -56,8 +63,7 @@ def outcomes(result: TimelineResult) -> dict[str, Any]:
     for m in FAILURE_MODES:
         out[f"{m}_fails"] = bool(v[m]["fails"])
         out[f"{m}_week"] = v[m]["week"]
-    bridged = t["bridged"].astype(bool)
-    out["union_week"] = int(math.ceil(t["week"][bridged].iloc[0])) if bridged.any() else None
+    out["union_week"] = union_week(t)
     last = t.iloc[-1]
     out["final_bone_fraction"] = float(last["graft_bone_fraction"])
     out["rod_damage"] = _num(last["rod_damage"])

@@ -30,7 +30,7 @@ from spinesim import __version__
 from spinesim.atomic import atomic_path, json_safe, write_csv, write_json
 from spinesim.errors import SpinesimError
 from spinesim.figures import PLOTS, render_plots
-from spinesim.outcomes import FAILURE_MODES, outcomes
+from spinesim.outcomes import FAILURE_MODES, outcomes, union_week
 
 if TYPE_CHECKING:
 
@@ -103,6 +103,20 @@ def _rom_vs_intact(result: TimelineResult) -> dict[str, dict] | None:
     return out
 
 
+def _levels(result: TimelineResult) -> dict[str, dict[str, Any]] | None:
+    """Per fused level of a multi-level fusion: first bridged week and final bone fraction."""
+    t = result.timeline
+    keys = [c[len("bridged_"):] for c in t.columns if c.startswith("bridged_")]
+    if not keys:
+        return None
+    out = {}
+    for k in keys:
+        out[k.replace("_", "-")] = {
+            "union_week": union_week(t, f"bridged_{k}"),
+            "final_bone_fraction": float(t[f"graft_bone_fraction_{k}"].iloc[-1])}
+    return out
+
+
 def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
     """The content of report.json: ``verdicts`` (the three failure modes, each ``fails``,
     ``week``, ``driver``, ``value``, ``threshold``; non-finite values as null), ``outcomes``
@@ -111,6 +125,8 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
     :class:`spinesim.simulate.TimelineResult`), ``pullout`` (each screw's predicted pullout
     strength, the largest pullout and transverse loads, the screw nearest to pulling out, its
     load, strength and safety factor, N),
+    ``levels`` (a multi-level fusion: per fused level, e.g. ``"L3-L4"``, its first bridged
+    week ``union_week`` or null and its graft's ``final_bone_fraction``; null for one level),
     ``rom_vs_intact`` (with ``output.intact_reference``, else null), ``scenario``
     (resolved), ``model`` (size, timings) and ``units``."""
     info = result.info
@@ -127,6 +143,7 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
         "rod_operating_points": _operating_points(result, scenario),
         "fatigue": info.get("fatigue", {}),
         "pullout": info.get("pullout"),
+        "levels": _levels(result),
         "model": model,
         "rom_vs_intact": _rom_vs_intact(result),
         "fields_weeks": sorted(float(w) for w in result.fields),
@@ -181,6 +198,9 @@ def report_text(report: dict[str, Any]) -> str:
         lines.append(f"  {part} fatigue: damage {_fmt(f['damage_per_year'])} per year, first "
                      f"crack {crack}, safety factor {_fmt(f['safety_factor'])} against the "
                      f"endurance limit, critical point {f['critical_point_mm']} mm")
+    for name, lv in (report.get("levels") or {}).items():
+        lines.append(f"  level {name}: union week {_fmt(lv['union_week'])}, graft bone "
+                     f"fraction at the end {_fmt(lv['final_bone_fraction'])}")
     p = report.get("pullout")
     if p and p.get("critical_screw"):
         lines.append(f"  screw pullout: {p['critical_screw'].replace('_', ' ')} nearest, load "

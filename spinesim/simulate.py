@@ -79,8 +79,12 @@ Modelling choices (each a deliberate approximation):
   one dense solve of that size per changed week. Exact (equal to the refactorizing path to
   round-off, tested); it only skips the full displacement field, which VTU output needs.
 
-Not modelled here (left out): ``graft.volume_fraction``, multi-level fusions (bridging needs the
-graft of each disc space), imported meshes (``segment.mesh``, no screws), the intact
+A multi-level fusion (``segment.levels = "L3-L5"``: a cage and graft in every disc space,
+screws in every vertebra, rods over all of them) unites when the graft of every level has
+bridged its own two endplates (:func:`spinesim.failure.bridging.fusion_topology`).
+
+Not modelled here (left out): ``graft.volume_fraction``, imported meshes (``segment.mesh``, no
+screws), the intact
 reference unless ``output.intact_reference`` (the nonlinear intact model).
 """
 
@@ -97,7 +101,7 @@ import pandas as pd
 
 from spinesim.errors import SpinesimError
 from spinesim.failure import healing
-from spinesim.failure.bridging import graft_topology
+from spinesim.failure.bridging import fusion_topology
 from spinesim.failure.fatigue import SNCurve, fails_statically, section_fatigue, sn_curve
 from spinesim.failure.loosening import loosening_rule
 from spinesim.failure.pullout import screw_loads, thread_shape_factor, tie_pullout_strengths_n
@@ -153,7 +157,9 @@ class TimelineResult:
     ----------
     timeline : pandas.DataFrame
         One row per step. First the columns :data:`COLUMNS`: week (end of the step, weeks),
-        graft bone fraction (-, by volume), bridged (bool), largest octahedral shear strain
+        graft bone fraction (-, by volume), bridged (bool; in a multi-level fusion every
+        level bridged, and per level the columns ``bridged_<L4_L5>`` and
+        ``graft_bone_fraction_<L4_L5>`` further on), largest octahedral shear strain
         in the graft over the step's activity peaks (-), largest rod von Mises stress
         amplitude of the step (MPa), cumulative Miner damage of the most damaged rod and screw
         surface point (-), largest screw-bone micromotion (µm), number of loosened screws, ROM
@@ -227,8 +233,7 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
     Raises
     ------
     SpinesimError
-        A construct without graft or screws, an imported mesh or a multi-level fusion; a
-        screw thinner than the default core diameter without a core diameter; a cage
+        A construct without graft or screws or an imported mesh; a screw thinner than the default core diameter without a core diameter; a cage
         footprint without a 1 mm wall around the graft window.
     """
     construct = scenario.get("segment.construct")
@@ -238,9 +243,6 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
     if scenario.get("segment.mesh") is not None:
         raise SpinesimError("segment.mesh: imported meshes have no screws; the timeline runs "
                             "on generated segments only")
-    if len(scenario.vertebrae) != 2:
-        raise SpinesimError(f"segment.levels = {scenario.get('segment.levels')!r}: the timeline "
-                            "handles single-level fusions only")
     d = SegmentOptions()
 
     def g(key: str) -> Any:  # a cage key of a cage-less construct: the builder's default
@@ -668,8 +670,11 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     graft = np.flatnonzero(mesh.cells_in_region("graft"))
     strain_of = cell_strain_operator(mesh, graft)
     volume = strain_of.volume / strain_of.volume.sum()  # graft cell volume fractions
-    topology = graft_topology(mesh, graft, f"{seg.geometry.levels[0]}_inferior_endplate",
-                              f"{seg.geometry.levels[1]}_superior_endplate")
+    vertebrae = seg.geometry.levels
+    level_names = [f"{a}-{b}" for a, b in zip(vertebrae[:-1], vertebrae[1:])]
+    topology = fusion_topology(mesh, graft, [(f"{a}_inferior_endplate", f"{b}_superior_endplate")
+                                             for a, b in zip(vertebrae[:-1], vertebrae[1:])],
+                               level_names)
     spec = activity_spectrum(scenario)
     active = spec.active()
     rule = healing_rule(scenario)
@@ -817,6 +822,11 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             row[f"interface_factor_{name}"] = float(factor[on].mean())
             row[f"pullout_{name}_n"] = float(screw_load[i, 0])
         phase = np.clip(state.phase, 0, len(healing.Phase) - 1)
+        if len(level_names) > 1:  # a multi-level fusion: bridging and bone per level
+            for name, b in zip(level_names, br.levels):
+                key = name.replace("-", "_")
+                row[f"bridged_{key}"] = b.bridged
+                row[f"graft_bone_fraction_{key}"] = b.bone_fraction
         for ph in healing.Phase:
             row[f"fraction_{ph.name.lower()}"] = float(volume[phase == ph].sum())
         rows.append(row)

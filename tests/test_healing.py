@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spinesim.failure.bridging import bridging, face_adjacency, graft_topology
+from spinesim.failure.bridging import bridging, face_adjacency, fusion_topology, graft_topology
 from spinesim.failure.healing import (
     ClaesHeigele,
     Phase,
@@ -272,6 +272,66 @@ def test_graft_topology_built_once_gives_the_bridging_of_every_state(cell_type):
     assert results[1].bone_fraction == pytest.approx(1.0)
     with pytest.raises(ValueError, match=r"one entry per graft cell \(%d\)" % len(cells)):
         topo.bridging(states[0][:-1])
+
+
+def _two_level_graft(n=(2, 2, 7), cell_type="hexahedron"):
+    """A column of 7 cube layers (z 0-7 mm): two graft pieces, layers 0-1 (lower disc space,
+    endplates z = 2 and z = 0) and 4-5 (upper disc space, z = 6 and z = 4), with a
+    "vertebra" between (layers 2-3) and above (layer 6)."""
+    m = _box(n, cell_type)
+    z = m.points[:, 2]
+    plane = {k: np.flatnonzero(np.isclose(z, k)) for k in range(8)}
+    per = 1 if cell_type == "hexahedron" else 6
+    layer = np.repeat([k for i in range(n[0]) for j in range(n[1]) for k in range(n[2])], per)
+    graft = np.flatnonzero(np.isin(layer, [0, 1, 4, 5]))
+    return m, graft, layer[graft], [(plane[6], plane[4]), (plane[2], plane[0])]
+
+
+@pytest.mark.parametrize("cell_type", ["hexahedron", "tetra"])
+def test_a_multi_level_fusion_unites_only_when_every_level_bridges(cell_type):
+    m, graft, layer, endplates = _two_level_graft(cell_type=cell_type)
+    topo = fusion_topology(m, graft, endplates, ["L3-L4", "L4-L5"])
+    upper = np.isin(layer, [4, 5])
+    assert [np.array_equal(np.sort(c), np.flatnonzero(sel)) for c, sel in
+            zip(topo.cells, (upper, ~upper))] == [True, True]
+    everything = topo.bridging(np.ones(len(graft), bool))
+    assert everything.bridged and everything.n_bridged == 2
+    only_upper = topo.bridging(upper)
+    assert not only_upper.bridged and only_upper.n_bridged == 1
+    assert [b.bridged for b in only_upper.levels] == [True, False]
+    assert only_upper.bone_fraction == pytest.approx(0.5)
+    assert [b.bone_fraction for b in only_upper.levels] == pytest.approx([1.0, 0.0])
+    # a bone layer missing in the lower level breaks that level only
+    gap = topo.bridging(layer != 0)
+    assert [b.bridged for b in gap.levels] == [True, False] and not gap.bridged
+    # one level given: the same as the single-graft topology
+    single = fusion_topology(m, graft[upper], endplates[:1]).bridging(np.ones(upper.sum(), bool))
+    assert single.levels[0] == graft_topology(m, graft[upper], *endplates[0]).bridging(
+        np.ones(upper.sum(), bool))
+    with pytest.raises(ValueError, match=r"one entry per graft cell \(%d\)" % len(graft)):
+        topo.bridging(np.ones(len(graft) - 1, bool))
+
+
+def test_fusion_topology_refuses_joined_levels_and_places_loose_pieces():
+    m, graft, layer, endplates = _two_level_graft()
+    vertebra = np.flatnonzero(np.isin([k for i in range(2) for j in range(2) for k in range(7)],
+                                      [2, 3]))
+    joined = np.concatenate([graft, vertebra])
+    with pytest.raises(ValueError, match="touches the endplates of levels"):
+        fusion_topology(m, joined, endplates, ["L3-L4", "L4-L5"])
+    with pytest.raises(ValueError, match="2 names for 1 levels"):
+        fusion_topology(m, graft, endplates[:1], ["a", "b"])
+    with pytest.raises(ValueError, match="one level or more"):
+        fusion_topology(m, graft, [])
+    # the lower level's endplates moved into the vertebra (z = 3): its piece (z 0-2) touches
+    # no endplate and goes to the level whose endplates lie nearest (z 3 against z 4-6)
+    far = np.flatnonzero(np.isclose(m.points[:, 2], 3))
+    topo = fusion_topology(m, graft, [endplates[0], (far, far)])
+    assert [np.array_equal(np.sort(c), np.flatnonzero(sel)) for c, sel in
+            zip(topo.cells, (layer >= 4, layer < 4))] == [True, True]
+    loose = topo.bridging(np.ones(len(graft), bool))
+    assert [b.bridged for b in loose.levels] == [True, False]
+    assert loose.levels[1].bone_fraction == pytest.approx(1.0)
 
 
 def test_face_adjacency_counts_shared_faces():

@@ -218,7 +218,6 @@ def test_every_allowed_bonded_tie_factor_builds_segment_options():
      r"window \(12 mm that way\); allowed from 14 mm"),
     ({"segment.construct": "intact"}, "graft and screws"),
     ({"segment.construct": "cage-only"}, "graft and screws"),
-    ({"segment.levels": "L3-L5"}, "single-level"),
 ])
 def test_segment_options_reject_unsupported_scenarios(values, match):
     s = Scenario.default().with_values(values, drop_inapplicable=True)

@@ -7,6 +7,7 @@ import pytest
 
 from spinesim.model.loadcases import LOAD_CASES, LoadCase
 from spinesim.model.segment import SegmentOptions, build_segment, solve_rom
+from spinesim.report import report_dict, report_text
 from spinesim.scenario import Scenario
 from spinesim.simulate import run_timeline
 
@@ -76,12 +77,45 @@ def test_delayed_fusion_raises_cumulative_rod_damage():
     assert slow["rod_damage"].iloc[-1] > fast["rod_damage"].iloc[-1]
 
 
-@pytest.mark.parametrize("construct", ["bilateral-cage", "unilateral-cage"])
-def test_unloaded_graft_does_not_bridge(construct):
+@pytest.mark.parametrize("values", [{"segment.construct": "bilateral-cage"},
+                                    {"segment.construct": "unilateral-cage"},
+                                    {"segment.levels": "L3-L5"}])
+def test_unloaded_graft_does_not_bridge(values):
     idle = {f"activity.{a}.per_day": 0.0
             for a in ("walking", "bending", "full_flexion", "lifting")}
-    t = _run({**idle, "segment.construct": construct}, weeks=3).timeline
+    t = _run({**idle, **values}, weeks=3).timeline
     assert not t["bridged"].any() and (t["graft_bone_fraction"] == 0).all()
+
+
+def test_a_two_level_fusion_unites_when_both_levels_have_bridged():
+    """L3-L5: a cage and graft in both disc spaces, six screws, rods over three vertebrae.
+    The fusion is united in the first week in which both levels are; each level's graft is
+    weighed into the whole graft's bone fraction by its volume."""
+    one = _run({}, weeks=6)
+    scenario = Scenario.default().with_values({"segment.levels": "L3-L5"})
+    two = run_timeline(scenario, weeks=6, resolution=RES)
+    t = two.timeline
+    assert len(two.info["screws"]) == 6 and two.info["dofs"] > one.info["dofs"]
+    levels = ("L3_L4", "L4_L5")
+    assert (t["bridged"] == t[[f"bridged_{k}" for k in levels]].all(axis=1)).all()
+    fractions = t[[f"graft_bone_fraction_{k}" for k in levels]]
+    assert (t["graft_bone_fraction"] >= fractions.min(axis=1) - 1e-12).all()
+    assert (t["graft_bone_fraction"] <= fractions.max(axis=1) + 1e-12).all()
+    union = two.verdicts["nonunion"]["value"]
+    assert union == max(t.loc[t[f"bridged_{k}"], "week"].min() for k in levels)
+    assert "bridged_L4_L5" not in one.timeline  # single level: no per-level columns
+    # one more fused level multiplies the odds of pseudarthrosis by 1.35 (Boonsirikamchai 2024)
+    assert two.info["healing_odds_ratio"] == pytest.approx(1.35 * one.info["healing_odds_ratio"])
+    # report.json and report.txt give each level's union week and final bone fraction
+    report = report_dict(two, scenario)
+    weeks = {k.replace("_", "-"): (int(t.loc[t[f"bridged_{k}"], "week"].min()),
+                                   float(fractions[f"graft_bone_fraction_{k}"].iloc[-1]))
+             for k in levels}
+    assert {k: (v["union_week"], v["final_bone_fraction"]) for k, v in
+            report["levels"].items()} == weeks
+    text = report_text(report)
+    assert all(f"level {k}: union week {w}" in text for k, (w, _) in weeks.items())
+    assert report_dict(one, Scenario.default())["levels"] is None
 
 
 def test_fatigue_summary_matches_a_hand_calculation_on_the_timeline():

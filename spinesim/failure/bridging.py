@@ -6,6 +6,10 @@ after surgery": ISSLS textbook definition as reproduced in Wheeless' Textbook of
 and Int J Spine Surg, ijssurgery.com item 13711). This module answers the geometric half of that
 question for one healing state; the 12-month time point belongs to the caller.
 
+A multi-level fusion has one graft per disc space (:func:`fusion_topology`): it is united
+when every level is bridged between its own two endplates (the clinical definition applies to
+each fused level; a single unbridged level is a pseudarthrosis).
+
 Connectivity is **face** adjacency: two graft elements are neighbours only if they share a whole
 face (all corner nodes). Elements touching along an edge or at a vertex only are *not* connected,
 so a diagonal staircase of bone does not bridge. An element touches an endplate if one of its
@@ -16,6 +20,7 @@ a shared edge or vertex has no area and would make bridging mesh-dependent.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,8 +34,9 @@ from spinesim.mesh.mesh import Mesh
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Bridging", "GraftTopology", "bridging", "cell_volumes", "endplate_cells",
-           "face_adjacency", "graft_topology"]
+__all__ = ["Bridging", "FusionBridging", "FusionTopology", "GraftTopology", "bridging",
+           "cell_volumes", "endplate_cells", "face_adjacency", "fusion_topology",
+           "graft_topology"]
 
 _CORNERS = {"triangle": 3, "triangle6": 3, "quad": 4}
 
@@ -206,3 +212,124 @@ def bridging(mesh: Mesh, graft_cells: ArrayLike | str | int, is_bone: ArrayLike,
     True
     """
     return graft_topology(mesh, graft_cells, upper, lower).bridging(is_bone)
+
+
+@dataclass(frozen=True)
+class FusionBridging:
+    """Bridging of a fusion of one or more levels (:meth:`FusionTopology.bridging`).
+
+    bridged : every level is bridged (:attr:`Bridging.bridged` of each)
+    bone_fraction : bone volume / graft volume over all levels (-)
+    levels : per level, cranial first, its :class:`Bridging` (bone fraction of its own graft)
+    """
+
+    bridged: bool
+    bone_fraction: float
+    levels: tuple[Bridging, ...]
+
+    @property
+    def n_bridged(self) -> int:
+        """Number of bridged levels."""
+        return sum(b.bridged for b in self.levels)
+
+
+@dataclass(frozen=True)
+class FusionTopology:
+    """The graft of each fused level (disc space) and what its bridging needs, built once by
+    :func:`fusion_topology`.
+
+    names : per level, e.g. ``"L4-L5"``, cranial first
+    cells : per level, positions (into the fusion's graft cells) of that level's graft cells
+    levels : per level, the :class:`GraftTopology` of those cells between its endplates
+    volumes : (n,) mm^3, every graft cell's volume
+    """
+
+    names: tuple[str, ...]
+    cells: tuple[np.ndarray, ...]
+    levels: tuple[GraftTopology, ...]
+    volumes: np.ndarray
+
+    def bridging(self, is_bone: ArrayLike) -> FusionBridging:
+        """:class:`FusionBridging` of one healing state: ``is_bone`` bool (n,) per graft cell
+        of the fusion (the order of the cells given to :func:`fusion_topology`)."""
+        n = len(self.volumes)
+        bone = np.asarray(is_bone, dtype=bool).ravel()
+        if bone.shape != (n,):
+            raise ValueError(f"bridging: is_bone must have one entry per graft cell ({n}), "
+                             f"got {bone.shape}")
+        per = tuple(t.bridging(bone[c]) for t, c in zip(self.levels, self.cells))
+        fraction = float(self.volumes[bone].sum() / self.volumes.sum()) if n else 0.0
+        return FusionBridging(all(b.bridged for b in per), fraction, per)
+
+
+def fusion_topology(mesh: Mesh, graft_cells: ArrayLike | str | int,
+                    endplates: Sequence[tuple[ArrayLike | str, ArrayLike | str]],
+                    names: Sequence[str] | None = None) -> FusionTopology:
+    """The :class:`FusionTopology` of ``graft_cells`` (as in :func:`bridging`) for the levels
+    whose (upper, lower) endplate node sets are ``endplates``, cranial first.
+
+    Each graft cell belongs to the level whose endplates its face-connected graft component
+    touches (the grafts of two disc spaces are separated by a vertebra, so no component
+    touches two levels). A component that touches no endplate cannot bridge; it is given to
+    the level whose endplates lie nearest to its centroid, so that it counts in that level's
+    bone fraction.
+
+    Raises
+    ------
+    ValueError
+        ``endplates`` is empty, ``names`` does not match it, or a graft component touches the
+        endplates of two levels (then the levels' grafts are joined, and "bridged per level"
+        has no meaning).
+    """
+    cells = _as_cells(mesh, graft_cells)
+    if not endplates:
+        raise ValueError("fusion_topology: give the (upper, lower) endplates of one level or "
+                         "more")
+    names = [f"level {i + 1}" for i in range(len(endplates))] if names is None else list(names)
+    if len(names) != len(endplates):
+        raise ValueError(f"fusion_topology: {len(names)} names for {len(endplates)} levels")
+    adjacency = face_adjacency(mesh, cells)
+    volumes = cell_volumes(mesh, cells)
+    n_comp, label = connected_components(adjacency, directed=False) if len(cells) else \
+        (0, np.zeros(0, np.int64))
+    touches = np.zeros((len(endplates), n_comp), bool)
+    for i, (upper, lower) in enumerate(endplates):
+        on = endplate_cells(mesh, cells, upper) | endplate_cells(mesh, cells, lower)
+        touches[i, np.unique(label[on])] = True
+    both = np.flatnonzero(touches.sum(axis=0) > 1)
+    if both.size:
+        raise ValueError(f"fusion_topology: a graft piece touches the endplates of levels "
+                         f"{[names[i] for i in np.flatnonzero(touches[:, both[0]])]}; the "
+                         f"grafts of different levels must be separate")
+    level_of = touches.argmax(axis=0)
+    loose = np.flatnonzero(~touches.any(axis=0))
+    if loose.size:
+        centre = _centroids(mesh, cells)
+        mid = np.array([0.5 * (_node_mean(mesh, u) + _node_mean(mesh, lo)) for u, lo in endplates])
+        for c in loose:
+            x = centre[label == c].mean(axis=0)
+            level_of[c] = int(np.argmin(np.linalg.norm(mid - x, axis=1)))
+    per_cell = level_of[label]
+    parts = tuple(np.flatnonzero(per_cell == i) for i in range(len(endplates)))
+    levels = tuple(GraftTopology(volumes[p], sparse.csr_matrix(adjacency[p][:, p]),
+                                 endplate_cells(mesh, cells[p], upper),
+                                 endplate_cells(mesh, cells[p], lower))
+                   for p, (upper, lower) in zip(parts, endplates))
+    return FusionTopology(tuple(names), parts, levels, volumes)
+
+
+def _node_mean(mesh: Mesh, nodes: ArrayLike | str) -> np.ndarray:
+    ids = mesh.node_sets[nodes] if isinstance(nodes, str) else np.asarray(nodes, np.int64)
+    return mesh.points[ids].mean(axis=0)
+
+
+def _centroids(mesh: Mesh, cells: np.ndarray) -> np.ndarray:
+    """Node centroid (mm) of each of ``cells`` (solid-cell indices, block order)."""
+    out = np.empty((len(cells), 3))
+    first = 0
+    for blk in mesh.solid_blocks:
+        pos = np.flatnonzero((cells >= first) & (cells < first + len(blk)))
+        if len(pos):
+            out[pos] = mesh.points[blk.cells[cells[pos] - first]].mean(axis=1)
+        first += len(blk)
+    return out
