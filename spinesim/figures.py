@@ -146,8 +146,11 @@ def render_plots(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
 
     save("race", lambda ax: plot.race(weeks, table["graft_bone_fraction"], table["rod_damage"],
                                       bridged_week=union, ax=ax))
+    levels = {c.removeprefix("graft_bone_fraction_").replace("_", "-"): table[c]
+              for c in table.columns if c.startswith("graft_bone_fraction_")}
     save("bone_fraction", lambda ax: plot.bone_fraction_over_weeks(
-        weeks, table["graft_bone_fraction"], bridged_week=union, horizon_weeks=horizon, ax=ax))
+        weeks, table["graft_bone_fraction"], bridged_week=union, horizon_weeks=horizon, ax=ax,
+        levels=levels))
     phase_cols = [c for c in table.columns if c.startswith("fraction_")]
     if phase_cols:
         save("tissue_phases", lambda ax: plot.tissue_phases_over_weeks(

@@ -292,7 +292,8 @@ def damage_over_time(t_years: ArrayLike, damage: ArrayLike,
 def bone_fraction_over_weeks(weeks: ArrayLike, bone_fraction: ArrayLike,
                              bridged_week: float | None = None,
                              horizon_weeks: float | None = None,
-                             ax: Axes | None = None) -> Axes:
+                             ax: Axes | None = None,
+                             levels: Mapping[str, ArrayLike] | None = None) -> Axes:
     """Bone volume fraction of the graft (%) against weeks, bridging and nonunion horizon.
 
     Parameters
@@ -307,6 +308,9 @@ def bone_fraction_over_weeks(weeks: ArrayLike, bone_fraction: ArrayLike,
         Week after which an unbridged fusion counts as a nonunion: the time beyond it is
         shaded.
     ax : Axes, optional
+    levels : dict name -> array (n,), optional
+        A multi-level fusion: each level's own graft bone fraction (fraction in [0, 1]), drawn
+        as a thin dashed line labelled with the level's name (e.g. ``"L3-L4"``).
 
     Returns
     -------
@@ -315,10 +319,16 @@ def bone_fraction_over_weeks(weeks: ArrayLike, bone_fraction: ArrayLike,
     w = _array("weeks", weeks, nonneg=True, increasing=True)
     f = _fraction("bone_fraction", bone_fraction)
     _same_length("bone_fraction", f, "weeks", w.size)
+    per_level = {}
+    for name, values in (levels or {}).items():
+        per_level[name] = _fraction(f"levels[{name!r}]", values)
+        _same_length(f"levels[{name!r}]", per_level[name], "weeks", w.size)
     bw = None if bridged_week is None else _scalar("bridged_week", bridged_week)
     hw = None if horizon_weeks is None else _scalar("horizon_weeks", horizon_weeks)
     ax = _axes(ax)
     ax.plot(w, 100 * f, color=_BLUE, lw=2.2, label="graft bone fraction")
+    for (name, fl), color in zip(per_level.items(), (_SKY, _PURPLE, _ORANGE, _BLACK, _YELLOW)):
+        ax.plot(w, 100 * fl, color=color, lw=1.3, ls="--", label=f"level {name}")
     right = max(float(w[-1]), hw or 0.0, bw or 0.0)
     if hw is not None:
         ax.axvspan(hw, right * 1.06 if right > hw else hw + 1, color=_VERMILLION, alpha=0.12,

@@ -214,6 +214,17 @@ def test_bone_fraction_plots_percent_with_bridging_line_and_shaded_horizon():
     assert len(shaded) == 1 and shaded[0].get_x() == pytest.approx(40.0)
 
 
+def test_bone_fraction_draws_each_level_of_a_multi_level_fusion():
+    w = synthetic_weeks()
+    upper, lower = synthetic_bone(w), 0.5 * synthetic_bone(w)
+    ax = plot.bone_fraction_over_weeks(w, 0.5 * (upper + lower),
+                                       levels={"L3-L4": upper, "L4-L5": lower})
+    assert _legend(ax)[:3] == ["graft bone fraction", "level L3-L4", "level L4-L5"]
+    assert ax.lines[2].get_ydata() == pytest.approx(100 * lower)
+    with pytest.raises(ValueError, match=r"levels\['L4-L5'\]"):
+        plot.bone_fraction_over_weeks(w, upper, levels={"L4-L5": upper[:-1]})
+
+
 @pytest.mark.parametrize("kwargs, word", [
     ({"weeks": [0, 1], "bone_fraction": [0, 0.1, 0.2]}, "bone_fraction"),
     ({"weeks": [-1, 1, 2], "bone_fraction": [0, 0.1, 0.2]}, "weeks"),
