@@ -869,6 +869,15 @@ FIELDS: tuple[Field, ...] = (
           source=f"{_PILLIAR86}; {_JASTY97}: >= 150 µm -> fibrous tissue (H); range derived "
                  f"here from the in-vivo means of {_KOHLI21}: 112 µm osseointegrated vs 349 µm "
                  "not (no universal threshold)", confidence="H"),
+    Field("loosening.between", "str", "hold",
+          "What the interface does while the micromotion lies between the bone and the "
+          "fibrous threshold: 'hold' (neither stiffens nor loosens) or 'linear' (its target "
+          "falls linearly from bonded at the bone threshold to fibrous at the fibrous one; "
+          "spinesim.failure.loosening)", "", choices=("hold", "linear"), requires=_SCREW,
+          source=f"modelling default 'hold', not sourced: the reference's loosening rule (built "
+                 f"on {_PILLIAR86} and {_JASTY97}, confidence L) says nothing between the "
+                 "thresholds; 'hold' is its literal reading, 'linear' the alternative for "
+                 "sensitivity studies"),
     Field("loosening.fibrous_stiffness_fraction", "float", 0.055,
           "Stiffness of a fibrous (loosened) interface as a fraction of the bonded one", "-",
           0.0, 1.0, low_open=True, requires=_SCREW, uncertainty=(0.01, 0.10),

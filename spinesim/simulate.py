@@ -70,14 +70,17 @@ Modelling choices (each a deliberate approximation):
   re-solve), and a changed week refactorizes numerically only (PARDISO keeps the ordering and
   symbolic analysis of the unchanged pattern). Graft strains come from precomputed mean
   shape-function gradients of the graft cells only.
-* **Condensation (sweeps and Monte Carlo).** With ``fields=False`` and a segment reused from
-  an earlier case (or ``condense=True``: the first case of a model that later cases share,
+* **Condensation.** With ``fields=False`` and a segment reused from an earlier case (sweeps
+  and Monte Carlo; or ``condense=True``: the first case of a model that later cases share,
   :func:`spinesim.outcomes.run_shared_case`), the weeks are solved on the model condensed
   onto the DOFs that change, the graft cells' nodes and the screw-bone ties
   (:class:`spinesim.fem.condense.CondensedModel`): one factorization and about a thousand
   right-hand sides once per segment, shared by every later case of the same segment, then
-  one dense solve of that size per changed week. Exact (equal to the refactorizing path to
-  round-off, tested); it only skips the full displacement field, which VTU output needs.
+  one dense solve of that size per changed week. A single run condenses too once it has
+  refactorized :data:`CONDENSE_AFTER_FACTORIZATIONS` times and only its screw interfaces
+  still change (progressive loosening changes them every week). Exact (equal to the refactorizing path to round-off, tested); a VTU
+  week's full displacement field costs one more solve with the condensation's
+  factorization.
 
 A multi-level fusion (``segment.levels = "L3-L5"``: a cage and graft in every disc space,
 screws in every vertebra, rods over all of them) unites when the graft of every level has
@@ -137,6 +140,16 @@ __all__ = [
 
 #: Constructs the timeline runs on: a graft to heal and screws and rods to load.
 TIMELINE_CONSTRUCTS = ("bilateral-cage", "unilateral-cage")
+#: A run not told whether to condense (``condense=None``) condenses its model once it has
+#: refactorized this many times and then only its screw interfaces change (not the graft):
+#: the condensation costs about as much as 8 refactorizing weeks (default segment, 90k DOF,
+#: this 2-core machine: 17-21 s against 2.3-3.0 s per changed week with its solves). Graft
+#: changes end when the graft has healed (4 tissue steps at the healing rate: 5 changed weeks
+#: by default, 13 for the smoker's third of the rate), where refactorizing stays cheaper;
+#: interfaces under progressive loosening (or stiffening from a day-0 factor below 1) change
+#: every week to the end of the timeline, where 52 refactorizations would cost several times
+#: one condensation.
+CONDENSE_AFTER_FACTORIZATIONS = 8
 #: Columns of :attr:`TimelineResult.timeline`, in order.
 #: Directions of the protocol-moment ROM columns (one-sided, deg).
 ROM_DIRECTIONS = ("flexion", "extension", "lateral_bending_left", "axial_rotation_left")
@@ -188,7 +201,7 @@ class TimelineResult:
     info : dict
         Model size, build and per-step seconds, solves and factorizations, whether the weeks
         were ``condensed`` (``condensed_dofs``; ``condense_setup_s``, 0 when an earlier case
-        built it), healing rate and odds ratio, the modelling choices, and ``fatigue``: per
+        built it; ``condensed_from_week``, None if never), healing rate and odds ratio, the modelling choices, and ``fatigue``: per
         part (``rod``, ``screw``) under the last week's responses and activity,
         ``damage_per_year`` (-/year), ``years_to_crack`` (from the damage collected; inf without damage) and
         ``cycles_to_crack`` (all activity cycles until then),
@@ -471,17 +484,18 @@ def healing_rate(scenario: Scenario) -> float:
     return float(scenario.get("healing.rate_per_week")) / healing_odds_ratio(scenario)
 
 
-def _vtu_fields(seg: Segment, r: _Response, activity: str, E: np.ndarray, nu: np.ndarray,
-                graft: np.ndarray, level: np.ndarray, factor: np.ndarray) -> dict:
-    """Fields of one reported week for ParaView: displacement of the heaviest activity, its
-    von Mises stress per cell, moduli and the graft's tissue level (-1 outside the graft)."""
+def _vtu_fields(seg: Segment, displacement: np.ndarray, activity: str, E: np.ndarray,
+                nu: np.ndarray, graft: np.ndarray, level: np.ndarray, factor: np.ndarray) -> dict:
+    """Fields of one reported week for ParaView: displacement (mm) of the heaviest activity,
+    its von Mises stress per cell, moduli and the graft's tissue level (-1 outside the
+    graft)."""
     from spinesim.fem.post import von_mises
 
-    vm = von_mises(cell_values(solid_fields(seg.geometry.mesh, r.displacement,
+    vm = von_mises(cell_values(solid_fields(seg.geometry.mesh, displacement,
                                             Isotropic(E, nu), bbar=True), "stress"))
     tissue = np.full(len(E), -1.0)
     tissue[graft] = level
-    return {"activity": activity, "displacement_mm": r.displacement.copy(),
+    return {"activity": activity, "displacement_mm": displacement.copy(),
             "von_mises_mpa": vm, "E_mpa": E.copy(), "nu": nu.copy(), "tissue_level": tissue,
             "interface_factor": factor.copy()}
 
@@ -581,6 +595,25 @@ def solve_cases(seg: Segment, loads: list[np.ndarray]) -> list:
     return seg.model.solve_many(loads)
 
 
+def _to_reference(seg: Segment) -> None:
+    """Refill the segment's model with the state it is condensed at: graft moduli as built,
+    every screw interface bonded (factorized at the next solve)."""
+    hw = seg.hardware
+    seg.model.update(E=seg.E, nu=seg.nu, **interface_values(hw, np.ones(
+        sum(len(t["node"]) for t in hw.ties.values()))))
+
+
+def _full_displacement(seg: Segment, cond: CondensedModel, E_graft: np.ndarray,
+                       nu_graft: np.ndarray, scales: dict, load: np.ndarray) -> np.ndarray:
+    """Displacement field (n_nodes, 3) mm of one load case in a condensed timeline (VTU
+    output), with the reference factorization (put back first if the model was refilled
+    since, e.g. by an earlier refactorizing run on the same segment)."""
+    if seg.model.revision != cond.reference_revision:
+        _to_reference(seg)
+        cond.reference_revision = seg.model.revision
+    return cond.full_displacements(E_graft, nu_graft, scales, [load])[0]
+
+
 def _condensed(opts: SegmentOptions, seg: Segment, graft: np.ndarray, loads: list
                ) -> tuple[CondensedModel, bool]:
     """The segment condensed onto its graft cells and screw-bone ties (cached per segment):
@@ -591,8 +624,7 @@ def _condensed(opts: SegmentOptions, seg: Segment, graft: np.ndarray, loads: lis
     if cond is not None and np.all(np.isin(load_nodes, cond.load_nodes)):
         return cond, False
     hw = seg.hardware
-    seg.model.update(E=seg.E, nu=seg.nu, **interface_values(hw, np.ones(
-        sum(len(t["node"]) for t in hw.ties.values()))))
+    _to_reference(seg)
     hosts = np.unique(np.concatenate([t["host"].ravel() for t in hw.ties.values()])) \
         if hw.ties else np.zeros(0, np.int64)
     cond = CondensedModel(seg.model, graft, seg.E[graft], seg.nu[graft], sets=list(hw.ties),
@@ -622,11 +654,14 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         Solve the weeks on the model condensed onto its graft and screw-interface DOFs
         (:class:`spinesim.fem.condense.CondensedModel`: exact, one factorization and about a
         thousand right-hand sides once per segment, then a dense solve of that size per
-        changed week instead of a sparse refactorization). Default: when ``fields`` is False,
-        the model is linear (no ``timeline.soft_tissue``) and the segment is reused from an
-        earlier case in this process, i.e. from the second case on of a sweep or Monte Carlo
-        worker whose cases share the segment (a case that builds its own segment refactorizes:
-        the condensation would cost as much as its whole timeline).
+        changed week instead of a sparse refactorization; the fields of ``output.vtu_weeks``
+        by one more solve with the condensation's factorization). True or False decides for
+        the whole run. Default (None): from the start when ``fields`` is False, the model is
+        linear (no ``timeline.soft_tissue``) and the segment is reused from an earlier case
+        in this process, i.e. from the second case on of a sweep or Monte Carlo worker whose
+        cases share the segment; otherwise refactorize, and condense once the run has
+        refactorized :data:`CONDENSE_AFTER_FACTORIZATIONS` times and then only its screw
+        interfaces change (``info["condensed_from_week"]``).
 
     The segment model is built once per process and options: a second call with the same
     segment options (another sweep or Monte Carlo case) reuses it, its state reset to day 0.
@@ -695,13 +730,16 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     rom_cases = [LoadCase(d, LOAD_CASES[d], moment) for d in ROM_DIRECTIONS]
     loads = [case_loads(seg, a.load_case()) for a in active] + \
         [case_loads(seg, c) for c in rom_cases]
+    # not told: condense later in the run if it keeps refactorizing (linear model only)
+    adaptive = condense is None and not seg.springs
     if condense is None:  # a reused segment: more cases share it (sweep, Monte Carlo)
         condense = not fields and not seg.springs and (reused or opts in _CONDENSED)
-    if condense and (seg.springs or fields):
+    if condense and seg.springs:
         raise SpinesimError("condense=True needs the linear model (timeline.soft_tissue = "
-                            "false) and fields=False: it solves for the graft, hardware and "
-                            "interface nodes only, not the full fields")
+                            "false): the soft tissue's active set changes the matrix with "
+                            "every load case")
     cond, condensed_now = _condensed(opts, seg, graft, loads) if condense else (None, False)
+    condensed_from = 0.0 if cond is not None else None
     t_built = time.perf_counter()
     vtu_weeks = {float(w) for w in (scenario.get("output.vtu_weeks") or ())
                  if w <= total} if fields else set()
@@ -728,21 +766,28 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
 
     def refresh() -> bool:
         """Bring the model to the current healing and loosening state; True if it changed."""
-        nonlocal applied_level, applied_factor, n_factorizations
+        nonlocal applied_level, applied_factor, n_factorizations, cond, condensed_now
+        nonlocal condensed_from
         changes: dict = {}
-        changed = False
+        changed = graft_changed = False
         if applied_level is None or not np.array_equal(state.level, applied_level):
             E[graft], nu[graft] = healing.tissue_properties(state.level,
                                                             granulation_E_mpa=granulation_E,
                                                             undrained=undrained)
             changes.update(E=E, nu=nu)
-            applied_level, changed = state.level.copy(), True
+            applied_level, changed, graft_changed = state.level.copy(), True, True
         if applied_factor is None or not np.array_equal(factor, applied_factor):
             if cond is None and (applied_factor is not None or reused
                                  or not np.all(factor == 1.0)):
                 changes.update(interface_values(hw, factor))  # a reused model: reset too
             applied_factor, changed = factor.copy(), True
-        if changes and cond is None:  # one assembly and one factorization for both
+        if changes and cond is None and adaptive and not graft_changed \
+                and n_factorizations >= CONDENSE_AFTER_FACTORIZATIONS:
+            # the interfaces keep changing after the graft: condense once instead of
+            # refactorizing every week
+            cond, condensed_now = _condensed(opts, seg, graft, loads)
+            condensed_from = w0
+        elif changes and cond is None:  # one assembly and one factorization for both
             seg.model.update(**changes)  # (the condensed solve takes E and factor as they are)
             n_factorizations += 1
         return changed
@@ -762,13 +807,22 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         roms += [rom_deg(s.node_dofs[-1, 3:], a.load_case())  # rotation under each activity
                  for s, a in zip(sols[:len(active)], active)]
 
+    def displacement() -> np.ndarray:
+        """The whole displacement field (mm) of the heaviest activity, for VTU output (a
+        condensed solve has it on its output nodes only)."""
+        if cond is None:
+            return responses[heaviest].displacement
+        return _full_displacement(seg, cond, E[graft], nu[graft], tie_scales(hw, factor),
+                                  loads[heaviest])
+
+    w0 = 0.0
     for k in range(1, n_steps + 1):
         t0 = time.perf_counter()
         w0, w1 = (k - 1) * step, min(k * step, total)
         if refresh() or not roms:  # same matrix and loads: last week's responses hold
             solve_all()
         if w0 in vtu_weeks and heaviest is not None:
-            kept[w0] = _vtu_fields(seg, responses[heaviest], active[heaviest].name, E, nu,
+            kept[w0] = _vtu_fields(seg, displacement(), active[heaviest].name, E, nu,
                                    graft, state.level, factor)
         cycles = cycles_between(spec, w0, w1)
         counts = np.array([cycles[a.name] for a in active])
@@ -836,7 +890,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     if total in vtu_weeks and heaviest is not None and total not in kept:
         if refresh():
             solve_all()
-        kept[total] = _vtu_fields(seg, responses[heaviest], active[heaviest].name, E, nu,
+        kept[total] = _vtu_fields(seg, displacement(), active[heaviest].name, E, nu,
                                   graft, state.level, factor)
     fatigue = {}
     if responses:
@@ -868,6 +922,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             "build_s": t_built - t_start, "model_reused": reused, "step_s": seconds,
             "total_s": time.perf_counter() - t_start, "solves": n_solves,
             "factorizations": n_factorizations, "condensed": cond is not None,
+            "condensed_from_week": condensed_from,
             "condensed_dofs": cond.m if cond is not None else None,
             "condense_setup_s": cond.setup_s if condensed_now else 0.0,
             "healing_rate_per_week": rate,

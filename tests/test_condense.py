@@ -32,6 +32,23 @@ def setup():
     return seg, graft, loads, cond
 
 
+def _full_solve(seg, graft, E_g, nu_g, factor, loads, check=None):
+    """The model's own solve of ``loads`` at graft moduli ``E_g``, ``nu_g`` and interface
+    factors ``factor`` (``check()`` runs while it holds that state), then the model back at
+    the reference state (built graft, bonded interfaces)."""
+    hw, model = seg.hardware, seg.model
+    E, nu = seg.E.copy(), seg.nu.copy()
+    E[graft], nu[graft] = E_g, nu_g
+    model.update(E=E, nu=nu, **interface_values(hw, factor))
+    try:
+        ref = model.solve_many(loads)
+        if check is not None:
+            check()
+    finally:
+        model.update(E=seg.E, nu=seg.nu, **interface_values(hw, np.ones(len(factor))))
+    return ref
+
+
 @pytest.mark.parametrize("graft_E, scale", [(0.2, 1.0), (6000.0, 1.0), ("mixed", 0.05),
                                             (1000.0, 2.0)])
 @pytest.mark.parametrize("form", ["cholesky", "capacitance"])
@@ -40,7 +57,7 @@ def test_condensed_solve_equals_the_full_solve(setup, graft_E, scale, form, monk
     assert cond._S0 is not None  # W is positive definite: the symmetric form is available
     if form == "capacitance":  # the fallback (W not positive definite, or round-off)
         monkeypatch.setattr(cond, "_S0", None)
-    hw, model = seg.hardware, seg.model
+    hw = seg.hardware
     rng = np.random.default_rng(7)
     if graft_E == "mixed":  # every tissue phase somewhere in the graft
         E_g = rng.uniform(0.2, 6000.0, len(graft))
@@ -52,13 +69,7 @@ def test_condensed_solve_equals_the_full_solve(setup, graft_E, scale, form, monk
     factor = np.full(n_tied, scale)
     factor[::3] *= 0.5  # uneven loosening
     got = cond.solve_many(E_g, nu_g, tie_scales(hw, factor), loads)
-    E, nu = seg.E.copy(), seg.nu.copy()
-    E[graft], nu[graft] = E_g, nu_g
-    model.update(E=E, nu=nu, **interface_values(hw, factor))
-    try:
-        ref = model.solve_many(loads)
-    finally:
-        model.update(E=seg.E, nu=seg.nu, **interface_values(hw, np.ones(n_tied)))
+    ref = _full_solve(seg, graft, E_g, nu_g, factor, loads)
     graft_nodes = np.unique(np.concatenate([b.cells for b in cond._cell_asm.mesh.solid_blocks]))
     for a, b in zip(got, ref):
         assert np.allclose(a.node_dofs, b.node_dofs, rtol=1e-8,
@@ -72,6 +83,30 @@ def test_condensed_solve_equals_the_full_solve(setup, graft_E, scale, form, monk
             assert np.abs(sa[part].sigma_at_max - ref_s).max() <= 1e-8 * np.abs(ref_s).max()
         assert np.allclose(ta.micromotion_um, tb.micromotion_um, rtol=1e-8,
                            atol=1e-8 * tb.micromotion_um.max())
+
+
+def test_full_displacements_equal_the_full_solve_and_need_the_reference_factorization(setup):
+    """x = A0^-1 (b - U D y) with the reference factorization gives the whole field (VTU
+    output of a condensed timeline); once the model is refilled it refuses."""
+    seg, graft, loads, cond = setup
+    hw, model = seg.hardware, seg.model
+    n_tied = sum(len(t["node"]) for t in hw.ties.values())
+    model.update(E=seg.E, nu=seg.nu, **interface_values(hw, np.ones(n_tied)))  # reference
+    cond.reference_revision = model.revision
+    rng = np.random.default_rng(3)
+    E_g, nu_g = rng.uniform(0.2, 6000.0, len(graft)), rng.uniform(0.167, 0.3, len(graft))
+    factor = rng.uniform(0.05, 1.0, n_tied)
+    got = cond.full_displacements(E_g, nu_g, tie_scales(hw, factor), loads)
+
+    def refuses():  # the model now holds another state
+        with pytest.raises(ValueError, match="refilled after it was condensed"):
+            cond.full_displacements(E_g, nu_g, tie_scales(hw, factor), loads)
+
+    ref = _full_solve(seg, graft, E_g, nu_g, factor, loads, refuses)
+    assert len(got) == len(loads)
+    for a, b in zip(got, ref):
+        assert a.shape == b.displacement.shape
+        assert np.abs(a - b.displacement).max() <= 1e-8 * np.abs(b.displacement).max()
 
 
 def test_condensed_model_rejects_bad_input(setup):
@@ -104,9 +139,54 @@ def test_condensed_timeline_equals_the_refactorizing_one(values):
     assert cond.verdicts == direct.verdicts
 
 
-def test_condense_needs_the_linear_model_without_fields():
-    with pytest.raises(SpinesimError, match="fields=False"):
-        run_timeline(Scenario.default(), weeks=1, resolution=RES, fields=True, condense=True)
+def test_condense_needs_the_linear_model():
+    soft = Scenario.default().with_values({"timeline.soft_tissue": True})
+    with pytest.raises(SpinesimError, match="linear model"):
+        run_timeline(soft, weeks=1, resolution=RES, fields=False, condense=True)
+
+
+def _assert_same_run(got, ref):
+    a, b = ref.timeline, got.timeline[ref.timeline.columns]
+    np.testing.assert_allclose(b.to_numpy(float), a.to_numpy(float), rtol=1e-7, atol=1e-12)
+    assert got.verdicts == ref.verdicts
+    assert sorted(got.fields) == sorted(ref.fields)
+    for week, f in ref.fields.items():
+        u, u_ref = got.fields[week]["displacement_mm"], f["displacement_mm"]
+        assert np.abs(u - u_ref).max() <= 1e-8 * np.abs(u_ref).max(), week
+        vm = got.fields[week]["von_mises_mpa"]
+        assert np.abs(vm - f["von_mises_mpa"]).max() <= 1e-7 * f["von_mises_mpa"].max(), week
+
+
+def test_a_condensed_run_writes_the_same_fields():
+    """VTU weeks of a condensed run: the whole field by one solve with the condensation's
+    factorization, equal to the refactorizing run's."""
+    sc = Scenario.default().with_values({"activity.lifting.per_day": 20.0})
+    ref = run_timeline(sc, weeks=8, resolution=RES, condense=False)
+    got = run_timeline(sc, weeks=8, resolution=RES, condense=True)
+    assert got.info["condensed"] and got.info["condensed_from_week"] == 0.0
+    assert sorted(ref.fields) == [0.0, 6.0]
+    _assert_same_run(got, ref)
+
+
+def test_a_run_whose_interfaces_keep_changing_condenses_on_its_way():
+    """A day-0 interface at 30 % of bonded stiffens every week to the end; the graft stops
+    changing when it has healed. After CONDENSE_AFTER_FACTORIZATIONS refactorizations the
+    run condenses at the first week that changes the interfaces only, with the same results
+    (timeline and VTU fields) as refactorizing every week."""
+    import spinesim.simulate as simulate
+
+    sc = Scenario.default().with_values({"loosening.initial_factor": 0.3})
+    ref = run_timeline(sc, weeks=14, resolution=RES, condense=False)
+    got = run_timeline(sc, weeks=14, resolution=RES)
+    n = simulate.CONDENSE_AFTER_FACTORIZATIONS
+    assert ref.info["factorizations"] == 14 and not ref.info["condensed"]
+    assert got.info["condensed"] and got.info["factorizations"] == n
+    assert got.info["condensed_from_week"] == n  # weeks 0 .. n-1 refactorized
+    assert 12.0 in got.fields  # a VTU week after the switch: the full field by one solve
+    _assert_same_run(got, ref)
+    # a run that changes in fewer weeks never condenses (the default: its graft, 5 weeks)
+    default = run_timeline(Scenario.default(), weeks=14, resolution=RES)
+    assert not default.info["condensed"] and default.info["factorizations"] < n
 
 
 def test_shared_case_condenses_from_the_first_case_with_the_same_outcomes():

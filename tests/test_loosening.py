@@ -28,6 +28,11 @@ def test_rule_from_default_scenario_uses_schema_values():
             r.transition_weeks) == (28.0, 150.0, 0.055, 4.0)
     assert loosening_rule({}) == r
     assert loosening_rule({"bone_threshold_um": 20.0}).bone_threshold_um == 20.0
+    assert r.between == "hold"
+    linear = Scenario.default().with_values({"loosening.between": "linear"})
+    assert loosening_rule(linear).between == "linear"
+    assert loosening_rule(linear, between="hold").between == "hold"  # an option overrides
+    assert loosening_rule({"loosening.between": "linear"}).between == "linear"
 
 
 def test_low_micromotion_osseointegrates_by_hand():

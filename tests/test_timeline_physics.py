@@ -87,6 +87,23 @@ def test_unloaded_graft_does_not_bridge(values):
     assert not t["bridged"].any() and (t["graft_bone_fraction"] == 0).all()
 
 
+def test_the_mixed_zone_rule_loosens_only_when_linear():
+    """Thresholds put round the default micromotion: with loosening.between = "hold" the
+    interface keeps its bonded stiffness, with "linear" it falls towards the fibrous fraction
+    by the micromotion's place between the thresholds. The timeline gives each screw's mean
+    factor over its tied nodes, most of which (in the pedicle) barely move: the mean falls by
+    1-3 % here, set by the few nodes near the tip."""
+    zone = {"loosening.bone_threshold_um": 0.05, "loosening.fibrous_threshold_um": 30.0}
+    hold = _run(zone, weeks=4).timeline
+    linear = _run({**zone, "loosening.between": "linear"}, weeks=4).timeline
+    factors = [c for c in hold.columns if c.startswith("interface_factor_")]
+    assert 0.05 < hold["max_micromotion_um"].iloc[0] < 30.0
+    assert (hold[factors] == 1.0).all().all()
+    assert (linear[factors].iloc[-1] < 0.995).all()
+    assert (linear[factors].diff().iloc[1:] <= 1e-12).all().all()  # loosening, week by week
+    assert linear["max_micromotion_um"].iloc[-1] > hold["max_micromotion_um"].iloc[-1]
+
+
 def test_a_two_level_fusion_unites_when_both_levels_have_bridged():
     """L3-L5: a cage and graft in both disc spaces, six screws, rods over three vertebrae.
     The fusion is united in the first week in which both levels are; each level's graft is

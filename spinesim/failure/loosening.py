@@ -27,7 +27,8 @@ bone, >= 150 µm fibrous) and Jasty et al., J Bone Joint Surg Am 79:707 (1997) (
 11:10797 (2021) find no universal threshold. Every number of the rule is therefore a
 parameter taken from the scenario's ``loosening.*`` fields, which carry the ranges for Monte
 Carlo. The default "hold" between the thresholds is the literal reading of that row (it says
-nothing about the mixed zone); "linear" is the alternative for sensitivity studies.
+nothing about the mixed zone); "linear" is the alternative for sensitivity studies
+(``loosening.between`` in a scenario).
 
 Design choices (not sourced): ``tau`` is an exponential time constant (after ``tau`` weeks
 63 % of the way, after 3 ``tau`` 95 %); a node counts as loosened when ``f <
@@ -60,8 +61,8 @@ __all__ = ["BETWEEN_RULES", "LooseningError", "LooseningRule", "loosening_rule"]
 
 logger = logging.getLogger(__name__)
 
-#: What the interface does between the two thresholds.
-BETWEEN_RULES = ("hold", "linear")
+#: What the interface does between the two thresholds (the choices of ``loosening.between``).
+BETWEEN_RULES = tuple(field("loosening.between").choices)
 
 
 class LooseningError(SpinesimError):
@@ -240,7 +241,8 @@ def loosening_rule(params: Any, **options: Any) -> LooseningRule:
         the ``loosening.*`` field names (with or without the ``loosening.`` prefix); a mapping
         without a key gets the schema default.
     **options
-        ``between``, ``loosened_factor``, ``screw_share`` (see :class:`LooseningRule`).
+        ``between`` (overrides ``loosening.between``), ``loosened_factor``, ``screw_share``
+        (see :class:`LooseningRule`).
 
     Returns
     -------
@@ -251,12 +253,12 @@ def loosening_rule(params: Any, **options: Any) -> LooseningRule:
     keys = ("bone_threshold_um", "fibrous_threshold_um", "fibrous_stiffness_fraction",
             "transition_weeks")
     values = {}
-    for k in keys:
+    for k in (*keys, "between"):
         key = f"loosening.{k}"
         if isinstance(params, Mapping):
             values[k] = params.get(key, params.get(k, field(key).default))
         else:
             values[k] = params.get(key)
-    rule = LooseningRule(**values, **options)
+    rule = LooseningRule(**{**values, **options})
     logger.debug("loosening rule %s", rule)
     return rule

@@ -210,6 +210,10 @@ class CondensedModel:
             W[:, a:b] = (U.T @ Zc)
         X0 = model.solve_reduced(R_r.toarray()) if len(ldofs) else \
             np.zeros((self.n_reduced, 0))
+        self._U, self._R = U, R_r  # for full fields: x = A0^-1 (b - U D y)
+        #: :attr:`LinearElasticModel.revision` of the reference state: the model's
+        #: factorization is A0's while the two agree (:meth:`full_displacements`)
+        self.reference_revision = model.revision
         self._W = 0.5 * (W + W.T)
         self._Z_O = Z_O
         self._X0_O = X0[self._O]
@@ -263,6 +267,43 @@ class CondensedModel:
         node_loads : sequence of (n_extra, 6)
             Forces (N) and moments (N·mm) on the 6-DOF nodes, nonzero on ``load_nodes`` only.
         """
+        coef, Dy = self._state(E, nu, scales, node_loads)
+        x_O = self._X0_O @ coef - self._Z_O @ Dy
+        u_out = self._T_out @ x_O  # model DOFs of the output nodes, then all 6-DOF nodes
+        n3 = 3 * len(self._out_nodes)
+        out = []
+        for j in range(len(node_loads)):
+            disp = np.zeros((self.model.mesh.n_nodes, 3))
+            disp[self._out_nodes] = u_out[:n3, j].reshape(-1, 3)
+            out.append(CondensedSolution(disp, u_out[n3:, j].reshape(-1, 6).copy()))
+        return out
+
+    def full_displacements(self, E: ArrayLike, nu: ArrayLike, scales: Mapping[str, ArrayLike],
+                           node_loads: Sequence[ArrayLike]) -> list[np.ndarray]:
+        """Displacement fields (n_nodes, 3) mm of every mesh node for the load cases of
+        :meth:`solve_many` (same arguments), e.g. for VTU output of a condensed timeline:
+        ``x = A0^-1 (b - U D y)`` (the Woodbury solution, module notes), one solve with the
+        reference factorization for all cases.
+
+        Raises
+        ------
+        ValueError
+            The model has been refilled since its condensation (``reference_revision``), so
+            its factorization is no longer the reference one: put the reference state back
+            and set ``reference_revision = model.revision``.
+        """
+        if self.model.revision != self.reference_revision:
+            raise ValueError("condensation: the model was refilled after it was condensed; its "
+                             "factorization is not the reference one")
+        coef, Dy = self._state(E, nu, scales, node_loads)
+        X = self.model.solve_reduced(np.asarray(self._R @ coef - self._U @ Dy))
+        u = np.asarray(self.model.constraints.T @ X)  # supports homogeneous: no prescribed part
+        n, asm = self.model.mesh.n_nodes, self.model.assembler
+        return [asm.vector_to_user(u[:3 * n, j].reshape(n, 3)) for j in range(u.shape[1])]
+
+    def _state(self, E: ArrayLike, nu: ArrayLike, scales: Mapping[str, ArrayLike],
+               node_loads: Sequence[ArrayLike]) -> tuple[np.ndarray, np.ndarray]:
+        """Load coefficients (n_load_dofs, k) and ``D y`` (m, k) of a new state."""
         E, nu = np.asarray(E, float), np.asarray(nu, float)
         if E.shape != self.cells.shape or nu.shape != self.cells.shape:
             raise ValueError(f"E and nu must have one value per changing cell "
@@ -295,13 +336,4 @@ class CondensedModel:
             WD[np.diag_indices_from(WD)] += 1.0
             y = sla.lu_solve(sla.lu_factor(WD, check_finite=False), self._Y0 @ coef,
                              check_finite=False)
-        Dy = np.vstack([D_c @ y[:n_c], d[:, None] * y[n_c:]])
-        x_O = self._X0_O @ coef - self._Z_O @ Dy
-        u_out = self._T_out @ x_O  # model DOFs of the output nodes, then all 6-DOF nodes
-        n3 = 3 * len(self._out_nodes)
-        out = []
-        for j in range(len(node_loads)):
-            disp = np.zeros((self.model.mesh.n_nodes, 3))
-            disp[self._out_nodes] = u_out[:n3, j].reshape(-1, 3)
-            out.append(CondensedSolution(disp, u_out[n3:, j].reshape(-1, 6).copy()))
-        return out
+        return coef, np.vstack([D_c @ y[:n_c], d[:, None] * y[n_c:]])

@@ -101,6 +101,9 @@ class LinearElasticModel:
         self.rtol = rtol
         self._solver_obj = None
         self._pending = None  # reduced matrix not yet factorized (see ``_solver``)
+        #: Counts the refills of the matrix (every ``update``): a factorization kept for
+        #: later (a condensation's reference state) is still valid while it is unchanged.
+        self.revision = 0
         self._near_nullspace = None
         self.set_material(E, nu)
 
@@ -141,6 +144,7 @@ class LinearElasticModel:
         if cs.penalty_mpcs:
             K = cs.add_penalties(K, np.zeros(K.shape[0]))[0]
         self._pending = cs.reduce_matrix(K)
+        self.revision += 1
 
     @property
     def _solver(self):
