@@ -13,6 +13,7 @@ Input errors raise ValueError naming the argument (lengths, NaN/inf, negative va
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -327,7 +328,8 @@ def bone_fraction_over_weeks(weeks: ArrayLike, bone_fraction: ArrayLike,
     hw = None if horizon_weeks is None else _scalar("horizon_weeks", horizon_weeks)
     ax = _axes(ax)
     ax.plot(w, 100 * f, color=_BLUE, lw=2.2, label="graft bone fraction")
-    for (name, fl), color in zip(per_level.items(), (_SKY, _PURPLE, _ORANGE, _BLACK, _YELLOW)):
+    for (name, fl), color in zip(per_level.items(),
+                                 itertools.cycle((_SKY, _PURPLE, _ORANGE, _BLACK, _YELLOW))):
         ax.plot(w, 100 * fl, color=color, lw=1.3, ls="--", label=f"level {name}")
     right = max(float(w[-1]), hw or 0.0, bw or 0.0)
     if hw is not None:

@@ -78,17 +78,17 @@ Modelling choices (each a deliberate approximation):
   right-hand sides once per segment, shared by every later case of the same segment, then
   one dense solve of that size per changed week. A single run condenses too once it has
   refactorized :data:`CONDENSE_AFTER_FACTORIZATIONS` times and only its screw interfaces
-  still change (progressive loosening changes them every week). Exact (equal to the refactorizing path to round-off, tested); a VTU
-  week's full displacement field costs one more solve with the condensation's
-  factorization.
+  still change (progressive loosening changes them every week). Exact (equal to the
+  refactorizing path to round-off, tested); a VTU week's full displacement field costs one
+  more solve with the condensation's factorization.
 
 A multi-level fusion (``segment.levels = "L3-L5"``: a cage and graft in every disc space,
 screws in every vertebra, rods over all of them) unites when the graft of every level has
 bridged its own two endplates (:func:`spinesim.failure.bridging.fusion_topology`).
 
 Not modelled here (left out): ``graft.volume_fraction``, imported meshes (``segment.mesh``, no
-screws), the intact
-reference unless ``output.intact_reference`` (the nonlinear intact model).
+screws), the intact reference unless ``output.intact_reference`` (the nonlinear intact
+model).
 """
 
 from __future__ import annotations
@@ -201,10 +201,11 @@ class TimelineResult:
     info : dict
         Model size, build and per-step seconds, solves and factorizations, whether the weeks
         were ``condensed`` (``condensed_dofs``; ``condense_setup_s``, 0 when an earlier case
-        built it; ``condensed_from_week``, None if never), healing rate and odds ratio, the modelling choices, and ``fatigue``: per
-        part (``rod``, ``screw``) under the last week's responses and activity,
-        ``damage_per_year`` (-/year), ``years_to_crack`` (from the damage collected; inf without damage) and
-        ``cycles_to_crack`` (all activity cycles until then),
+        built it; ``condensed_from_week``, None if never), healing rate and odds ratio, the
+        modelling choices, and ``fatigue``: per part (``rod``, ``screw``) under the last
+        week's responses and activity, ``damage_per_year`` (-/year), ``years_to_crack`` (from
+        the damage collected; inf without damage) and ``cycles_to_crack`` (all activity
+        cycles until then),
         ``critical_point_mm`` (beam-end position of the critical surface point),
         ``safety_factor`` (effective endurance limit over the largest equivalent amplitude)
         and ``max_equivalent_amplitude_mpa``, ``static_overload`` (a point fails statically;
@@ -246,8 +247,9 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
     Raises
     ------
     SpinesimError
-        A construct without graft or screws or an imported mesh; a screw thinner than the default core diameter without a core diameter; a cage
-        footprint without a 1 mm wall around the graft window.
+        A construct without graft or screws or an imported mesh; a screw thinner than the
+        default core diameter without a core diameter; a cage footprint without a 1 mm wall
+        around the graft window.
     """
     construct = scenario.get("segment.construct")
     if construct not in TIMELINE_CONSTRUCTS:
