@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from spinesim.simulate import TimelineResult
 
-__all__ = ["FAILURE_MODES", "OUTCOME_COLUMNS", "outcomes", "run_case",
-           "run_shared_case", "union_week"]
+__all__ = ["FAILURE_MODES", "OUTCOME_COLUMNS", "first_week", "outcomes", "run_case",
+           "run_shared_case"]
 
 #: The three failure modes, in report order.
 FAILURE_MODES = ("insufficient_support", "hardware_fatigue", "nonunion")
@@ -49,11 +49,10 @@ def _num(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def union_week(table: Any, column: str = "bridged") -> int | None:
-    """First week (rounded up to whole weeks) whose ``column`` of a timeline table is true:
-    the graft's union (or one level's, ``bridged_L4_L5``); None if it never is."""
-    bridged = table[column].astype(bool)
-    return int(math.ceil(table["week"][bridged].iloc[0])) if bridged.any() else None
+def first_week(table: Any, mask: Any) -> int | None:
+    """First week (rounded up to whole weeks) of a timeline table whose row is true in
+    ``mask`` (bool per row: bridged, a loosened screw, a crack ...); None if none is."""
+    return math.ceil(table["week"][mask].iloc[0]) if mask.any() else None
 
 
 def outcomes(result: TimelineResult) -> dict[str, Any]:
@@ -63,7 +62,7 @@ def outcomes(result: TimelineResult) -> dict[str, Any]:
     for m in FAILURE_MODES:
         out[f"{m}_fails"] = bool(v[m]["fails"])
         out[f"{m}_week"] = v[m]["week"]
-    out["union_week"] = union_week(t)
+    out["union_week"] = first_week(t, t["bridged"].astype(bool))
     last = t.iloc[-1]
     out["final_bone_fraction"] = float(last["graft_bone_fraction"])
     out["rod_damage"] = _num(last["rod_damage"])

@@ -30,7 +30,7 @@ from spinesim import __version__
 from spinesim.atomic import atomic_path, json_safe, write_csv, write_json
 from spinesim.errors import SpinesimError
 from spinesim.figures import PLOTS, render_plots
-from spinesim.outcomes import FAILURE_MODES, outcomes, union_week
+from spinesim.outcomes import FAILURE_MODES, first_week, outcomes
 
 if TYPE_CHECKING:
 
@@ -112,7 +112,7 @@ def _levels(result: TimelineResult) -> dict[str, dict[str, Any]] | None:
     out = {}
     for k in keys:
         out[k.replace("_", "-")] = {
-            "union_week": union_week(t, f"bridged_{k}"),
+            "union_week": first_week(t, t[f"bridged_{k}"].astype(bool)),
             "final_bone_fraction": float(t[f"graft_bone_fraction_{k}"].iloc[-1])}
     return out
 

@@ -117,6 +117,7 @@ from spinesim.model.hardware import (Interface, Screw, hardware_results, interfa
 from spinesim.model.implant_materials import implant_material
 from spinesim.model.loadcases import LOAD_CASES, LoadCase, rom_deg
 from spinesim.model.segment import Segment, SegmentOptions, build_segment, case_loads
+from spinesim.outcomes import first_week
 from spinesim.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -707,11 +708,10 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     graft = np.flatnonzero(mesh.cells_in_region("graft"))
     strain_of = cell_strain_operator(mesh, graft)
     volume = strain_of.volume / strain_of.volume.sum()  # graft cell volume fractions
-    vertebrae = seg.geometry.levels
-    level_names = [f"{a}-{b}" for a, b in zip(vertebrae[:-1], vertebrae[1:])]
+    pairs = list(zip(seg.geometry.levels[:-1], seg.geometry.levels[1:]))  # fused levels
     topology = fusion_topology(mesh, graft, [(f"{a}_inferior_endplate", f"{b}_superior_endplate")
-                                             for a, b in zip(vertebrae[:-1], vertebrae[1:])],
-                               level_names)
+                                             for a, b in pairs], [f"{a}-{b}" for a, b in pairs])
+    level_keys = [f"{a}_{b}" for a, b in pairs] if len(pairs) > 1 else []  # timeline columns
     spec = activity_spectrum(scenario)
     active = spec.active()
     rule = healing_rule(scenario)
@@ -817,7 +817,6 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         return _full_displacement(seg, cond, E[graft], nu[graft], tie_scales(hw, factor),
                                   loads[heaviest])
 
-    w0 = 0.0
     for k in range(1, n_steps + 1):
         t0 = time.perf_counter()
         w0, w1 = (k - 1) * step, min(k * step, total)
@@ -878,11 +877,9 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             row[f"interface_factor_{name}"] = float(factor[on].mean())
             row[f"pullout_{name}_n"] = float(screw_load[i, 0])
         phase = np.clip(state.phase, 0, len(healing.Phase) - 1)
-        if len(level_names) > 1:  # a multi-level fusion: bridging and bone per level
-            for name, b in zip(level_names, br.levels):
-                key = name.replace("-", "_")
-                row[f"bridged_{key}"] = b.bridged
-                row[f"graft_bone_fraction_{key}"] = b.bone_fraction
+        for key, b in zip(level_keys, br.levels):  # a multi-level fusion: per level
+            row[f"bridged_{key}"] = b.bridged
+            row[f"graft_bone_fraction_{key}"] = b.bone_fraction
         for ph in healing.Phase:
             row[f"fraction_{ph.name.lower()}"] = float(volume[phase == ph].sum())
         rows.append(row)
@@ -939,10 +936,6 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     return TimelineResult(table, verdicts, info, kept, mesh, segments)
 
 
-def _first_week(table: pd.DataFrame, mask: pd.Series) -> int | None:
-    return math.ceil(table["week"][mask].iloc[0]) if mask.any() else None
-
-
 def _critical_screw(table: pd.DataFrame, strength_n: dict[str, float]) -> str | None:
     """The screw key whose largest pullout load over ``table`` (its ``pullout_<key>_n``
     column, N) is the largest fraction of its strength (N); None when no screw is pulled."""
@@ -981,13 +974,13 @@ def _verdicts(table: pd.DataFrame, critical: float, horizon: float,
                    "threshold": float(pullout_n[worst])}
     unsupported = loose | pulled
     bridged = table["bridged"].astype(bool)
-    union = _first_week(table, bridged)
+    union = first_week(table, bridged)
     decided = float(table["week"].iloc[-1]) >= horizon
     nonunion = decided and (union is None or union > horizon)
     return {
         "insufficient_support": {"fails": bool(unsupported.any()),
-                                 "week": _first_week(table, unsupported), **support},
-        "hardware_fatigue": {"fails": bool(broken.any()), "week": _first_week(table, broken),
+                                 "week": first_week(table, unsupported), **support},
+        "hardware_fatigue": {"fails": bool(broken.any()), "week": first_week(table, broken),
                              "driver": driver, "value": value, "threshold": threshold},
         "nonunion": {"fails": bool(nonunion),
                      "week": math.ceil(horizon) if nonunion else None,

@@ -277,19 +277,21 @@ def test_graft_topology_built_once_gives_the_bridging_of_every_state(cell_type):
 def _two_level_graft(n=(2, 2, 7), cell_type="hexahedron"):
     """A column of 7 cube layers (z 0-7 mm): two graft pieces, layers 0-1 (lower disc space,
     endplates z = 2 and z = 0) and 4-5 (upper disc space, z = 6 and z = 4), with a
-    "vertebra" between (layers 2-3) and above (layer 6)."""
+    "vertebra" between (layers 2-3) and above (layer 6). Returns the mesh, the graft cells,
+    every cell's layer and the two levels' (upper, lower) endplate nodes."""
     m = _box(n, cell_type)
     z = m.points[:, 2]
     plane = {k: np.flatnonzero(np.isclose(z, k)) for k in range(8)}
     per = 1 if cell_type == "hexahedron" else 6
     layer = np.repeat([k for i in range(n[0]) for j in range(n[1]) for k in range(n[2])], per)
     graft = np.flatnonzero(np.isin(layer, [0, 1, 4, 5]))
-    return m, graft, layer[graft], [(plane[6], plane[4]), (plane[2], plane[0])]
+    return m, graft, layer, [(plane[6], plane[4]), (plane[2], plane[0])]
 
 
 @pytest.mark.parametrize("cell_type", ["hexahedron", "tetra"])
 def test_a_multi_level_fusion_unites_only_when_every_level_bridges(cell_type):
-    m, graft, layer, endplates = _two_level_graft(cell_type=cell_type)
+    m, graft, layers, endplates = _two_level_graft(cell_type=cell_type)
+    layer = layers[graft]
     topo = fusion_topology(m, graft, endplates, ["L3-L4", "L4-L5"])
     upper = np.isin(layer, [4, 5])
     assert [np.array_equal(np.sort(c), np.flatnonzero(sel)) for c, sel in
@@ -313,10 +315,9 @@ def test_a_multi_level_fusion_unites_only_when_every_level_bridges(cell_type):
 
 
 def test_fusion_topology_refuses_joined_levels_and_places_loose_pieces():
-    m, graft, layer, endplates = _two_level_graft()
-    vertebra = np.flatnonzero(np.isin([k for i in range(2) for j in range(2) for k in range(7)],
-                                      [2, 3]))
-    joined = np.concatenate([graft, vertebra])
+    m, graft, layers, endplates = _two_level_graft()
+    layer = layers[graft]
+    joined = np.concatenate([graft, np.flatnonzero(np.isin(layers, [2, 3]))])  # + vertebra
     with pytest.raises(ValueError, match="touches the endplates of levels"):
         fusion_topology(m, joined, endplates, ["L3-L4", "L4-L5"])
     with pytest.raises(ValueError, match="2 names for 1 levels"):

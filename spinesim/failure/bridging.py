@@ -20,7 +20,7 @@ a shared edge or vertex has no area and would make bridging mesh-dependent.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,19 +81,26 @@ def _as_cells(mesh: Mesh, cells: ArrayLike | str | int) -> np.ndarray:
     return c
 
 
-def _faces(mesh: Mesh, cells: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Corner nodes of every face of ``cells`` grouped by corner count: {3|4: (faces, owner)},
-    ``owner`` being the position of the cell in ``cells``."""
-    out: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+def _by_block(mesh: Mesh, cells: np.ndarray) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """Per solid block holding some of ``cells`` (solid-cell indices, block order): its cell
+    type, the positions in ``cells`` of those cells and their connectivity."""
     first = 0
     for blk in mesh.solid_blocks:
         pos = np.flatnonzero((cells >= first) & (cells < first + len(blk)))
         if len(pos):
-            ftype, local = FACES[blk.type]
-            c = _CORNERS[ftype]
-            f = blk.cells[cells[pos] - first][:, local[:, :c]].reshape(-1, c)
-            out.setdefault(c, []).append((f, np.repeat(pos, len(local))))
+            yield blk.type, pos, blk.cells[cells[pos] - first]
         first += len(blk)
+
+
+def _faces(mesh: Mesh, cells: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Corner nodes of every face of ``cells`` grouped by corner count: {3|4: (faces, owner)},
+    ``owner`` being the position of the cell in ``cells``."""
+    out: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for ctype, pos, conn in _by_block(mesh, cells):
+        ftype, local = FACES[ctype]
+        c = _CORNERS[ftype]
+        f = conn[:, local[:, :c]].reshape(-1, c)
+        out.setdefault(c, []).append((f, np.repeat(pos, len(local))))
     return {c: (np.concatenate([f for f, _ in v]), np.concatenate([o for _, o in v]))
             for c, v in out.items()}
 
@@ -135,13 +142,9 @@ def cell_volumes(mesh: Mesh, cells: ArrayLike) -> np.ndarray:
     """Volume (mm^3) of each of ``cells`` (solid-cell indices, block order)."""
     cells = _as_cells(mesh, cells)
     vol = np.empty(len(cells))
-    first = 0
-    for blk in mesh.solid_blocks:
-        pos = np.flatnonzero((cells >= first) & (cells < first + len(blk)))
-        if len(pos):
-            _, dv, _ = gradients(mesh.points, blk.cells[cells[pos] - first], blk.type)
-            vol[pos] = dv.sum(axis=1)
-        first += len(blk)
+    for ctype, pos, conn in _by_block(mesh, cells):
+        _, dv, _ = gradients(mesh.points, conn, ctype)
+        vol[pos] = dv.sum(axis=1)
     return vol
 
 
@@ -326,10 +329,6 @@ def _node_mean(mesh: Mesh, nodes: ArrayLike | str) -> np.ndarray:
 def _centroids(mesh: Mesh, cells: np.ndarray) -> np.ndarray:
     """Node centroid (mm) of each of ``cells`` (solid-cell indices, block order)."""
     out = np.empty((len(cells), 3))
-    first = 0
-    for blk in mesh.solid_blocks:
-        pos = np.flatnonzero((cells >= first) & (cells < first + len(blk)))
-        if len(pos):
-            out[pos] = mesh.points[blk.cells[cells[pos] - first]].mean(axis=1)
-        first += len(blk)
+    for _, pos, conn in _by_block(mesh, cells):
+        out[pos] = mesh.points[conn].mean(axis=1)
     return out
