@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -106,10 +107,17 @@ def _risk_field(flag: str, text: str | None, key: str, command: str = "risk"
         return None
     f = field(key)
     try:
-        return check(f, float(text))
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    try:
+        return check(f, value)
     except (ValueError, FieldValueError):
-        whole = "a whole number" if f.kind == "int" else "a number"
-        raise SystemExit(f"spinesim {command}: {flag} {text}: must be {whole} ({key}); "
+        if math.isfinite(value) and (f.kind != "int" or value.is_integer()):
+            what = "is out of range"
+        else:
+            what = "must be " + ("a whole number" if f.kind == "int" else "a number")
+        raise SystemExit(f"spinesim {command}: {flag} {text}: {what} ({key}); "
                          f"{f.allowed()}") from None
 
 

@@ -312,7 +312,11 @@ def test_cli_prints_the_table_and_writes_json(tmp_path, capsys, monkeypatch):
     (["--workers", "0"], "--workers 0: must be an integer >= 1"),
     (["--weeks", "2.5"], ("--weeks 2.5: must be a whole number (timeline.weeks); allowed "
                           "range [1, 520] weeks")),
-    (["--resolution", "0"], "--resolution 0: must be a number (segment.resolution); allowed"),
+    (["--weeks", "0"], ("--weeks 0: is out of range (timeline.weeks); allowed "
+                        "range [1, 520] weeks")),
+    (["--resolution", "0"], "--resolution 0: is out of range (segment.resolution); allowed"),
+    (["--resolution", "fine"], "--resolution fine: must be a number (segment.resolution)"),
+    (["--resolution", "nan"], "--resolution nan: must be a number (segment.resolution)"),
 ])
 def test_cli_bad_flags_exit_2_naming_flag_and_allowed_values(args, message, capsys):
     assert main(["risk", *args]) == 2
