@@ -39,7 +39,8 @@ from typing import Any
 from spinesim.atomic import atomic_path
 from spinesim.errors import SpinesimError
 from spinesim.scenario_schema import (_EXPECTED, CONSTRUCT_PARTS, FIELDS, SECTION_DOCS,
-                                      SECTIONS, ActivityEntry, DependsOn, Field,
+                                      SECTIONS, ActivityEntry, DependsOn,
+                                      DimensionOverrides, Field,
                                       FieldValueError, _kind_of,
                                       _show, check, contradictions, field, screw_count,
                                       vertebrae, why_not)
@@ -128,8 +129,34 @@ def _children(section: str) -> list[str]:
     return out
 
 
+class _Patch(dict):
+    """Part of a table-valued field given by deeper dotted keys
+    (``segment.dimensions.L4.endplate_width_mm``): merged into the field's current value by
+    :meth:`Scenario.with_values`, not replacing it."""
+
+
+def _merge(base: Mapping, patch: Mapping) -> dict:
+    """``base`` with ``patch`` merged in, table by table."""
+    out = dict(base)
+    for k, v in patch.items():
+        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) \
+            else v
+    return out
+
+
+def _table_field(key: str) -> str | None:
+    """The table-valued field (kind ``dimensions``) that a deeper dotted key lies in."""
+    parts = key.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        f = _BY_KEY.get(".".join(parts[:i]))
+        if f is not None:
+            return f.key if f.kind == "dimensions" else None
+    return None
+
+
 def _flatten(data: Mapping, problems: list[tuple[str, str]]) -> dict[str, Any]:
-    """Dotted key -> raw value of every field in ``data`` (nested tables or dotted keys)."""
+    """Dotted key -> raw value of every field in ``data`` (nested tables or dotted keys; a
+    deeper dotted key of a table-valued field gives a :class:`_Patch`)."""
     flat: dict[str, Any] = {}
 
     def walk(table: Mapping, prefix: str) -> None:
@@ -141,9 +168,11 @@ def _flatten(data: Mapping, problems: list[tuple[str, str]]) -> dict[str, Any]:
             key = f"{prefix}.{name}" if prefix else name
             if key in _BY_KEY:
                 f = _BY_KEY[key]
-                if isinstance(value, Mapping):
+                if isinstance(value, Mapping) and f.kind != "dimensions":
                     problems.append((key, f"{key} has the wrong type: expected "
                                           f"{_EXPECTED[f.kind]}, got a table"))
+                elif isinstance(flat.get(key), _Patch) and isinstance(value, Mapping):
+                    flat[key] = _merge(value, flat[key])    # a whole table, then patched
                 elif key in flat:
                     problems.append((key, f"{key} is given twice"))
                 elif value is not None:
@@ -155,6 +184,17 @@ def _flatten(data: Mapping, problems: list[tuple[str, str]]) -> dict[str, Any]:
                     problems.append((key, f"{key} = {_show(value)} has the wrong type: "
                                           f"expected a table with keys "
                                           f"{', '.join(_children(key))}, got {_kind_of(value)}"))
+            elif (table := _table_field(key)) is not None:
+                if value is None:
+                    continue
+                patch: Any = value
+                for part in reversed(key[len(table) + 1:].split(".")):
+                    patch = {part: patch}
+                current = flat.get(table)
+                if current is None or isinstance(current, _Patch):
+                    flat[table] = _Patch(patch if current is None else _merge(current, patch))
+                elif isinstance(current, Mapping):        # the whole table given too
+                    flat[table] = _merge(current, patch)
             else:
                 problems.append((key, f"unknown key {key!r}{_suggest(key)}"))
 
@@ -245,9 +285,10 @@ def _toml_value(value: Any) -> str:
         return _toml_str(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, ActivityEntry):  # an inline table
-        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.as_dict().items()) \
-            + "}"
+    if isinstance(value, (ActivityEntry, DimensionOverrides)):
+        value = value.as_dict()
+    if isinstance(value, Mapping):  # an inline table
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {value!r} to TOML")
 
 
@@ -411,6 +452,17 @@ class Scenario:
         if key in SECTIONS:
             return _nest({k: v for k, v in self._values.items() if k.startswith(key + ".")},
                          strip=key)
+        table = _table_field(key)
+        if table is not None:  # inside a table-valued field: segment.dimensions.L4.<key>
+            value: Any = self.get(table)
+            for part in key[len(table) + 1:].split("."):
+                value = value.as_dict() if hasattr(value, "as_dict") else value
+                if not isinstance(value, Mapping) or part not in value:
+                    reason = f"{key} is not set in {table}"
+                    raise ScenarioError(f"{self._source}: {reason}", source=self._source,
+                                        problems=[(key, reason)])
+                value = value[part]
+            return value
         raise ScenarioError(f"{self._source}: unknown key {key!r}{_suggest(key)}",
                             source=self._source)
 
@@ -491,7 +543,11 @@ class Scenario:
         if problems:
             _raise(source, problems)
         merged = {k: v for k, v in self._given.items() if k not in resets}
-        merged.update(updates)
+        for k, v in updates.items():  # a patch of a table-valued field merges into it
+            old = merged.get(k)
+            if isinstance(v, _Patch) and hasattr(old, "as_dict"):
+                v = _merge(old.as_dict(), v)
+            merged[k] = v
         if drop_inapplicable:
             while True:
                 coerced = {}
@@ -642,6 +698,8 @@ def _nest(flat: Mapping[str, Any], strip: str = "") -> dict[str, Any]:
         table = out
         for p in parts[:-1]:
             table = table.setdefault(p, {})
+        if isinstance(value, DimensionOverrides):
+            value = value.as_dict()
         table[parts[-1]] = [v.as_dict() if isinstance(v, ActivityEntry) else v
                             for v in value] if isinstance(value, tuple) else value
     return out

@@ -40,8 +40,9 @@ from typing import Any
 
 __all__ = [
     "ACTIVITIES", "ACTIVITY_ITEM_KEYS", "ActivityEntry", "CONSTRUCTS", "CONSTRUCT_PARTS",
-    "DIRECTIONS", "DependsOn", "FIELDS", "Field", "FieldValueError", "LEVEL_NAMES", "PARTS",
-    "Requires", "SECTIONS", "SECTION_DOCS", "check", "check_activities", "contradictions",
+    "DIRECTIONS", "DependsOn", "DimensionOverrides", "FIELDS", "Field", "FieldValueError", "LEVEL_NAMES", "PARTS",
+    "Requires", "SECTIONS", "SECTION_DOCS", "check", "check_activities", "check_dimensions",
+    "contradictions", "dimension_field",
     "describe", "field", "lognormal_ci95", "screw_count", "uncertain_fields", "vertebrae",
     "why_not",
 ]
@@ -252,6 +253,10 @@ class Field:
         if self.kind == "levels":
             return ("allowed: 'UPPER-LOWER' with vertebrae " + ", ".join(LEVEL_NAMES)
                     + ", upper first, e.g. 'L4-L5' or 'L3-L5'")
+        if self.kind == "dimensions":
+            return ("allowed: a table per vertebra of segment.levels ([segment.dimensions.L4]) "
+                    "with keys of the generator's dimension table (spinesim.geometry."
+                    "dimensions.BOUNDS gives each key's range and unit)")
         if self.low is None and self.high is None:
             return f"any value ({self.unit_text()})" if self.unit else "any value"
         lo = "(-inf" if self.low is None else ("(" if self.low_open else "[") + _num(self.low)
@@ -302,6 +307,24 @@ class ActivityEntry:
         return {k: getattr(self, k) for k in ACTIVITY_ITEM_KEYS}
 
 
+@dataclass(frozen=True)
+class DimensionOverrides:
+    """Per-vertebra overrides of the geometry generator's cited dimension table
+    (``[segment.dimensions.L4]``; :func:`spinesim.geometry.dimensions.level_dimensions`).
+
+    Attributes
+    ----------
+    items : tuple
+        ``(("L4", (("endplate_width_mm", 50.5), ...)), ...)``, sorted: mm and degrees.
+    """
+
+    items: tuple[tuple[str, tuple[tuple[str, float], ...]], ...]
+
+    def as_dict(self) -> dict[str, dict[str, float]]:
+        """``{"L4": {"endplate_width_mm": 50.5}}`` (TOML, JSON)."""
+        return {level: dict(values) for level, values in self.items}
+
+
 def _has(part: str) -> tuple[Requires, ...]:
     return (Requires(part=part),)
 
@@ -315,7 +338,8 @@ _EXPECTED = {"float": "a number", "int": "an integer", "bool": "true or false",
              "str": "a string", "levels": "a string such as 'L4-L5'",
              "path": "a string (file path)", "float_list": "a list of numbers",
              "int_list": "a list of integers",
-             "activities": "a list of tables (TOML [[activity.custom]])"}
+             "activities": "a list of tables (TOML [[activity.custom]])",
+             "dimensions": "a table of per-vertebra tables (TOML [segment.dimensions.L4])"}
 _LEVELS_RE = re.compile(r"^\s*([A-Za-z]\d)\s*-\s*([A-Za-z]\d)\s*$")
 
 
@@ -415,6 +439,8 @@ def check(f: Field, value: Any) -> Any:
         return out
     if f.kind == "activities":
         return check_activities(f, value)
+    if f.kind == "dimensions":
+        return check_dimensions(f, value)
     if not isinstance(value, str):
         raise _wrong_type(f, value)
     if f.kind == "path":
@@ -495,6 +521,52 @@ def check_activities(f: Field, value: Any) -> tuple[ActivityEntry, ...]:
         out.append(ActivityEntry(name, nums["per_day"], nums["compression_n"],
                                  nums["moment_nm"], direction))
     return tuple(out)
+
+
+def check_dimensions(f: Field, value: Any) -> DimensionOverrides:
+    """The validated overrides of a ``dimensions`` field (``segment.dimensions``): a table
+    per vertebra, each with keys of the generator's dimension table in their ranges.
+
+    Raises
+    ------
+    FieldValueError
+        Naming the entry (``segment.dimensions.L4.endplate_width_mm``), the value and what
+        is allowed (closest valid key, range and unit).
+    """
+    from spinesim.errors import MeshError
+    from spinesim.geometry.dimensions import BOUNDS, level_dimensions
+
+    if isinstance(value, DimensionOverrides):
+        value = value.as_dict()
+    value = _plain(value)
+    if not isinstance(value, Mapping):
+        raise _wrong_type(f, value)
+    out = []
+    for level, table in value.items():
+        where = f"{f.key}.{level}"
+        if str(level).upper() not in LEVEL_NAMES:
+            raise FieldValueError(f"{where}: unknown vertebra {level!r}; allowed: "
+                                  f"{', '.join(LEVEL_NAMES)}")
+        table = _plain(table)
+        if not isinstance(table, Mapping):
+            raise FieldValueError(f"{where} = {_show(table)} has the wrong type: expected a "
+                                  f"table of dimensions, got {_kind_of(table)}")
+        nums = {}
+        for k, v in table.items():
+            if k not in BOUNDS:
+                close = difflib.get_close_matches(str(k), BOUNDS, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else \
+                    f"; valid keys: {', '.join(BOUNDS)}"
+                raise FieldValueError(f"{where}: unknown dimension {k!r}{hint}")
+            lo, hi, unit = BOUNDS[k]
+            bounds = Field(f"{where}.{k}", "float", None, "", unit, lo, hi)
+            nums[str(k)] = _number(bounds, v, bounds.key, False)
+        try:
+            level_dimensions(str(level), **nums)      # S1 disc keys, concavity vs height
+        except MeshError as exc:
+            raise FieldValueError(f"{where}: {exc}") from None
+        out.append((str(level).upper(), tuple(sorted(nums.items()))))
+    return DimensionOverrides(tuple(sorted(out)))
 
 
 def _levels(f: Field, value: str) -> str:
@@ -579,6 +651,12 @@ FIELDS: tuple[Field, ...] = (
           "Mesh file with named region tags (read with meshio) replacing the generated "
           "geometry; a relative path is relative to the scenario file's folder", "",
           optional=True, source="modelling default: unset, the geometry is generated"),
+    Field("segment.dimensions", "dimensions", None,
+          "Overrides of the generator's cited dimension table per vertebra (mm, degrees): "
+          "a patient's measured geometry, e.g. [segment.dimensions.L4] endplate_width_mm = "
+          "50.5 (examples/anatomy_comparison.py measures them from surfaces)", "",
+          optional=True, requires=(Requires(key="segment.mesh", is_set=False),),
+          source="modelling default: unset, the cited table of spinesim.geometry.dimensions"),
     # -------------------------------------------------------------------------- bone
     Field("bone.quality", "str", "healthy",
           "Bone quality; osteoporotic scales cortical E by 0.67 and cancellous E by 0.34", "",
@@ -1050,6 +1128,26 @@ SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(
     ".".join(f.key.split(".")[:i]) for f in FIELDS for i in range(1, f.key.count(".") + 1)))
 
 
+def dimension_field(key: str) -> Field:
+    """The number field of one dimension override, ``segment.dimensions.L4.endplate_width_mm``
+    (range and unit of the generator's dimension table), e.g. for a swept key.
+
+    Raises
+    ------
+    KeyError
+        ``key`` is not of that form, or names an unknown vertebra or dimension.
+    """
+    from spinesim.geometry.dimensions import BOUNDS
+
+    prefix, _, rest = key.partition(".dimensions.")
+    level, _, name = rest.partition(".")
+    if prefix != "segment" or level.upper() not in LEVEL_NAMES or name not in BOUNDS:
+        raise KeyError(key)
+    lo, hi, unit = BOUNDS[name]
+    return Field(key, "float", None, f"{name} of {level.upper()} (segment.dimensions)", unit,
+                 lo, hi, optional=True, source="overrides the cited dimension table")
+
+
 def field(key: str) -> Field:
     """The :class:`Field` of dotted ``key``; KeyError if there is none."""
     return _BY_KEY[key]
@@ -1075,7 +1173,7 @@ def _check_table(fields: tuple[Field, ...] = FIELDS) -> None:
     assert len(keys) == len(set(keys)), "duplicate keys"
     for f in fields:
         assert f.kind in ("float", "int", "bool", "str", "levels", "path", "float_list",
-                          "int_list", "activities"), f.key
+                          "int_list", "activities", "dimensions"), f.key
         assert f.key not in SECTIONS, f"{f.key} is both a field and a table"
         assert f.source, f"{f.key} has no source"
         assert (f.kind == "str") == bool(f.choices), f.key
@@ -1133,6 +1231,14 @@ def contradictions(v: Mapping[str, Any], given: Mapping[str, Any]) -> list[tuple
     def how(key: str) -> str:
         return "" if key in given else " (default)"
 
+    dims = v.get("segment.dimensions")
+    if dims is not None:
+        span = vertebrae(v["segment.levels"])
+        for level, _ in dims.items:
+            if level not in span:
+                bad("segment.dimensions", f"segment.dimensions.{level} is given, but "
+                    f"segment.levels{how('segment.levels')} = {v['segment.levels']!r} spans "
+                    f"{', '.join(span)}")
     weeks, frac = v["activity.ramp_weeks"], v["activity.ramp_fraction"]
     if len(weeks) != len(frac):
         bad("activity.ramp_fraction",

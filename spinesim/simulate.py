@@ -292,7 +292,8 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
         cage_width_mm=g("cage.width_mm") or d.cage_width_mm,
         cage_depth_mm=g("cage.depth_mm") or d.cage_depth_mm, cage_height_mm=g("cage.height_mm"),
         interface_scale=g("loosening.bonded_tie_factor") / Interface().tie_factor,
-        soft_tissue=bool(g("timeline.soft_tissue")))
+        soft_tissue=bool(g("timeline.soft_tissue")),
+        dimensions=dims.items if (dims := g("segment.dimensions")) is not None else ())
 
 
 def healing_rule(scenario: Scenario) -> healing.Rule:

@@ -644,12 +644,17 @@ def _base_scenario(data: Mapping, where: str, base_dir: Path | None,
 def _check_parameter(base: Any, p: ParameterSpec, where: str) -> None:
     """A swept key must be a scenario field and its values (or range) must fit the field."""
     from spinesim.scenario import ScenarioError
-    from spinesim.scenario_schema import FieldValueError, check, field
+    from spinesim.scenario_schema import FieldValueError, check, dimension_field, field
 
     label = f"{where}: [sweep.parameters] {p.key!r}"
     try:
         f = field(p.key)
     except KeyError:
+        try:
+            f = dimension_field(p.key)    # segment.dimensions.L4.endplate_width_mm
+        except KeyError:
+            f = None
+    if f is None:
         probe = p.values[0] if p.values else p.low if p.low is not None else p.mean
         try:  # the scenario's own message: "unknown key ...; did you mean ...?"
             base.with_values({p.key: probe}, source=f"{where}: [sweep.parameters]")

@@ -231,3 +231,88 @@ def test_screw_tie_refinement_surface_tie_converges_and_line_tie_does_not(tmp_pa
     assert line[1]["head_deflection_mm"] > 1.15 * line[0]["head_deflection_mm"]
     saved = json.loads((tmp_path / "screw_tie_refinement.json").read_text())
     assert saved["rows"] == rows and saved["load_n"] == ex.LOAD_N
+
+
+def _write_subject(folder: Path, resolution: float, dimensions=None) -> None:
+    """The generated intact L4-L5 written as a subject in the anatomy data set's layout and
+    axes (x anterior, y right, z cranial), moved and turned: a comparison with itself."""
+    import meshio
+
+    from spinesim.geometry.lumbar import lumbar_segment
+    from spinesim.geometry.measure import ANATOMICAL_DIRECTIONS, segment_surfaces
+
+    ac = load_example("anatomy_comparison")
+    R = np.array([ANATOMICAL_DIRECTIONS[a] for a in ac.AXES]).T
+    c, s = np.cos(0.3), np.sin(0.3)
+    turn = np.array([[1.0, 0, 0], [0, c, -s], [0, s, c]])        # tilt the whole spine
+
+    def to_file(p):
+        return (p @ turn.T + [3.0, -40.0, 900.0]) @ R
+
+    g = lumbar_segment("L4-L5", construct="intact", resolution=resolution,
+                       dimensions=dimensions)
+    surfaces = segment_surfaces(g)
+    folder.mkdir()
+    for level in ("L4", "L5"):
+        for part, key in (("body", f"{level} body"), ("whole", level)):
+            srf = surfaces[key]
+            meshio.write(folder / f"{level}_{part}_mm.stl",
+                         meshio.Mesh(to_file(srf.points), [("triangle", srf.triangles)]),
+                         binary=True)
+    block = g.mesh.solid_blocks[0]
+    tags = {n: t for t, n in g.mesh.region_names.items()}
+    disc = np.isin(block.region, [tags["annulus"], tags["nucleus"]])
+    region = np.where(block.region[disc] == tags["nucleus"], ac.NUCLEUS_REGION, 1)
+    meshio.write(folder / "L4L5_disc_hex8_mm.vtu",
+                 meshio.Mesh(to_file(g.mesh.points), [("hexahedron", block.cells[disc])],
+                             cell_data={"region": [region]}))
+
+
+def test_anatomy_comparison_of_the_generated_segment_with_itself_finds_no_difference(tmp_path):
+    ac = load_example("anatomy_comparison")
+    _write_subject(tmp_path / "subject", 0.5)
+    table = ac.run(tmp_path / "subject", tmp_path / "out", resolution=0.5)
+    assert len(table) == 33 and not table.subject.isna().any()
+    # binary STL stores float32 coordinates: 1e-5 relative, 1e-3 deg; the disc (VTU, float64)
+    # is exact
+    tol = np.where(table.unit == "deg", 1e-3, 1e-5 * np.abs(table.subject))
+    close = np.abs(table.difference) <= tol
+    assert close.all(), table[~close]
+    disc = table.part == "L4-L5 disc"
+    assert (np.abs(table.difference[disc]) <= 1e-9 * np.maximum(1, table.subject[disc])).all()
+    written = (tmp_path / "out" / "anatomy_comparison.csv").read_text().splitlines()
+    assert written[0] == "part,quantity,unit,subject,spinesim,difference,difference_percent"
+    assert len(written) == 34 and not list((tmp_path / "out").glob("*.tmp*"))
+
+
+def test_anatomy_comparison_without_the_data_says_where_to_point_it(tmp_path, capsys):
+    ac = load_example("anatomy_comparison")
+    assert ac.main(["--anatomy", str(tmp_path / "none"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "none: anatomy folder not found; pass --anatomy DIR or set SPINESIM_ANATOMY" in err
+
+
+def test_fitted_dimensions_recover_a_subject_built_with_known_ones(tmp_path):
+    """A subject generated with other dimensions: the fit finds them, its TOML fragment is a
+    scenario whose segment options carry them, and the built segment has them."""
+    from spinesim.model.segment import SegmentOptions, build_segment
+    from spinesim.scenario import Scenario
+    from spinesim.simulate import segment_options
+
+    ac = load_example("anatomy_comparison")
+    true = {"L4": {"endplate_width_mm": 52.0, "endplate_depth_mm": 38.0,
+                   "body_height_mm": 30.0, "disc_height_mm": 11.5, "disc_lordosis_deg": 10.0},
+            "L5": {"endplate_width_mm": 50.0, "endplate_depth_mm": 36.5, "body_height_mm": 29.0}}
+    _write_subject(tmp_path / "subject", 0.5, true)
+    fitted, step = ac.subject_dimensions(tmp_path / "subject", 0.5)
+    for lv in true:
+        for key, value in true[lv].items():
+            assert fitted[lv][key] == pytest.approx(value, abs=2e-3), (lv, key)
+    assert step < 2e-3
+    ac.run(tmp_path / "subject", tmp_path / "out", 0.5, fit=True)
+    scenario = Scenario.from_toml(tmp_path / "out" / "subject_dimensions.toml")
+    opts = segment_options(scenario, resolution=0.5)
+    assert dict(dict(opts.dimensions)["L4"])["endplate_width_mm"] == pytest.approx(52.0, abs=2e-3)
+    seg = build_segment(SegmentOptions(resolution=0.5, soft_tissue=False,
+                                       dimensions=opts.dimensions))
+    assert seg.geometry.dimensions["L5"].body_height_mm == pytest.approx(29.0, abs=2e-3)

@@ -144,6 +144,27 @@ def test_unknown_key_names_the_file_and_the_closest_valid_key(tmp_path):
     assert "'sweeps'" in msg and "[sweep]" in msg
 
 
+def test_a_dimension_of_the_geometry_can_be_swept(tmp_path):
+    swept = '[sweep.parameters]\n"segment.dimensions.L4.disc_height_mm" = [8.0, 12.0]\n'
+    sw = load_sweep(write(tmp_path / "d.toml", '[sweep]\ndesign = "grid"\n' + swept))
+    assert [c["segment"]["dimensions"] for c in sw.cases] == [
+        {"L4": {"disc_height_mm": 8.0}}, {"L4": {"disc_height_mm": 12.0}}]
+    write(tmp_path / "base.toml", "[segment.dimensions.L4]\nendplate_width_mm = 50.0\n")
+    sw = load_sweep(write(tmp_path / "b.toml", '[sweep]\ndesign = "grid"\n'
+                          'scenario = "base.toml"\n' + swept))   # merged into the base's table
+    assert sw.cases[1]["segment"]["dimensions"] == {"L4": {"disc_height_mm": 12.0,
+                                                           "endplate_width_mm": 50.0}}
+    example = load_sweep(EXAMPLE.with_name("disc_height.toml"))
+    assert [c["segment"]["dimensions"]["L4"]["disc_height_mm"] for c in example.cases] == \
+        [8.0, 9.5, 11.0, 12.5]
+    msg = sweep_error(tmp_path, '[sweep]\ndesign = "grid"\n[sweep.parameters]\n'
+                                '"segment.dimensions.L4.disc_height_mm" = [8.0, 40.0]\n')
+    assert "40.0 is out of range" in msg and "allowed range [2, 25] mm" in msg
+    msg = sweep_error(tmp_path, '[sweep]\ndesign = "grid"\n[sweep.parameters]\n'
+                                '"segment.dimensions.L3.disc_height_mm" = [8.0]\n')
+    assert "segment.dimensions.L3 is given, but segment.levels (default) = 'L4-L5'" in msg
+
+
 def test_values_out_of_range_name_the_key_and_the_range(tmp_path):
     msg = sweep_error(tmp_path, '[sweep]\ndesign = "grid"\n[sweep.parameters]\n'
                                 '"hardware.rod.diameter_mm" = [5.5, 60.0]\n')

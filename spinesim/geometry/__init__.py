@@ -1,5 +1,7 @@
 """Parametric geometry: literature dimensions of the lumbar vertebrae and a hex8 mesh generator
-for lumbar motion segments (intact or fused). Lengths in mm, angles in degrees.
+for lumbar motion segments (intact or fused); :mod:`spinesim.geometry.measure` takes the same
+anatomical measures of a generated segment and of a subject's surfaces. Lengths in mm, angles
+in degrees.
 
 >>> from spinesim.geometry import lumbar_segment
 >>> seg = lumbar_segment("L4-L5", construct="intact")   # doctest: +SKIP

@@ -23,6 +23,7 @@ as the disc wedge angle because the model's vertebral bodies are not wedged.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -405,7 +406,9 @@ def level_dimensions(level: str, **overrides: float) -> LevelDimensions:
     allowed = [f.name for f in fields(LevelDimensions) if f.name != "level"]
     unknown = sorted(set(overrides) - set(allowed))
     if unknown:
-        raise MeshError(f"unknown dimension key(s) {unknown} for {name}; allowed keys: "
+        close = difflib.get_close_matches(unknown[0], allowed, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise MeshError(f"unknown dimension key(s) {unknown} for {name}; {hint}allowed keys: "
                         f"{', '.join(allowed)}")
     if name == "S1":
         bad = sorted(k for k in overrides if k in _DISC_KEYS)

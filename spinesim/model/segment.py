@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,6 +83,10 @@ class SegmentOptions:
     ``mesh_path``: a user's segment mesh instead of the generated one (see
     :mod:`spinesim.model.segment_import`: materials by region, no soft tissue, no screws;
     ``construct`` is then a label only).
+    ``dimensions``: overrides of the generator's cited dimension table per vertebra (mm,
+    degrees; :func:`spinesim.geometry.dimensions.level_dimensions`), given as a mapping
+    ``{"L4": {"endplate_width_mm": 50.5}}`` and kept as sorted tuples so that the options
+    stay hashable (a patient's measured geometry: ``examples/anatomy_comparison.py``).
     """
 
     levels: str = "L4-L5"
@@ -109,8 +114,14 @@ class SegmentOptions:
     soft_tissue: bool = True
     mesh_path: str | None = None
     solver: str = "auto"
+    dimensions: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "dimensions", dimension_overrides(self.dimensions,
+                                                                   self.levels))
+        if self.dimensions and self.mesh_path is not None:
+            raise SpinesimError("dimensions apply to the generated geometry, not to a given "
+                                f"mesh ({self.mesh_path})")
         if self.construct not in CONSTRUCTS:
             raise SpinesimError(f"construct {self.construct!r}; allowed: {', '.join(CONSTRUCTS)}")
         if not 2.0 <= self.rod_diameter_mm <= 12.0:
@@ -126,6 +137,28 @@ class SegmentOptions:
             raise SpinesimError(f"interface_scale {self.interface_scale} outside (0, 1000]")
         if not -0.1 <= self.prestrain <= 0.2:
             raise SpinesimError(f"prestrain {self.prestrain} outside [-0.1, 0.2]")
+
+
+def dimension_overrides(dimensions: Mapping | Sequence, levels: str = "L4-L5"
+                        ) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+    """Per-vertebra overrides of the generator's dimension table (mm, degrees), checked
+    against its keys and ranges and the vertebrae of ``levels``, as sorted tuples.
+
+    ``dimensions``: ``{"L4": {"endplate_width_mm": 50.5}}`` or the tuple form it returns.
+    """
+    from spinesim.geometry.dimensions import level_dimensions
+
+    items = dimensions.items() if isinstance(dimensions, Mapping) else dimensions
+    out = []
+    for level, values in items:
+        values = dict(values.items() if isinstance(values, Mapping) else values)
+        level = str(level).upper()
+        if level not in lumbar_levels(levels):
+            raise SpinesimError(f"dimensions given for {level}, which is not one of the "
+                                f"vertebrae {levels}")
+        level_dimensions(level, **values)          # unknown keys and ranges, named
+        out.append((level, tuple(sorted((str(k), float(v)) for k, v in values.items()))))
+    return tuple(sorted(out))
 
 
 @dataclass(frozen=True, eq=False)
@@ -219,7 +252,8 @@ def build_segment(opts: SegmentOptions | None = None) -> Segment:
                                   screw_levels=lumbar_levels(opts.levels) if instrumented
                                   else (),
                                   screw_diameter_mm=opts.screw_diameter_mm,
-                                  screw_length_mm=opts.screw_length_mm)
+                                  screw_length_mm=opts.screw_length_mm,
+                                  dimensions={lv: dict(kv) for lv, kv in opts.dimensions})
     t_geo = time.perf_counter()
     mesh = geometry.mesh
     mats = region_materials(bone_quality=opts.bone_quality, rho_app_g_cm3=opts.rho_app_g_cm3,
