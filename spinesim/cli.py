@@ -60,12 +60,15 @@ def _rom(args: argparse.Namespace) -> int:
         parent = Path(args.json).resolve().parent
         if not parent.is_dir():
             raise SystemExit(f"spinesim rom: --json {args.json}: folder {parent} does not exist")
+    dims = _dimensions_file(args.dimensions) if args.dimensions is not None else None
     opts = SegmentOptions(levels=args.levels, construct=args.construct,
                           resolution=args.resolution, bone_quality=args.bone_quality,
                           rho_app_g_cm3=args.bone_density, rod_material=args.rod_material,
                           rod_diameter_mm=args.rod_diameter, cage_material=args.cage_material,
-                          mesh_path=args.mesh)
+                          mesh_path=args.mesh, dimensions=dims.items if dims else ())
     out = rom_study(opts, moment_nm=args.moment, preload_n=args.preload)
+    if dims is not None:
+        out["dimensions"] = dims.as_dict()
     print(f"{args.levels} {args.construct}, {args.moment:g} N·m, preload {args.preload:g} N "
           f"({out['model']['dofs']} DOF, {out['seconds']:.0f} s); ROM one-sided, degrees")
     for name, row in out["cases"].items():
@@ -82,6 +85,29 @@ def _rom(args: argparse.Namespace) -> int:
         write_json(args.json, out)
         print(f"written: {args.json}")
     return 0
+
+
+def _dimensions_file(path: str):
+    """The checked ``[segment.dimensions]`` tables of a TOML file (other tables ignored)."""
+    import tomllib
+
+    from spinesim.scenario_schema import FieldValueError, check_dimensions, field
+
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SystemExit(f"spinesim rom: --dimensions {path}: file not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SystemExit(f"spinesim rom: --dimensions {path}: {exc}") from None
+    table = data.get("segment", {}).get("dimensions") if isinstance(data.get("segment"),
+                                                                    dict) else None
+    if table is None:
+        raise SystemExit(f"spinesim rom: --dimensions {path}: no [segment.dimensions.<vertebra>] "
+                         "table")
+    try:
+        return check_dimensions(field("segment.dimensions"), table)
+    except FieldValueError as exc:
+        raise SystemExit(f"spinesim rom: --dimensions {path}: {exc}") from None
 
 
 def _risk_int(flag: str, text: str | None, low: int, what: str) -> int | None:
@@ -340,6 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--mesh", help="your own segment mesh (any meshio format) with named regions "
                    "and the node sets upper_endplate_top / lower_endplate_bottom; no soft "
                    "tissue or screws are added to it")
+    m.add_argument("--dimensions", metavar="FILE",
+                   help="a TOML file whose [segment.dimensions.L4] ... tables replace the "
+                        "cited dimensions (e.g. the subject_dimensions.toml of "
+                        "examples/anatomy_comparison.py --fit)")
     m.add_argument("--json", help="write the results to this JSON file")
     m.set_defaults(func=_rom)
     k = sub.add_parser("risk", help="Monte Carlo failure probabilities over the uncertain "

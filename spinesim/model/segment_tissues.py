@@ -229,11 +229,15 @@ def annulus_fibres(geometry, *, prestrain: float = 0.0,
         has = key_left[order][pos] == key_right
         nb = np.where(has, order[pos], -1)
         # span m element widths per height, m chosen so the mean angle is closest to 30°
+        q = pts[f]
+        face_area = 0.5 * np.linalg.norm(np.cross(q[:, 2] - q[:, 0], q[:, 3] - q[:, 1]), axis=1)
         best = None
         reach = np.arange(len(f))
+        spanned = face_area.copy()      # area of the faces F ... F + m - 1 (0 past the end)
         for m in range(1, 5):  # the fibre spans m faces: F ... F + m - 1
             if m > 1:
                 reach = np.where(reach >= 0, nb[np.maximum(reach, 0)], -1)
+                spanned = spanned + np.where(reach >= 0, face_area[np.maximum(reach, 0)], 0.0)
             a = np.flatnonzero(reach >= 0)
             cand = np.vstack([np.column_stack([f[a, 0], f[reach[a], 2]]),
                               np.column_stack([f[a, 3], f[reach[a], 1]])])
@@ -241,13 +245,13 @@ def annulus_fibres(geometry, *, prestrain: float = 0.0,
             ang = np.degrees(np.arcsin(np.abs(dd @ axis) / np.linalg.norm(dd, axis=1)))
             if best is None or abs(ang.mean() - TARGET_FIBRE_ANGLE_DEG) < \
                     abs(best[2].mean() - TARGET_FIBRE_ANGLE_DEG):
-                best = (a, cand, ang)
-        a, pairs, _ = best
+                best = (a, cand, ang, spanned[a] / m)
+        a, pairs, _, area = best
         d = pts[pairs[:, 1]] - pts[pairs[:, 0]]
         L = np.linalg.norm(d, axis=1)
-        q = pts[f[a]]
-        face_area = 0.5 * np.linalg.norm(np.cross(q[:, 2] - q[:, 0], q[:, 3] - q[:, 1]), axis=1)
-        per = np.concatenate([face_area, face_area]) / (L * spacing_mm)
+        # each spring stands for the mean area of the faces it crosses: a fibre and its
+        # mirror image (the other family) cross the same faces, so they get the same share
+        per = np.concatenate([area, area]) / (L * spacing_mm)
         layer = np.concatenate([geometry.annulus_layer[mine[a]]] * 2)
         angles.append(np.degrees(np.arcsin(np.abs(d @ axis) / L)))
         sets.append(annulus_fibre_springs(f"annulus fibres {up}-{lo}", pts, pairs, layer,
