@@ -14,10 +14,11 @@ point ``--anatomy`` (or the environment variable ``SPINESIM_ANATOMY``) at a fold
 surfaces, mm) and ``L4L5_disc_hex8_mm.vtu`` (hexahedra with cell data ``region``, 5 =
 nucleus), in axes x anterior, y right, z cranial.
 
-With ``--fit`` it also fits the generator's dimensions to the subject (body widths, depths
-and central heights, mean disc height, segmental lordosis) and writes them as a scenario
+With ``--fit`` it also fits the generator's dimensions to the subject (body widths, depths,
+central heights and wedges, mean disc height and disc wedge) and writes them as a scenario
 fragment, ``OUT/subject_dimensions.toml`` (``[segment.dimensions.L4]`` ...), to run the
-timeline on the subject's proportions: ``spinesim run OUT/subject_dimensions.toml``.
+timeline on the subject's proportions: ``spinesim run OUT/subject_dimensions.toml``; the
+comparison with the fitted dimensions goes to ``OUT/anatomy_comparison_fitted.csv``.
 
 Run: ``python examples/anatomy_comparison.py [--anatomy DIR] [--resolution 1.0]
 [--out results/anatomy] [--fit]`` (about 1 s; 3 s with ``--fit``).
@@ -81,6 +82,7 @@ def measures(anatomy: Path, resolution: float = 1.0, dimensions=None):
         body_frame,
         body_measures,
         disc_measures,
+        extents,
         read_surface,
         segment_surfaces,
     )
@@ -101,12 +103,12 @@ def measures(anatomy: Path, resolution: float = 1.0, dimensions=None):
         s, g = body_measures(body), body_measures(generated[f"{level} body"])
         for field, quantity, unit in BODY_ROWS:
             add(f"{level} body", quantity, unit, getattr(s, field), getattr(g, field))
-        sw = body_measures(whole, body)
-        gw = body_measures(generated[level], generated[f"{level} body"])
-        add(level, "whole-vertebra volume", "cm3", sw.volume_cm3, gw.volume_cm3)
+        add(level, "whole-vertebra volume", "cm3", whole.volume_mm3 / 1000,
+            generated[level].volume_mm3 / 1000)
+        size = (extents(whole, body), extents(generated[level], generated[f"{level} body"]))
         for i, quantity in enumerate(("overall width (transverse processes)",
                                       "overall length (body to spinous process)")):
-            add(level, quantity, "mm", sw.extent_mm[i], gw.extent_mm[i])
+            add(level, quantity, "mm", size[0][i], size[1][i])
     lordosis = [float(np.degrees(np.arccos(np.clip(axis["L4"][i] @ axis["L5"][i], -1, 1))))
                 for i in (0, 1)]
     add("L4-L5", "segmental lordosis (angle between the body axes)", "deg", *lordosis)
@@ -127,18 +129,19 @@ def measures(anatomy: Path, resolution: float = 1.0, dimensions=None):
 #: the comparison table it must reproduce).
 FITTED = (*((lv, key, f"{lv} body", q) for lv in ("L4", "L5") for key, q in (
     ("endplate_width_mm", "mid-height width"), ("endplate_depth_mm", "mid-height depth"),
-    ("body_height_mm", "central height"))),
+    ("body_height_mm", "central height"), ("body_wedge_deg", "wedge angle"))),
     ("L4", "disc_height_mm", "L4-L5 disc", "mean height (volume / section area)"),
-    ("L4", "disc_lordosis_deg", "L4-L5", "segmental lordosis (angle between the body axes)"))
+    ("L4", "disc_lordosis_deg", "L4-L5 disc", "wedge (lordosis) angle"))
 
 
-def subject_dimensions(anatomy: Path, resolution: float = 1.0, iterations: int = 3):
+def subject_dimensions(anatomy: Path, resolution: float = 1.0, iterations: int = 5):
     """Generator dimensions (``{"L4": {...}, "L5": {...}}``, mm and degrees) whose segment
-    reproduces the subject's body widths, depths and central heights, mean disc height and
-    segmental lordosis, and the largest correction of the last step (mm or degrees).
+    reproduces the subject's body widths, depths, central heights and wedges, mean disc height
+    and disc wedge (the segmental lordosis follows: the disc wedge plus half of each body's),
+    and the largest correction of the last step (mm or degrees).
 
-    Each measure moves one for one with its dimension (the concavities and the wedge of the
-    disc stay put), so each step adds the remaining difference to the dimension."""
+    Each measure moves one for one with its dimension (the concavities stay put), so each step
+    adds the remaining difference to the dimension."""
     from spinesim.geometry.dimensions import level_dimensions
 
     dims = {lv: {} for lv in ("L4", "L5")}
@@ -157,7 +160,8 @@ def subject_dimensions(anatomy: Path, resolution: float = 1.0, iterations: int =
 def run(anatomy: Path, out: Path, resolution: float = 1.0, fit: bool = False):
     """Measure, write ``out/anatomy_comparison.csv`` atomically, return the table. With
     ``fit``, also write ``out/subject_dimensions.toml``: a scenario fragment with the
-    :func:`subject_dimensions` (``spinesim run`` it, alone or appended to a scenario)."""
+    :func:`subject_dimensions` (``spinesim run`` it, alone or appended to a scenario), and
+    ``out/anatomy_comparison_fitted.csv``: the comparison with those dimensions."""
     from spinesim.atomic import atomic_path, write_csv
     from spinesim.errors import MeshError
 
@@ -169,6 +173,8 @@ def run(anatomy: Path, out: Path, resolution: float = 1.0, fit: bool = False):
     write_csv(out / "anatomy_comparison.csv", table, index=False, float_format="%.4g")
     if fit:
         dims, last_step = subject_dimensions(anatomy, resolution)
+        write_csv(out / "anatomy_comparison_fitted.csv", measures(anatomy, resolution, dims),
+                  index=False, float_format="%.4g")
         lines = [f"# Generator dimensions fitted to the subject in {anatomy} by",
                  "# examples/anatomy_comparison.py --fit (mm, degrees); the last fitting step "
                  f"moved them by {last_step:.2g} at most."]
@@ -201,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     print(with_units.drop(columns="unit").to_string(index=False, float_format="%.3g"))
     print(f"written: {args.out / 'anatomy_comparison.csv'}")
     if args.fit:
-        print(f"written: {args.out / 'subject_dimensions.toml'}")
+        for name in ("anatomy_comparison_fitted.csv", "subject_dimensions.toml"):
+            print(f"written: {args.out / name}")
     return 0
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import spinesim
@@ -115,8 +116,6 @@ def test_educator_script_runs_the_three_scenarios_side_by_side(tmp_path):
 def test_bone_strain_script_tabulates_each_scenario(tmp_path, capsys):
     """Two scenario files at resolution 0.4: one row per activity and part, written as CSV;
     the osteoporotic lifter's threads sit in bone strained further than the healthy walker's."""
-    import pandas as pd
-
     ex = load_example("bone_strain")
     files = [ROOT / "examples" / "scenarios" / f"{n}.toml"
              for n in ("healthy_fusion", "osteoporotic_loosening")]
@@ -135,8 +134,6 @@ def test_screw_pullout_script_loads_do_not_follow_the_interface_stiffness(tmp_pa
     only a little between screws and cage (4-7 % for the loads over 20 N, measured) while the
     micromotion grows 1.5-3x; the L4 screws are pulled out of the bone, far below their
     predicted pullout strength, which does not depend on the interface stiffness."""
-    import pandas as pd
-
     ex = load_example("screw_pullout")
     path = ROOT / "examples" / "scenarios" / "osteoporotic_loosening.toml"
     assert ex.main([str(path), "--out", str(tmp_path), "--resolution", "0.4",
@@ -301,8 +298,10 @@ def test_fitted_dimensions_recover_a_subject_built_with_known_ones(tmp_path):
 
     ac = load_example("anatomy_comparison")
     true = {"L4": {"endplate_width_mm": 52.0, "endplate_depth_mm": 38.0,
-                   "body_height_mm": 30.0, "disc_height_mm": 11.5, "disc_lordosis_deg": 10.0},
-            "L5": {"endplate_width_mm": 50.0, "endplate_depth_mm": 36.5, "body_height_mm": 29.0}}
+                   "body_height_mm": 30.0, "body_wedge_deg": 3.0, "disc_height_mm": 11.5,
+                   "disc_lordosis_deg": 10.0},
+            "L5": {"endplate_width_mm": 50.0, "endplate_depth_mm": 36.5, "body_height_mm": 29.0,
+                   "body_wedge_deg": 8.0}}
     _write_subject(tmp_path / "subject", 0.5, true)
     fitted, step = ac.subject_dimensions(tmp_path / "subject", 0.5)
     for lv in true:
@@ -310,6 +309,8 @@ def test_fitted_dimensions_recover_a_subject_built_with_known_ones(tmp_path):
             assert fitted[lv][key] == pytest.approx(value, abs=2e-3), (lv, key)
     assert step < 2e-3
     ac.run(tmp_path / "subject", tmp_path / "out", 0.5, fit=True)
+    fitted_table = pd.read_csv(tmp_path / "out" / "anatomy_comparison_fitted.csv")
+    assert np.abs(fitted_table.difference).max() < 1e-2        # the whole subject, refound
     scenario = Scenario.from_toml(tmp_path / "out" / "subject_dimensions.toml")
     opts = segment_options(scenario, resolution=0.5)
     assert dict(dict(opts.dimensions)["L4"])["endplate_width_mm"] == pytest.approx(52.0, abs=2e-3)

@@ -18,6 +18,7 @@ from spinesim.geometry.measure import (
     body_measures,
     cross_section,
     disc_measures,
+    extents,
     read_surface,
     reorient,
     segment_surfaces,
@@ -71,8 +72,22 @@ def test_box_measures_are_exact():
     assert (b.width_mm, b.depth_mm, b.central_height_mm) == pytest.approx((40, 30, 20))
     assert b.anterior_height_mm == pytest.approx(20) and b.posterior_height_mm == pytest.approx(20)
     assert b.wedge_deg == pytest.approx(0, abs=1e-9) and b.tilt_deg == pytest.approx(0, abs=1e-6)
-    assert b.extent_mm == pytest.approx((40, 30, 20))
+    assert extents(s, s) == pytest.approx((40, 30, 20))
     assert b.volume_cm3 == pytest.approx(24.0)
+
+
+def test_a_vertical_line_through_edges_and_vertices_of_a_turned_box_is_found():
+    """Through a shared edge, rounding can put the line just outside both triangles; the
+    chord must still be found (one of these 267 lines missed without a tolerance)."""
+    s = _box_surface()
+    for deg in np.linspace(1, 89, 89):
+        R = np.array([[math.cos(math.radians(deg)), -math.sin(math.radians(deg)), 0],
+                      [math.sin(math.radians(deg)), math.cos(math.radians(deg)), 0],
+                      [0, 0, 1.0]])
+        turned = Surface(s.points @ R.T, s.triangles, "turned box")
+        for p in ((5.0, 5.0), (10.0, 10.0), (20.0, 10.0)):       # a diagonal, vertices
+            x, y, _ = R @ [p[0], p[1], 0.0]
+            assert vertical_chord(turned, x, y) == pytest.approx(20.0, rel=1e-9)
 
 
 def test_a_tilted_and_shifted_body_gives_the_same_measures_and_its_tilt():
@@ -80,6 +95,7 @@ def test_a_tilted_and_shifted_body_gives_the_same_measures_and_its_tilt():
     moved = Surface(s.points @ _rot_x(17.0).T + [5.0, -80.0, 300.0], s.triangles, "moved")
     a, b = body_measures(s), body_measures(moved)
     assert b.tilt_deg == pytest.approx(17.0, abs=1e-9)
+    assert extents(moved, moved) == pytest.approx((40, 30, 20))
     for f in ("volume_cm3", "width_mm", "depth_mm", "section_area_mm2", "central_height_mm",
               "anterior_height_mm", "posterior_height_mm"):
         assert getattr(b, f) == pytest.approx(getattr(a, f), rel=1e-9), f
@@ -147,6 +163,48 @@ def test_generated_body_has_the_dimensions_it_was_given():
     disc = disc_measures(s["L4-L5 disc"], s["L4-L5 nucleus"])
     assert disc.body.wedge_deg == pytest.approx(g.dimensions["L4"].disc_lordosis_deg, abs=0.2)
     assert 0 < disc.nucleus_volume_fraction < 1
+
+
+@pytest.mark.parametrize("construct", ["intact", "fused"])
+def test_wedged_bodies_have_their_wedge_and_turn_the_vertebra_above(construct):
+    """body_wedge_deg: the measured body wedge is the given one, its central height is kept,
+    and the upper vertebra turns by the disc wedge plus half of each body's wedge."""
+    from spinesim.geometry.measure import body_frame
+
+    dims = {"L4": {"body_wedge_deg": 2.0, "disc_lordosis_deg": 9.0},
+            "L5": {"body_wedge_deg": 12.0}}
+    g = lumbar_segment("L4-L5", construct=construct, resolution=0.5, dimensions=dims)
+    plain = segment_surfaces(lumbar_segment("L4-L5", construct=construct, resolution=0.5))
+    s = segment_surfaces(g)
+    for level, wedge in (("L4", 2.0), ("L5", 12.0)):
+        b = body_measures(s[f"{level} body"])
+        assert b.wedge_deg == pytest.approx(wedge, abs=0.01)
+        assert b.central_height_mm == pytest.approx(
+            body_measures(plain[f"{level} body"]).central_height_mm, abs=0.02)
+    z4, z5 = (body_frame(s[f"{lv} body"])[2] for lv in ("L4", "L5"))
+    assert math.degrees(math.acos(z4 @ z5)) == pytest.approx(9.0 + 0.5 * (2.0 + 12.0), abs=0.02)
+    assert g.quality["min_scaled_jacobian"] > 0.3
+    # the pedicle band of L5 (the lowest vertebra: its frame is the global one) moves as one,
+    # so the pedicles keep their height; the wedge is taken up above and below it
+    from spinesim.geometry.lumbar import ENDPLATE_THICKNESS_MM, _body_planes
+
+    d = g.dimensions["L5"]
+    zl, (k0, k1) = _body_planes("L5", d.body_height_mm, ENDPLATE_THICKNESS_MM,
+                                d.pedicle_height_mm, 2.5 / 0.5)
+    base = lumbar_segment("L4-L5", construct=construct, resolution=0.5,
+                          dimensions={"L4": dims["L4"]})       # L5 unwedged, same topology
+    block = g.mesh.solid_blocks[0]
+    tags = [t for t, n in g.mesh.region_names.items() if n in ("cortical", "cancellous",
+                                                                "endplate")]
+    body = np.unique(block.cells[(g.cell_vertebra == 1) & np.isin(block.region, tags)])
+    planes = body.reshape(len(zl), -1)        # bodies are numbered first, plane by plane
+    p0, p1 = base.mesh.points[planes], g.mesh.points[planes]
+    assert np.allclose(p0[..., :2], p1[..., :2])
+    y0 = p0[k0:k1 + 1, :, 1]
+    ratio = ((p1 - p0)[k0:k1 + 1, :, 2] / np.where(np.abs(y0) > 1, y0, np.nan)).ravel()
+    assert np.nanmax(ratio) - np.nanmin(ratio) < 1e-9           # one rigid turn of the band
+    top = (p1 - p0)[-1, :, 2] / np.where(np.abs(p0[-1, :, 1]) > 1, p0[-1, :, 1], np.nan)
+    assert np.nanmean(top) == pytest.approx(math.tan(math.radians(6.0)), rel=1e-9)
 
 
 def test_read_surface_reorients_the_file_axes(tmp_path):

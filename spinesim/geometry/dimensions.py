@@ -18,7 +18,8 @@ Known limitations (read before relying on a number): apart from L5, the vertebra
 width/depth/height, canal size and spinous process length are a pooled L2-L5 mean from one CT
 cohort [CLOUTHIER23], not level-specific values; pedicle widths, heights and angles between the
 sourced end levels are linear interpolations; the segmental (Cobb) lordosis of [BABOL03] is used
-as the disc wedge angle because the model's vertebral bodies are not wedged.
+as the disc wedge angle because the model's vertebral bodies are not wedged by default
+(``body_wedge_deg`` = 0; an override wedges them).
 """
 
 from __future__ import annotations
@@ -173,6 +174,11 @@ class LevelDimensions:
     facet_angle_deg : float or None
         Orientation of the facet joints below, angle between the joint plane and the
         mid-sagittal plane in the axial plane (0 sagittal, 90 coronal).
+    body_wedge_deg : float
+        Sagittal wedge angle of the vertebral body, the angle between its endplates, positive
+        when the body is taller anteriorly; ``body_height_mm`` is its height at the centre.
+        The upper vertebra of a disc turns by ``disc_lordosis_deg`` plus half of each adjacent
+        body's wedge (the segmental lordosis).
     """
 
     level: str
@@ -194,6 +200,7 @@ class LevelDimensions:
     nucleus_length_fraction: float | None = None
     nucleus_posterior_offset_fraction: float | None = None
     facet_angle_deg: float | None = None
+    body_wedge_deg: float = 0.0
 
     @property
     def has_disc_below(self) -> bool:
@@ -222,6 +229,7 @@ BOUNDS: dict[str, tuple[float, float, str]] = {
     "nucleus_length_fraction": (0.55, 0.85, "-"),
     "nucleus_posterior_offset_fraction": (-0.1, 0.1, "-"),
     "facet_angle_deg": (0.0, 90.0, "deg"),
+    "body_wedge_deg": (-15.0, 25.0, "deg"),
 }
 _DISC_KEYS = ("disc_height_mm", "disc_lordosis_deg", "nucleus_length_fraction",
               "nucleus_posterior_offset_fraction", "facet_angle_deg")
@@ -336,6 +344,12 @@ def _build_table() -> dict[str, dict[str, ValueSource]]:
     for key, vs in t["L5"].items():
         if key not in _DISC_KEYS and key not in t["S1"]:
             t["S1"][key] = V(vs.value, vs.reference, MODEL, _S1)
+    for lv in LEVELS:
+        t[lv]["body_wedge_deg"] = V(
+            0.0, "", MODEL, "unwedged bodies: the segmental lordosis sits in the disc wedge. "
+            "A sourced L5 alternative: anterior 30.3 and posterior 26.3 mm body heights over a "
+            "35.7 mm depth [COOK21], 2 atan(4.0 / (2 x 35.7)) = 6.4 deg, not applied so that "
+            "the disc keeps the segmental lordosis of [BABOL03]")
     t["S1"]["superior_concavity_mm"] = V(0.0, "SUN_EP", MODEL,
                                          "flat: the S1 superior endplate is mostly not concave")
     t["S1"]["inferior_concavity_mm"] = V(0.0, "", MODEL, "flat cut face of the modelled S1 block")

@@ -215,7 +215,10 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
         d = dims[names[j]]
         height = cage.height_mm if fused and cage.height_mm is not None else d.disc_height_mm
         depth = ab[j][1] + ab[j + 1][1]
-        discs.append({"height": height, "wedge": d.disc_lordosis_deg,
+        # the upper vertebra turns by the disc wedge plus half of each body's wedge
+        segmental = d.disc_lordosis_deg + 0.5 * (d.body_wedge_deg
+                                                 + dims[names[j + 1]].body_wedge_deg)
+        discs.append({"height": height, "wedge": d.disc_lordosis_deg, "segmental": segmental,
                       "rho": None if fused else d.nucleus_length_fraction,
                       "offset": 0.0 if fused else -d.nucleus_posterior_offset_fraction * depth})
         post = height - max(ab[j][1], ab[j + 1][1]) * np.tan(np.radians(d.disc_lordosis_deg))
@@ -236,7 +239,7 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
     frames[-1] = Frame(np.eye(3), np.zeros(3))
     for j in range(nv - 2, -1, -1):
         lo, dj = frames[j + 1], discs[j]
-        Ru = lo.R @ rot_x(np.radians(dj["wedge"]))
+        Ru = lo.R @ rot_x(np.radians(dj["segmental"]))
         t = (lo.t + lo.R @ [0, 0, 0.5 * dims[names[j + 1]].body_height_mm + dj["height"]]
              + Ru @ [0, 0, 0.5 * dims[names[j]].body_height_mm])
         frames[j] = Frame(Ru, t)
@@ -256,6 +259,14 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
         xy_b = grid(i, discs[i] if i < nv - 1 else discs[i - 1])
         xy_t = grid(i, discs[i - 1] if i > 0 else discs[i])
         zl, pedicle_planes[n] = _body_planes(n, hb, t_ep, d.pedicle_height_mm, h)
+        band = zl[list(pedicle_planes[n])]
+
+        def wedge_share(z: float, band=band, hb=hb) -> float:
+            """-1 at the inferior face, +1 at the superior one, constant over the pedicle
+            band (the value a linear share would have at its top), linear between."""
+            top = 2.0 * band[1] / hb
+            return float(np.interp(z, [-hb / 2, band[0], band[1], hb / 2],
+                                   [-1.0, top, top, 1.0]))
         planes, ids = [], []
         for k, z in enumerate(zl):
             f = (z + hb / 2) / hb
@@ -263,6 +274,10 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
             bowl = 1 - np.minimum(np.hypot(xy[:, 0] / a, xy[:, 1] / b), 1.0) ** 2
             g = np.clip((z - zl[1]) / (zl[-2] - zl[1]), 0.0, 1.0)
             zz = z + bowl * ((1 - g) * d.inferior_concavity_mm - g * d.superior_concavity_mm)
+            # a wedged body: the endplates turn by half the wedge each about the lateral axis
+            # through the centre (anterior taller for a positive wedge); the planes of the
+            # pedicle band move as one, so the pedicles keep their height
+            zz = zz + wedge_share(z) * xy[:, 1] * np.tan(0.5 * np.radians(d.body_wedge_deg))
             p = frames[i].apply(np.column_stack([xy, zz]))
             planes.append(p)
             ids.append(store.add(p))
@@ -332,7 +347,7 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
         for side, sname in ((+1, "left"), (-1, "right")):
             tag = f"facet_{up}_{lo}_{sname}"
             fs = build_facet(store, upper=arches[j], lower=arches[j + 1], side=side,
-                             R_half=joint_rotation(frames[j + 1].R, dj["wedge"]),
+                             R_half=joint_rotation(frames[j + 1].R, dj["segmental"]),
                              angle_deg=dims[up].facet_angle_deg, gap=facet_gap_mm,
                              height=facet_height_mm, width=facet_width_mm,
                              thickness=facet_thickness_mm, h=h, name=tag)

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from spinesim.geometry.segment import SegmentGeometry
 
 __all__ = ["ANATOMICAL_DIRECTIONS", "BodyMeasures", "DiscMeasures", "Surface", "body_frame",
-           "body_measures", "cross_section", "disc_measures", "read_surface", "reorient",
+           "body_measures", "cross_section", "disc_measures", "extents", "read_surface",
+           "reorient",
            "segment_surfaces", "surface_of_cells", "vertical_chord"]
 
 #: Unit vectors of anatomical directions in spinesim's axes.
@@ -220,7 +221,10 @@ def vertical_chord(surface: Surface, x: float, y: float) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         u = ((x - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (y - a[:, 1])) / d
         v = ((b[:, 0] - a[:, 0]) * (y - a[:, 1]) - (x - a[:, 0]) * (b[:, 1] - a[:, 1])) / d
-        hit = (d != 0) & (u >= 0) & (v >= 0) & (u + v <= 1)
+        # a line through an edge or a vertex hits each triangle there within rounding:
+        # accept those (a double hit does not change the lowest or highest crossing)
+        tol = 1e-9
+        hit = (d != 0) & (u >= -tol) & (v >= -tol) & (u + v <= 1 + tol)
     if hit.sum() < 2:
         raise MeshError(f"{surface.name}: the vertical line through ({x:.2f}, {y:.2f}) mm "
                         "does not pass through the surface")
@@ -244,8 +248,6 @@ class BodyMeasures:
         deg: the angle between two planar endplates, 2 atan((h_a - h_p) / (2 * 0.8 depth)),
         since the body axis bisects them
     tilt_deg : angle between the body axis and the file's z axis, deg
-    extent_mm : lateral, antero-posterior and axial size of the bounding box in the body
-        frame, mm (for a whole vertebra: transverse-process span, overall length, height)
     """
 
     volume_cm3: float
@@ -257,15 +259,21 @@ class BodyMeasures:
     posterior_height_mm: float
     wedge_deg: float
     tilt_deg: float
-    extent_mm: tuple[float, float, float]
 
 
-def body_measures(surface: Surface, frame_of: Surface | None = None) -> BodyMeasures:
-    """:class:`BodyMeasures` of a closed surface, in the body frame of ``frame_of`` (default
-    the surface itself: give the body's surface to measure a whole vertebra in its body's
-    frame)."""
-    R = body_frame(frame_of or surface)
-    s = surface.transformed(R, (frame_of or surface).centroid)
+def extents(surface: Surface, frame_of: Surface) -> tuple[float, float, float]:
+    """Lateral, antero-posterior and axial size (mm) of the bounding box of ``surface`` in the
+    body frame of ``frame_of``: for a whole vertebra in its body's frame, the transverse-
+    process span, the overall length and the height."""
+    p = surface.points[np.unique(surface.triangles)] @ body_frame(frame_of).T
+    return tuple(float(e) for e in np.ptp(p, axis=0))
+
+
+def body_measures(surface: Surface) -> BodyMeasures:
+    """:class:`BodyMeasures` of a vertebral body's (or a disc's) closed surface, in its body
+    frame."""
+    R = body_frame(surface)
+    s = surface.transformed(R, surface.centroid)
     area, lo, hi = cross_section(s, 0.0)
     xc, yc = 0.5 * (lo + hi)
     depth = float(hi[1] - lo[1])
@@ -275,8 +283,7 @@ def body_measures(surface: Surface, frame_of: Surface | None = None) -> BodyMeas
         section_area_mm2=area, central_height_mm=h[0.0], anterior_height_mm=h[0.4],
         posterior_height_mm=h[-0.4],
         wedge_deg=math.degrees(2.0 * math.atan2(h[0.4] - h[-0.4], 1.6 * depth)),
-        tilt_deg=math.degrees(math.acos(min(1.0, abs(R[2, 2])))),
-        extent_mm=tuple(float(e) for e in np.ptp(s.points[np.unique(s.triangles)], axis=0)))
+        tilt_deg=math.degrees(math.acos(min(1.0, abs(R[2, 2])))))
 
 
 @dataclass(frozen=True)
