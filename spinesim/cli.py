@@ -65,7 +65,8 @@ def _rom(args: argparse.Namespace) -> int:
                           resolution=args.resolution, bone_quality=args.bone_quality,
                           rho_app_g_cm3=args.bone_density, rod_material=args.rod_material,
                           rod_diameter_mm=args.rod_diameter, cage_material=args.cage_material,
-                          mesh_path=args.mesh, dimensions=dims.items if dims else ())
+                          mesh_path=args.mesh, dimensions=dims.items if dims else (),
+                          fibre_target_deg=args.fibre_target)
     out = rom_study(opts, moment_nm=args.moment, preload_n=args.preload)
     if dims is not None:
         out["dimensions"] = dims.as_dict()
@@ -366,6 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--mesh", help="your own segment mesh (any meshio format) with named regions "
                    "and the node sets upper_endplate_top / lower_endplate_bottom; no soft "
                    "tissue or screws are added to it")
+    m.add_argument("--fibre-target", type=_positive("--fibre-target", 5.0, 60.0, "deg"),
+                   default=None, metavar="DEG",
+                   help="annulus fibre angle the fibre layout aims at (default 30 deg; the "
+                        "mesh offers a few angles, 35.8, 20.3 and 14.0 deg on the default "
+                        "L4-L5)")
     m.add_argument("--dimensions", metavar="FILE",
                    help="a TOML file whose [segment.dimensions.L4] ... tables replace the "
                         "cited dimensions (e.g. the subject_dimensions.toml of "

@@ -78,6 +78,20 @@ def test_soft_tissue_is_mirror_symmetric_also_where_fibres_span_two_faces():
         assert twin == pytest.approx(k, rel=1e-9), (name, i, j)
 
 
+def test_flatter_annulus_fibres_resist_axial_rotation_less():
+    """The fibre layout aims at fibre_target_deg (default 30: 35.8 deg on this mesh); aimed at
+    20 it spans two faces (about 20 deg). Fibres resist a twist about the spine's axis in
+    proportion to about sin(2 x angle), so the flatter ones let it rotate more."""
+    opts = SegmentOptions(resolution=0.3)
+    steep, flat = (build_segment(replace(opts, fibre_target_deg=t)) for t in (None, 20.0))
+    assert steep.info["fibre_angle_deg"] > 30 > 25 > flat.info["fibre_angle_deg"]
+    case = [load_case("axial_rotation_left")]
+    assert solve_rom(flat, case)["axial_rotation_left"].rom_deg > \
+        1.1 * solve_rom(steep, case)["axial_rotation_left"].rom_deg
+    with pytest.raises(SpinesimError, match=r"fibre_target_deg 3.0 outside \[5, 60\] deg"):
+        SegmentOptions(fibre_target_deg=3.0)
+
+
 def test_fusion_reduces_rom_in_every_direction_and_unloads_the_disc(intact, fused):
     for d in DIRECTIONS:
         assert fused[d].rom_deg < intact[d].rom_deg

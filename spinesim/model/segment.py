@@ -83,6 +83,9 @@ class SegmentOptions:
     ``mesh_path``: a user's segment mesh instead of the generated one (see
     :mod:`spinesim.model.segment_import`: materials by region, no soft tissue, no screws;
     ``construct`` is then a label only).
+    ``fibre_target_deg``: the annulus fibre angle to the transverse plane the fibre layout
+    aims at (None: 30 deg, ``segment_tissues.TARGET_FIBRE_ANGLE_DEG``; the mesh offers only
+    some angles: :func:`spinesim.model.segment_tissues.annulus_fibres`).
     ``dimensions``: overrides of the generator's cited dimension table per vertebra (mm,
     degrees; :func:`spinesim.geometry.dimensions.level_dimensions`), given as a mapping
     ``{"L4": {"endplate_width_mm": 50.5}}`` and kept as sorted tuples so that the options
@@ -115,6 +118,7 @@ class SegmentOptions:
     mesh_path: str | None = None
     solver: str = "auto"
     dimensions: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+    fibre_target_deg: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dimensions", dimension_overrides(self.dimensions,
@@ -137,6 +141,8 @@ class SegmentOptions:
             raise SpinesimError(f"interface_scale {self.interface_scale} outside (0, 1000]")
         if not -0.1 <= self.prestrain <= 0.2:
             raise SpinesimError(f"prestrain {self.prestrain} outside [-0.1, 0.2]")
+        if self.fibre_target_deg is not None and not 5.0 <= self.fibre_target_deg <= 60.0:
+            raise SpinesimError(f"fibre_target_deg {self.fibre_target_deg} outside [5, 60] deg")
 
 
 def dimension_overrides(dimensions: Mapping | Sequence, levels: str = "L4-L5"
@@ -263,7 +269,8 @@ def build_segment(opts: SegmentOptions | None = None) -> Segment:
     E, nu = cell_moduli(mesh, mats)
     if opts.soft_tissue and opts.mesh_path is None:
         springs, tissue_info = segment_springs(geometry, fibres=not fused,
-                                               prestrain=opts.prestrain)
+                                               prestrain=opts.prestrain,
+                                               fibre_target_deg=opts.fibre_target_deg)
     else:
         springs, tissue_info = [], {}
     hw = None if opts.mesh_path is not None else _hardware(opts, geometry, E)

@@ -190,13 +190,15 @@ def _outer_faces(geometry, mine: np.ndarray, centre: np.ndarray, axis: np.ndarra
 
 
 def annulus_fibres(geometry, *, prestrain: float = 0.0,
-                   spacing_mm: float = FIBRE_SPACING_MM) -> tuple[list[SpringSet], float]:
+                   spacing_mm: float = FIBRE_SPACING_MM,
+                   target_deg: float | None = None) -> tuple[list[SpringSet], float]:
     """Tension-only fibre springs in the annulus lamellae, two crossing families.
 
     On each lamella's outer surface a fibre runs from a bottom corner of an element face to the
     opposite top corner of the face ``m - 1`` elements further round (``m`` element widths for
     one height), ``m`` chosen per disc so that the mean angle to the transverse plane is closest
-    to :data:`TARGET_FIBRE_ANGLE_DEG`. Each spring stands for
+    to ``target_deg`` (None: :data:`TARGET_FIBRE_ANGLE_DEG`; the angles a mesh offers jump
+    with ``m``, e.g. 35.8 and about 21 degrees on the default L4-L5). Each spring stands for
     ``A_face / (L * spacing_mm)`` bundles of the tabulated cross-section, so the fibre content
     per lamella area does not depend on the mesh.
 
@@ -206,6 +208,7 @@ def annulus_fibres(geometry, *, prestrain: float = 0.0,
     mesh = geometry.mesh
     if "annulus" not in mesh.region_names.values():
         return [], float("nan")
+    target_deg = TARGET_FIBRE_ANGLE_DEG if target_deg is None else float(target_deg)
     cells = mesh.solid_blocks[0].cells
     ann = np.flatnonzero(mesh.solid_regions == mesh.region_id("annulus"))
     pts = mesh.points
@@ -243,8 +246,7 @@ def annulus_fibres(geometry, *, prestrain: float = 0.0,
                               np.column_stack([f[a, 3], f[reach[a], 1]])])
             dd = pts[cand[:, 1]] - pts[cand[:, 0]]
             ang = np.degrees(np.arcsin(np.abs(dd @ axis) / np.linalg.norm(dd, axis=1)))
-            if best is None or abs(ang.mean() - TARGET_FIBRE_ANGLE_DEG) < \
-                    abs(best[2].mean() - TARGET_FIBRE_ANGLE_DEG):
+            if best is None or abs(ang.mean() - target_deg) < abs(best[2].mean() - target_deg):
                 best = (a, cand, ang, spanned[a] / m)
         a, pairs, _, area = best
         d = pts[pairs[:, 1]] - pts[pairs[:, 0]]
@@ -281,7 +283,9 @@ def facet_contacts(geometry, *, penalty_factor: float = 100.0,
 
 
 def segment_springs(geometry, *, ligaments: bool = True, fibres: bool = True,
-                    facets: bool = True, prestrain: float = 0.0) -> tuple[list[SpringSet], dict]:
+                    facets: bool = True, prestrain: float = 0.0,
+                    fibre_target_deg: float | None = None
+                    ) -> tuple[list[SpringSet], dict]:
     """All spring sets of a segment and a summary (insertion counts, mean fibre angle).
 
     Ligaments are linear tension-only springs with the measured whole-ligament stiffness of
@@ -293,7 +297,8 @@ def segment_springs(geometry, *, ligaments: bool = True, fibres: bool = True,
 
     ``prestrain`` (ligaments and fibres, -) is 0 by default: the unloaded mesh is the neutral
     position with slack-free, untensioned soft tissue (a modelling choice; the reference gives
-    no pre-strain).
+    no pre-strain). ``fibre_target_deg``: the fibre angle the layout aims at
+    (:func:`annulus_fibres`).
     """
     pts = geometry.mesh.points
     sets: list[SpringSet] = []
@@ -309,7 +314,7 @@ def segment_springs(geometry, *, ligaments: bool = True, fibres: bool = True,
                 info["ligament_law"] = info.get("ligament_law", {}) | {name: law}
                 info["ligament_springs"][f"{name} {up}-{lo}"] = len(pairs)
     if fibres:
-        fs, angle = annulus_fibres(geometry, prestrain=prestrain)
+        fs, angle = annulus_fibres(geometry, prestrain=prestrain, target_deg=fibre_target_deg)
         sets += fs
         info["fibre_angle_deg"] = angle
         info["fibre_springs"] = int(sum(len(s.nodes) for s in fs))
