@@ -144,6 +144,20 @@ def _merge(base: Mapping, patch: Mapping) -> dict:
     return out
 
 
+def _without(value: Any, path: list[str]) -> Any:
+    """A table-valued field's value without the entry at ``path`` (None if nothing is left)."""
+    table = value.as_dict() if hasattr(value, "as_dict") else dict(value)
+    head, rest = path[0], path[1:]
+    if head in table:
+        if rest and isinstance(table[head], Mapping):
+            inner = _without(table[head], rest)
+            table = {**table, head: inner} if inner else \
+                {k: v for k, v in table.items() if k != head}
+        elif not rest:
+            table = {k: v for k, v in table.items() if k != head}
+    return table or None
+
+
 def _table_field(key: str) -> str | None:
     """The table-valued field (kind ``dimensions``) that a deeper dotted key lies in."""
     parts = key.split(".")
@@ -523,7 +537,9 @@ class Scenario:
                     drop_inapplicable: bool = False) -> Scenario:
         """A new validated scenario with ``values`` (dotted keys or nested tables) changed.
 
-        A value of None resets the key to its default. With ``drop_inapplicable`` the given
+        A value of None resets the key to its default; a deeper key of ``segment.dimensions``
+        (``segment.dimensions.L4.endplate_width_mm``) merges into that table, and None there
+        drops the entry. With ``drop_inapplicable`` the given
         values that no longer apply (the cage section after a change to ``intact``) are
         dropped instead of raising.
 
@@ -548,6 +564,10 @@ class Scenario:
             if isinstance(v, _Patch) and hasattr(old, "as_dict"):
                 v = _merge(old.as_dict(), v)
             merged[k] = v
+        for k in _flatten_none(values):  # None inside a table-valued field drops that entry
+            table = _table_field(k)
+            if table is not None and table in merged:
+                merged[table] = _without(merged[table], k[len(table) + 1:].split("."))
         if drop_inapplicable:
             while True:
                 coerced = {}

@@ -40,11 +40,10 @@ from typing import Any
 
 __all__ = [
     "ACTIVITIES", "ACTIVITY_ITEM_KEYS", "ActivityEntry", "CONSTRUCTS", "CONSTRUCT_PARTS",
-    "DIRECTIONS", "DependsOn", "DimensionOverrides", "FIELDS", "Field", "FieldValueError", "LEVEL_NAMES", "PARTS",
-    "Requires", "SECTIONS", "SECTION_DOCS", "check", "check_activities", "check_dimensions",
-    "contradictions", "dimension_field",
-    "describe", "field", "lognormal_ci95", "screw_count", "uncertain_fields", "vertebrae",
-    "why_not",
+    "DIRECTIONS", "DependsOn", "DimensionOverrides", "FIELDS", "Field", "FieldValueError",
+    "LEVEL_NAMES", "PARTS", "Requires", "SECTIONS", "SECTION_DOCS", "check", "check_activities",
+    "check_dimensions", "contradictions", "describe", "dimension_field", "field",
+    "lognormal_ci95", "screw_count", "uncertain_fields", "vertebrae", "why_not",
 ]
 
 # ------------------------------------------------------------------------------ vocabulary
@@ -565,6 +564,8 @@ def check_dimensions(f: Field, value: Any) -> DimensionOverrides:
             level_dimensions(str(level), **nums)      # S1 disc keys, concavity vs height
         except MeshError as exc:
             raise FieldValueError(f"{where}: {exc}") from None
+        if any(lv == str(level).upper() for lv, _ in out):
+            raise FieldValueError(f"{where}: vertebra {str(level).upper()} is given twice")
         out.append((str(level).upper(), tuple(sorted(nums.items()))))
     return DimensionOverrides(tuple(sorted(out)))
 

@@ -227,6 +227,11 @@ def test_bad_surfaces_and_axes_are_named():
         _closed_surface(s.points, flipped, "flip.stl")
     with pytest.raises(MeshError, match="right-handed"):
         reorient(s.points, ("anterior", "left", "cranial"))
+    with pytest.raises(MeshError, match="right-handed"):
+        reorient(s.points, ("anterior", "left"))
+    with pytest.raises(MeshError, match="triangle 2 has node ids .* outside the"):
+        _closed_surface(s.points, np.vstack([s.triangles[:2], [[0, 1, 10**6]],
+                                             s.triangles[3:]]), "ids.stl")
     with pytest.raises(MeshError, match="unknown direction 'up'"):
         reorient(s.points, ("left", "anterior", "up"))
     with pytest.raises(MeshError, match="surface file not found"):

@@ -218,6 +218,11 @@ def test_dotted_dimension_keys_patch_the_table_they_lie_in():
         "L5": {"body_height_mm": 29.0}}                      # merged, the L5 value replaced
     assert t.get("segment.dimensions.L4.endplate_depth_mm") == 37.0
     assert t.get("segment.dimensions.L5") == {"body_height_mm": 29.0}
+    assert t.with_values({"segment.dimensions.L4.endplate_width_mm": None}).get(
+        "segment.dimensions").as_dict() == {"L4": {"endplate_depth_mm": 37.0},
+                                            "L5": {"body_height_mm": 29.0}}   # one dropped
+    assert t.with_values({"segment.dimensions.L4": None, "segment.dimensions.L5": None}) == \
+        Scenario.default()
     whole = t.with_values({"segment.dimensions": {"L4": {"disc_height_mm": 11}}})
     assert whole.get("segment.dimensions").as_dict() == {"L4": {"disc_height_mm": 11.0}}
     with pytest.raises(ScenarioError, match="segment.dimensions.L4.disc_height_mm is not set in "
@@ -500,6 +505,9 @@ BAD_INPUTS = [
       "'L4-L5' spans L4, L5"]),
     ("dimensions of an unknown vertebra", {"segment": {"dimensions": {"T12": {}}}},
      ["segment.dimensions.T12: unknown vertebra 'T12'; allowed: L1, L2, L3, L4, L5, S1"]),
+    ("dimensions of a vertebra given twice",
+     {"segment": {"dimensions": {"L4": {"endplate_width_mm": 50}, "l4": {"disc_height_mm": 9}}}},
+     ["segment.dimensions.l4: vertebra L4 is given twice"]),
     ("dimensions not a table", {"segment": {"dimensions": [50]}},
      ["segment.dimensions = [50] has the wrong type", "got array"]),
     ("a disc dimension of S1", {"segment": {"levels": "L5-S1",

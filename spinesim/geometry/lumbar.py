@@ -104,6 +104,15 @@ def _body_planes(level: str, hb: float, t_ep: float, ph: float, h: float
     return np.concatenate(z), (k[0], k[1])
 
 
+def _wedge_share(z: float, band: np.ndarray, hb: float) -> float:
+    """Share of a wedged body's endplate turn taken by its plane at local height ``z``: -1 at
+    the inferior face, +1 at the superior one, constant over the pedicle band ``band`` (the
+    value a linear share would have at its top) so that the pedicles keep their height, and
+    linear between."""
+    top = 2.0 * band[1] / hb
+    return float(np.interp(z, [-hb / 2, band[0], band[1], hb / 2], [-1.0, top, top, 1.0]))
+
+
 def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "intact",
                    resolution: float = 1.0, cage: CageSpec | None = None,
                    dimensions: Mapping[str, Mapping[str, float]] | None = None,
@@ -260,13 +269,6 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
         xy_t = grid(i, discs[i - 1] if i > 0 else discs[i])
         zl, pedicle_planes[n] = _body_planes(n, hb, t_ep, d.pedicle_height_mm, h)
         band = zl[list(pedicle_planes[n])]
-
-        def wedge_share(z: float, band=band, hb=hb) -> float:
-            """-1 at the inferior face, +1 at the superior one, constant over the pedicle
-            band (the value a linear share would have at its top), linear between."""
-            top = 2.0 * band[1] / hb
-            return float(np.interp(z, [-hb / 2, band[0], band[1], hb / 2],
-                                   [-1.0, top, top, 1.0]))
         planes, ids = [], []
         for k, z in enumerate(zl):
             f = (z + hb / 2) / hb
@@ -277,7 +279,8 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
             # a wedged body: the endplates turn by half the wedge each about the lateral axis
             # through the centre (anterior taller for a positive wedge); the planes of the
             # pedicle band move as one, so the pedicles keep their height
-            zz = zz + wedge_share(z) * xy[:, 1] * np.tan(0.5 * np.radians(d.body_wedge_deg))
+            zz = zz + _wedge_share(z, band, hb) * xy[:, 1] \
+                * np.tan(0.5 * np.radians(d.body_wedge_deg))
             p = frames[i].apply(np.column_stack([xy, zz]))
             planes.append(p)
             ids.append(store.add(p))

@@ -29,8 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ANATOMICAL_DIRECTIONS", "BodyMeasures", "DiscMeasures", "Surface", "body_frame",
            "body_measures", "cross_section", "disc_measures", "extents", "read_surface",
-           "reorient",
-           "segment_surfaces", "surface_of_cells", "vertical_chord"]
+           "reorient", "segment_surfaces", "surface_of_cells", "vertical_chord"]
 
 #: Unit vectors of anatomical directions in spinesim's axes.
 ANATOMICAL_DIRECTIONS: dict[str, tuple[float, float, float]] = {
@@ -91,6 +90,10 @@ def _closed_surface(points: np.ndarray, triangles: np.ndarray, name: str) -> Sur
         raise MeshError(f"{name}: point coordinates contain NaN or inf")
     if tri.ndim != 2 or tri.shape[1] != 3 or len(tri) < 4:
         raise MeshError(f"{name}: needs at least 4 triangles, got shape {tri.shape}")
+    if tri.min() < 0 or tri.max() >= len(points):
+        bad = int(np.flatnonzero((tri < 0).any(1) | (tri >= len(points)).any(1))[0])
+        raise MeshError(f"{name}: triangle {bad} has node ids {tri[bad].tolist()} outside "
+                        f"the {len(points)} points")
     directed = np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]])
     n = len(points)
     key = directed[:, 0] * n + directed[:, 1]
@@ -121,7 +124,7 @@ def reorient(points: np.ndarray, axes: tuple[str, str, str]) -> np.ndarray:
     except KeyError as exc:
         raise MeshError(f"axes={axes!r}: unknown direction {exc.args[0]!r}; allowed: "
                         f"{', '.join(ANATOMICAL_DIRECTIONS)}") from None
-    if len(axes) != 3 or not np.isclose(np.linalg.det(R), 1.0):
+    if R.shape != (3, 3) or not np.isclose(np.linalg.det(R), 1.0):
         raise MeshError(f"axes={axes!r}: need three orthogonal directions forming a "
                         "right-handed frame (a mirrored file would mirror the anatomy)")
     return np.asarray(points, float) @ R.T
