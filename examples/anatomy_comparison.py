@@ -49,13 +49,15 @@ DISC_ROWS = BODY_ROWS[:-1] + (("wedge_deg", "wedge (lordosis) angle", "deg"),)
 
 def _disc(path: Path):
     """Disc and nucleus surfaces of the data set's hexahedral disc mesh."""
-    import meshio
     import numpy as np
 
     from spinesim.errors import MeshError
     from spinesim.geometry.measure import reorient, surface_of_cells
+    from spinesim.mesh.io import read_meshio
 
-    m = meshio.read(path)
+    if not path.is_file():
+        raise MeshError(f"{path}: disc mesh not found")
+    m = read_meshio(path)
     hexes = [(c.data, r) for c, r in zip(m.cells, m.cell_data.get("region", []))
              if c.type == "hexahedron"]
     if not hexes:

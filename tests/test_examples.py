@@ -287,6 +287,14 @@ def test_anatomy_comparison_without_the_data_says_where_to_point_it(tmp_path, ca
     assert ac.main(["--anatomy", str(tmp_path / "none"), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "none: anatomy folder not found; pass --anatomy DIR or set SPINESIM_ANATOMY" in err
+    _write_subject(tmp_path / "subject", 0.3)
+    (tmp_path / "subject" / "L4L5_disc_hex8_mm.vtu").write_text("not a mesh")
+    assert ac.main(["--anatomy", str(tmp_path / "subject"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read mesh" in err and "L4L5_disc_hex8_mm.vtu" in err
+    (tmp_path / "subject" / "L5_whole_mm.stl").unlink()
+    assert ac.main(["--anatomy", str(tmp_path / "subject"), "--out", str(tmp_path)]) == 2
+    assert "L5_whole_mm.stl: surface file not found" in capsys.readouterr().err
 
 
 def test_fitted_dimensions_recover_a_subject_built_with_known_ones(tmp_path):

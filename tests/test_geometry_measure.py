@@ -216,6 +216,13 @@ def test_read_surface_reorients_the_file_axes(tmp_path):
     assert r.points[:, 0].max() == pytest.approx(0.0) and r.volume_mm3 == pytest.approx(24000)
 
 
+def test_an_unreadable_surface_file_is_named(tmp_path):
+    bad = tmp_path / "bad.stl"
+    bad.write_bytes(b"solid x\n facet normal 0 0 1\n garbage\n")
+    with pytest.raises(MeshError, match="cannot read mesh .*bad.stl"):
+        read_surface(bad)
+
+
 def test_bad_surfaces_and_axes_are_named():
     s = _box_surface()
     from spinesim.geometry.measure import _closed_surface

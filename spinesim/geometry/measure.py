@@ -136,15 +136,12 @@ def read_surface(path: str | Path, axes: tuple[str, str, str] = ("left", "anteri
 
     ``axes`` names the anatomical directions of the file's x, y, z (default: spinesim's).
     """
-    import meshio
+    from spinesim.mesh.io import read_meshio
 
     path = Path(path)
     if not path.is_file():
         raise MeshError(f"{path}: surface file not found")
-    try:
-        m = meshio.read(path)
-    except Exception as exc:   # meshio raises many types for unreadable files
-        raise MeshError(f"{path}: cannot read as a surface mesh ({exc})") from None
+    m = read_meshio(path)
     tri = [c.data for c in m.cells if c.type == "triangle"]
     if not tri:
         raise MeshError(f"{path}: no triangles (cell types {[c.type for c in m.cells]})")

@@ -198,28 +198,11 @@ def _translate_mixed_cells(data: np.ndarray) -> list:
     return out
 
 
-def read_mesh(path: str | os.PathLike, *, check: bool = True) -> Mesh:
-    """Read a mesh file (any meshio format) into a :class:`Mesh` (coordinates in mm).
+def read_meshio(path: str | os.PathLike) -> meshio.Mesh:
+    """The raw ``meshio.Mesh`` of a file, with meshio's failures as errors that name the file.
 
-    Parameters
-    ----------
-    path : str or PathLike
-        Mesh file; format from the extension (VTU, XDMF, Gmsh msh 2.2/4.1, Abaqus inp, Medit
-        mesh, ...).
-    check : bool
-        Run :func:`spinesim.mesh.checks.check_mesh` on the result.
-
-    Returns
-    -------
-    Mesh
-        Region tags from cell data ``region``, ``gmsh:physical``, ``medit:ref`` or Abaqus
-        element sets; names from ``field_data`` (or set names); node sets from ``point_sets``
-        and ``nodeset:<name>`` point data. Consecutive blocks of one type are merged.
-
-    Raises
-    ------
-    MeshError
-        Unreadable file, unsupported 3D cell type, or (``check=True``) an invalid mesh.
+    meshio prints some reader errors and calls ``sys.exit(1)``; here every failure is a
+    :class:`MeshError` (or ``FileNotFoundError`` / ``IsADirectoryError``) naming the file.
     """
     path = Path(path)
     if path.is_dir():
@@ -250,6 +233,34 @@ def read_mesh(path: str | os.PathLike, *, check: bool = True) -> Mesh:
                         + (f" ({said})" if said else "")) from None
     except Exception as exc:
         raise MeshError(f"cannot read mesh {path}: {type(exc).__name__}: {exc}") from exc
+    return m
+
+
+def read_mesh(path: str | os.PathLike, *, check: bool = True) -> Mesh:
+    """Read a mesh file (any meshio format) into a :class:`Mesh` (coordinates in mm).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Mesh file; format from the extension (VTU, XDMF, Gmsh msh 2.2/4.1, Abaqus inp, Medit
+        mesh, ...).
+    check : bool
+        Run :func:`spinesim.mesh.checks.check_mesh` on the result.
+
+    Returns
+    -------
+    Mesh
+        Region tags from cell data ``region``, ``gmsh:physical``, ``medit:ref`` or Abaqus
+        element sets; names from ``field_data`` (or set names); node sets from ``point_sets``
+        and ``nodeset:<name>`` point data. Consecutive blocks of one type are merged.
+
+    Raises
+    ------
+    MeshError
+        Unreadable file, unsupported 3D cell type, or (``check=True``) an invalid mesh.
+    """
+    path = Path(path)
+    m = read_meshio(path)
 
     points = np.asarray(m.points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] not in (2, 3):
