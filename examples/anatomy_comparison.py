@@ -47,14 +47,21 @@ BODY_ROWS = (("volume_cm3", "volume", "cm3"), ("width_mm", "mid-height width", "
 DISC_ROWS = BODY_ROWS[:-1] + (("wedge_deg", "wedge (lordosis) angle", "deg"),)
 
 
-def _disc(path: Path):
-    """Disc and nucleus surfaces of the data set's hexahedral disc mesh."""
+def subject_surfaces(anatomy: Path) -> dict:
+    """The subject's surfaces, named as :func:`spinesim.geometry.measure.segment_surfaces`
+    names the generated ones: ``L4 body``, ``L4``, ``L5 body``, ``L5``, ``L4-L5 disc`` and
+    ``L4-L5 nucleus`` (from the data set's hexahedral disc mesh)."""
     import numpy as np
 
     from spinesim.errors import MeshError
-    from spinesim.geometry.measure import reorient, surface_of_cells
+    from spinesim.geometry.measure import read_surface, reorient, surface_of_cells
     from spinesim.mesh.io import read_meshio
 
+    out = {}
+    for level in ("L4", "L5"):
+        out[f"{level} body"] = read_surface(anatomy / f"{level}_body_mm.stl", AXES)
+        out[level] = read_surface(anatomy / f"{level}_whole_mm.stl", AXES)
+    path = anatomy / "L4L5_disc_hex8_mm.vtu"
     if not path.is_file():
         raise MeshError(f"{path}: disc mesh not found")
     m = read_meshio(path)
@@ -65,66 +72,71 @@ def _disc(path: Path):
     cells = np.concatenate([h for h, _ in hexes])
     region = np.concatenate([r for _, r in hexes]).ravel()
     points = reorient(m.points, AXES)
-    return (surface_of_cells(points, cells, name=f"{path.name} disc"),
-            surface_of_cells(points, cells[region == NUCLEUS_REGION],
-                             name=f"{path.name} nucleus"))
+    out["L4-L5 disc"] = surface_of_cells(points, cells, name=f"{path.name} disc")
+    out["L4-L5 nucleus"] = surface_of_cells(points, cells[region == NUCLEUS_REGION],
+                                            name=f"{path.name} nucleus")
+    return out
+
+
+def spine_measures(surfaces: dict) -> dict:
+    """``{(part, quantity): (unit, value)}`` of one L4-L5 (:func:`subject_surfaces` or
+    ``segment_surfaces``), in table order."""
+    import numpy as np
+
+    from spinesim.geometry.measure import body_frame, body_measures, disc_measures, extents
+
+    out = {}
+    for level in ("L4", "L5"):
+        body = surfaces[f"{level} body"]
+        b = body_measures(body)
+        for field, quantity, unit in BODY_ROWS:
+            out[(f"{level} body", quantity)] = (unit, getattr(b, field))
+        out[(level, "whole-vertebra volume")] = ("cm3", surfaces[level].volume_mm3 / 1000)
+        size = extents(surfaces[level], body)
+        for i, quantity in enumerate(("overall width (transverse processes)",
+                                      "overall length (body to spinous process)")):
+            out[(level, quantity)] = ("mm", size[i])
+    z4, z5 = (body_frame(surfaces[f"{lv} body"])[2] for lv in ("L4", "L5"))
+    out[("L4-L5", "segmental lordosis (angle between the body axes)")] = (
+        "deg", float(np.degrees(np.arccos(np.clip(z4 @ z5, -1, 1)))))
+    d = disc_measures(surfaces["L4-L5 disc"], surfaces["L4-L5 nucleus"])
+    for field, quantity, unit in DISC_ROWS:
+        out[("L4-L5 disc", quantity)] = (unit, getattr(d.body, field))
+    out[("L4-L5 disc", "mean height (volume / section area)")] = ("mm", d.mean_height_mm)
+    out[("L4-L5 disc", "nucleus volume fraction")] = ("-", d.nucleus_volume_fraction)
+    return out
+
+
+def generated_measures(resolution: float = 1.0, dimensions=None) -> dict:
+    """:func:`spine_measures` of the generated intact L4-L5; ``dimensions`` overrides the
+    generator's (``{"L4": {"endplate_width_mm": 50.5}}``)."""
+    from spinesim.geometry.lumbar import lumbar_segment
+    from spinesim.geometry.measure import segment_surfaces
+
+    return spine_measures(segment_surfaces(lumbar_segment(
+        "L4-L5", construct="intact", resolution=resolution, dimensions=dimensions)))
+
+
+def comparison(subject: dict, model: dict):
+    """Rows (part, quantity, unit, subject, spinesim, difference, difference_percent) of two
+    :func:`spine_measures`; ``difference`` is spinesim minus subject in the row's unit,
+    ``difference_percent`` its ratio to the subject's value (not given for angles)."""
+    import pandas as pd
+
+    rows = []
+    for (part, quantity), (unit, a) in subject.items():
+        b = model[(part, quantity)][1]
+        percent = 100.0 * (b / a - 1) if unit != "deg" and a else float("nan")
+        rows.append((part, quantity, unit, a, b, b - a, percent))
+    return pd.DataFrame(rows, columns=["part", "quantity", "unit", "subject", "spinesim",
+                                       "difference", "difference_percent"])
 
 
 def measures(anatomy: Path, resolution: float = 1.0, dimensions=None):
-    """Rows (part, quantity, unit, subject, spinesim, difference, difference_percent)
-    comparing the subject's L4-L5 with the generated intact L4-L5 at ``resolution``;
-    ``difference`` is spinesim minus subject in the row's unit, ``difference_percent`` its
-    ratio to the subject's value (not given for angles). ``dimensions`` overrides the
-    generator's (``{"L4": {"endplate_width_mm": 50.5}}``)."""
-    import numpy as np
-    import pandas as pd
-
-    from spinesim.geometry.lumbar import lumbar_segment
-    from spinesim.geometry.measure import (
-        body_frame,
-        body_measures,
-        disc_measures,
-        extents,
-        read_surface,
-        segment_surfaces,
-    )
-
-    generated = segment_surfaces(lumbar_segment("L4-L5", construct="intact",
-                                                resolution=resolution, dimensions=dimensions))
-    rows = []
-
-    def add(part, quantity, unit, subject, model):
-        percent = 100.0 * (model / subject - 1) if unit != "deg" and subject else float("nan")
-        rows.append((part, quantity, unit, subject, model, model - subject, percent))
-
-    axis = {}
-    for level in ("L4", "L5"):
-        body = read_surface(anatomy / f"{level}_body_mm.stl", AXES)
-        whole = read_surface(anatomy / f"{level}_whole_mm.stl", AXES)
-        axis[level] = (body_frame(body)[2], body_frame(generated[f"{level} body"])[2])
-        s, g = body_measures(body), body_measures(generated[f"{level} body"])
-        for field, quantity, unit in BODY_ROWS:
-            add(f"{level} body", quantity, unit, getattr(s, field), getattr(g, field))
-        add(level, "whole-vertebra volume", "cm3", whole.volume_mm3 / 1000,
-            generated[level].volume_mm3 / 1000)
-        size = (extents(whole, body), extents(generated[level], generated[f"{level} body"]))
-        for i, quantity in enumerate(("overall width (transverse processes)",
-                                      "overall length (body to spinous process)")):
-            add(level, quantity, "mm", size[0][i], size[1][i])
-    lordosis = [float(np.degrees(np.arccos(np.clip(axis["L4"][i] @ axis["L5"][i], -1, 1))))
-                for i in (0, 1)]
-    add("L4-L5", "segmental lordosis (angle between the body axes)", "deg", *lordosis)
-    disc, nucleus = _disc(anatomy / "L4L5_disc_hex8_mm.vtu")
-    s = disc_measures(disc, nucleus)
-    g = disc_measures(generated["L4-L5 disc"], generated["L4-L5 nucleus"])
-    for field, quantity, unit in DISC_ROWS:
-        add("L4-L5 disc", quantity, unit, getattr(s.body, field), getattr(g.body, field))
-    add("L4-L5 disc", "mean height (volume / section area)", "mm", s.mean_height_mm,
-        g.mean_height_mm)
-    add("L4-L5 disc", "nucleus volume fraction", "-", s.nucleus_volume_fraction,
-        g.nucleus_volume_fraction)
-    return pd.DataFrame(rows, columns=["part", "quantity", "unit", "subject", "spinesim",
-                                       "difference", "difference_percent"])
+    """The :func:`comparison` of the subject in ``anatomy`` with the generated intact L4-L5
+    at ``resolution`` (and ``dimensions``)."""
+    return comparison(spine_measures(subject_surfaces(anatomy)),
+                      generated_measures(resolution, dimensions))
 
 
 #: Generator dimensions fitted to the subject: (vertebra, dimension key, part, quantity of
@@ -136,24 +148,27 @@ FITTED = (*((lv, key, f"{lv} body", q) for lv in ("L4", "L5") for key, q in (
     ("L4", "disc_lordosis_deg", "L4-L5 disc", "wedge (lordosis) angle"))
 
 
-def subject_dimensions(anatomy: Path, resolution: float = 1.0, iterations: int = 5):
+def subject_dimensions(anatomy: Path, resolution: float = 1.0, iterations: int = 5,
+                       subject: dict | None = None):
     """Generator dimensions (``{"L4": {...}, "L5": {...}}``, mm and degrees) whose segment
     reproduces the subject's body widths, depths, central heights and wedges, mean disc height
     and disc wedge (the segmental lordosis follows: the disc wedge plus half of each body's),
-    and the largest correction of the last step (mm or degrees).
+    and the largest correction of the last step (mm or degrees). ``subject``: the subject's
+    :func:`spine_measures`, if already taken.
 
     Each measure moves one for one with its dimension (the concavities stay put), so each step
     adds the remaining difference to the dimension."""
     from spinesim.geometry.dimensions import level_dimensions
 
+    subject = spine_measures(subject_surfaces(anatomy)) if subject is None else subject
     dims = {lv: {} for lv in ("L4", "L5")}
     for lv, key, _, _ in FITTED:
         dims[lv][key] = float(getattr(level_dimensions(lv), key))
     for _ in range(iterations):
-        table = measures(anatomy, resolution, dims).set_index(["part", "quantity"])
+        model = generated_measures(resolution, dims)
         last_step = 0.0
         for lv, key, part, quantity in FITTED:
-            diff = float(table.loc[(part, quantity), "difference"])
+            diff = model[(part, quantity)][1] - subject[(part, quantity)][1]
             dims[lv][key] -= diff
             last_step = max(last_step, abs(diff))
     return dims, last_step
@@ -170,12 +185,14 @@ def run(anatomy: Path, out: Path, resolution: float = 1.0, fit: bool = False):
     if not anatomy.is_dir():
         raise MeshError(f"{anatomy}: anatomy folder not found; pass --anatomy DIR or set "
                         "SPINESIM_ANATOMY (see this script's docstring for the files)")
-    table = measures(anatomy, resolution)
+    subject = spine_measures(subject_surfaces(anatomy))
+    table = comparison(subject, generated_measures(resolution))
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "anatomy_comparison.csv", table, index=False, float_format="%.4g")
     if fit:
-        dims, last_step = subject_dimensions(anatomy, resolution)
-        write_csv(out / "anatomy_comparison_fitted.csv", measures(anatomy, resolution, dims),
+        dims, last_step = subject_dimensions(anatomy, resolution, subject=subject)
+        write_csv(out / "anatomy_comparison_fitted.csv",
+                  comparison(subject, generated_measures(resolution, dims)),
                   index=False, float_format="%.4g")
         lines = [f"# Generator dimensions fitted to the subject in {anatomy} by",
                  "# examples/anatomy_comparison.py --fit (mm, degrees); the last fitting step "

@@ -55,15 +55,23 @@ class Surface:
     triangles: np.ndarray
     name: str = "<surface>"
 
+    def _corners(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The three corners of every triangle, (m, 3) each."""
+        return tuple(self.points[self.triangles[:, i]] for i in range(3))
+
+    def _tetra_volumes(self) -> np.ndarray:
+        """Signed volumes of the tetrahedra (origin, triangle), mm³; they sum to the volume."""
+        a, b, c = self._corners()
+        return np.einsum("ij,ij->i", a, np.cross(b, c)) / 6.0
+
     @property
     def volume_mm3(self) -> float:
         """Enclosed volume, mm³ (divergence theorem)."""
-        a, b, c = (self.points[self.triangles[:, i]] for i in range(3))
-        return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+        return float(self._tetra_volumes().sum())
 
     def normals(self) -> tuple[np.ndarray, np.ndarray]:
         """Unit outward normals (m, 3) and areas (m,) of the triangles, mm²."""
-        a, b, c = (self.points[self.triangles[:, i]] for i in range(3))
+        a, b, c = self._corners()
         n = np.cross(b - a, c - a)
         area = np.linalg.norm(n, axis=1)
         return n / np.where(area > 0, area, 1.0)[:, None], 0.5 * area
@@ -77,8 +85,8 @@ class Surface:
     @property
     def centroid(self) -> np.ndarray:
         """Volume centroid, mm."""
-        a, b, c = (self.points[self.triangles[:, i]] for i in range(3))
-        v = np.einsum("ij,ij->i", a, np.cross(b, c)) / 6.0
+        a, b, c = self._corners()
+        v = self._tetra_volumes()
         return (v[:, None] * (a + b + c)).sum(axis=0) / (4.0 * v.sum())
 
 
