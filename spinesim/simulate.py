@@ -109,8 +109,8 @@ from spinesim.failure.fatigue import SNCurve, fails_statically, section_fatigue,
 from spinesim.failure.loosening import loosening_rule
 from spinesim.failure.pullout import screw_loads, thread_shape_factor, tie_pullout_strengths_n
 from spinesim.fem.condense import CondensedModel
-from spinesim.fem.materials import Isotropic
-from spinesim.fem.post import cell_strain_operator, cell_values, solid_fields
+from spinesim.fem.post import (MeshStrain, cell_strain_operator, isotropic_stress,
+                               mesh_strain_operator, von_mises)
 from spinesim.model.activity import activity_spectrum, cycles_between
 from spinesim.model.hardware import (Interface, Screw, hardware_results, interface_values,
                                      tie_scales)
@@ -488,15 +488,13 @@ def healing_rate(scenario: Scenario) -> float:
     return float(scenario.get("healing.rate_per_week")) / healing_odds_ratio(scenario)
 
 
-def _vtu_fields(seg: Segment, displacement: np.ndarray, activity: str, E: np.ndarray,
+def _vtu_fields(strain_of: MeshStrain, displacement: np.ndarray, activity: str, E: np.ndarray,
                 nu: np.ndarray, graft: np.ndarray, level: np.ndarray, factor: np.ndarray) -> dict:
     """Fields of one reported week for ParaView: displacement (mm) of the heaviest activity,
-    its von Mises stress per cell, moduli and the graft's tissue level (-1 outside the
-    graft)."""
-    from spinesim.fem.post import von_mises
-
-    vm = von_mises(cell_values(solid_fields(seg.geometry.mesh, displacement,
-                                            Isotropic(E, nu), bbar=True), "stress"))
+    its von Mises stress per cell (of the cell's mean stress, as the solve's B-bar fields
+    give it: ``strain_of`` is the segment's :func:`mesh_strain_operator`), moduli and the
+    graft's tissue level (-1 outside the graft)."""
+    vm = von_mises(isotropic_stress(strain_of(displacement), E, nu))
     tissue = np.full(len(E), -1.0)
     tissue[graft] = level
     return {"activity": activity, "displacement_mm": displacement.copy(),
@@ -765,6 +763,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     responses: list[_Response] = []
     roms: list[float] = []
     kept: dict[float, dict] = {}  # fields of the reported weeks
+    mesh_strain: MeshStrain | None = None
     rows, seconds, n_solves, n_factorizations = [], [], 0, 0
 
     def refresh() -> bool:
@@ -818,14 +817,21 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         return _full_displacement(seg, cond, E[graft], nu[graft], tie_scales(hw, factor),
                                   loads[heaviest])
 
+    def vtu_fields() -> dict:
+        """This week's fields for ParaView (the cell-strain operator is built on first use)."""
+        nonlocal mesh_strain
+        if mesh_strain is None:
+            mesh_strain = mesh_strain_operator(mesh)
+        return _vtu_fields(mesh_strain, displacement(), active[heaviest].name, E, nu, graft,
+                           state.level, factor)
+
     for k in range(1, n_steps + 1):
         t0 = time.perf_counter()
         w0, w1 = (k - 1) * step, min(k * step, total)
         if refresh() or not roms:  # same matrix and loads: last week's responses hold
             solve_all()
         if w0 in vtu_weeks and heaviest is not None:
-            kept[w0] = _vtu_fields(seg, displacement(), active[heaviest].name, E, nu,
-                                   graft, state.level, factor)
+            kept[w0] = vtu_fields()
         cycles = cycles_between(spec, w0, w1)
         counts = np.array([cycles[a.name] for a in active])
         amp, gamma, gamma_median = 0.0, 0.0, 0.0
@@ -890,8 +896,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     if total in vtu_weeks and heaviest is not None and total not in kept:
         if refresh():
             solve_all()
-        kept[total] = _vtu_fields(seg, displacement(), active[heaviest].name, E, nu,
-                                  graft, state.level, factor)
+        kept[total] = vtu_fields()
     fatigue = {}
     if responses:
         last = cycles_between(spec, max(total - 1.0, 0.0), total)

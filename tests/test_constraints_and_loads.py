@@ -122,3 +122,57 @@ def test_pressure_on_the_inner_wall_pushes_outward_with_the_right_resultant():
     assert f[:, 1].sum() == pytest.approx(p * h * r_in, rel=1e-12)
     radial = np.einsum("ij,ij->i", f[mesh.node_sets["inner"], :2], pts[:, :2])
     assert np.all(radial >= -1e-14)
+
+
+@pytest.mark.parametrize("method", ["transformation", "penalty"])
+def test_refilling_a_few_cells_under_constraints_equals_a_fresh_model(method):
+    """A refill of a few cells (a healing graft) is reduced by transforming the change only
+    (T^T dK T added to the last reduced matrix); after many such refills the reduced
+    matrix is the full triple product's and the solution a fresh model's."""
+    mesh = box((3, 1, 1), (6, 2, 2), "hexahedron")
+    n = mesh.n_solid_cells
+    f = nodal_forces(mesh, mesh.node_sets["xmax"][:1], [5.0, 1.0, -2.0])
+    sup = [Support(mesh.node_sets["xmin"])]
+    mpcs = [_face_tie(mesh, method, 1e6)]
+    rng = np.random.default_rng(7)
+    E, nu = rng.uniform(50.0, 500.0, n), np.full(n, 0.3)
+    model = LinearElasticModel(mesh, E, nu, supports=sup, mpcs=mpcs, solver="direct")
+    model.solve(f)
+    cs = model.constraints
+    for _ in range(12):
+        cells = rng.choice(n, 2, replace=False)
+        E[cells] = 10.0 ** rng.uniform(-1.0, 4.0, 2)
+        model.update(E, nu)
+    K = model.system.matrix
+    if cs.penalty_mpcs:
+        K = cs.add_penalties(K, np.zeros(K.shape[0]))[0]
+    incremental = model._pending
+    full = sp.csr_matrix(cs.T.T @ K @ cs.T)
+    assert np.abs(incremental - full).max() <= 1e-13 * np.abs(full).max()
+    fresh = LinearElasticModel(mesh, E, nu, supports=sup, mpcs=mpcs, solver="direct").solve(f)
+    got = model.solve(f)
+    scale = np.abs(fresh.displacement).max()
+    assert np.abs(got.displacement - fresh.displacement).max() <= 1e-10 * scale
+
+
+def test_a_change_outside_the_reduced_pattern_is_reduced_in_full():
+    """The reduced product drops entries that sum to zero; a later change that fills one
+    cannot be added to the old pattern, so the whole product is formed again."""
+    from spinesim.fem.constraints import ConstraintSet
+
+    mesh = box((3, 1, 1), (6, 2, 2), "hexahedron")
+    sup, mpcs = [Support(mesh.node_sets["xmin"])], [_face_tie(mesh, "transformation")]
+    model = LinearElasticModel(mesh, 100.0, 0.3, supports=sup, mpcs=mpcs, solver="direct")
+    cs = ConstraintSet(model.layout, sup, mpcs, dof_rank=model.system.dof_rank)  # unused yet
+    K = model.system.matrix.copy()
+    # zero the row and column of a free DOF no constraint refers to: gone from the product
+    free_dof = int(cs.free[~cs.involved[cs.free]][0])
+    K0 = K.copy()
+    rows = np.repeat(np.arange(K.shape[0]), np.diff(K.indptr))
+    K0.data[(rows == free_dof) | (K.indices == free_dof)] = 0.0
+    first = cs.reduce_matrix(K0)
+    assert first.nnz < sp.csr_matrix(cs.T.T @ K @ cs.T).nnz
+    again = cs.reduce_matrix(K)
+    full = sp.csr_matrix(cs.T.T @ K @ cs.T)
+    assert again.nnz == full.nnz
+    assert np.abs(again - full).max() <= 1e-14 * np.abs(full).max()

@@ -77,6 +77,48 @@ def test_pardiso_numeric_refactorization_matches_a_fresh_one():
     assert np.allclose(x, fresh, rtol=1e-10, atol=1e-12)
 
 
+def test_pardiso_refills_sharing_a_pattern_factorize_their_own_upper_triangle():
+    """Refills of a model share the pattern arrays; PARDISO's upper triangle is then
+    gathered by a kept map, which must follow the new values (and a new pattern)."""
+    pytest.importorskip("pypardiso")
+    import scipy.sparse as sp
+
+    from spinesim.fem.solvers import make_solver
+
+    n = 300
+    rng = np.random.default_rng(8)
+    A = sp.random(n, n, density=0.02, random_state=9)
+    A = (A + A.T + sp.identity(n) * 10).tocsr()
+    A.sort_indices()
+    b = rng.normal(size=n)
+    s = make_solver(A, method="pardiso")
+    for _ in range(3):
+        sym = A.copy()
+        sym.data = sym.data * (1 + rng.random(sym.nnz))
+        sym = ((sym + sym.T) * 0.5).tocsr()
+        sym.sort_indices()
+        # the same pattern arrays as A, new values
+        B = sp.csr_matrix((_values_on(A, sym), A.indices,
+                           A.indptr), shape=A.shape)
+        s.update(B)
+        assert np.array_equal(s._upper().toarray(), sp.triu(B).toarray())
+        x = s.solve(b)
+        assert np.allclose(B @ x, b, rtol=1e-10, atol=1e-10)
+    extra = sp.random(n, n, density=0.01, random_state=10)
+    C = (A + extra + extra.T).tocsr()  # another pattern: a new map
+    assert C.nnz > A.nnz
+    C.sort_indices()
+    s.update(C)
+    assert np.array_equal(s._upper().toarray(), sp.triu(C).toarray())
+    assert np.allclose(C @ s.solve(b), b, rtol=1e-10, atol=1e-10)
+
+
+def _values_on(A, M):
+    """M's values at A's stored entries, in A's storage order."""
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    return np.asarray(M[rows, A.indices]).ravel()
+
+
 def test_unchanged_weeks_reuse_the_factorization_and_the_responses():
     r = run_timeline(Scenario.default(), weeks=10, resolution=0.3)
     t = r.timeline
@@ -116,3 +158,34 @@ def test_a_reused_model_starts_each_run_from_day_0():
     cols = [c for c in fresh.timeline.columns]
     np.testing.assert_allclose(again.timeline[cols].to_numpy(float),
                                fresh.timeline[cols].to_numpy(float), rtol=1e-9, atol=1e-12)
+
+
+def test_mesh_strain_operator_gives_every_cell_of_a_mixed_mesh_its_mean_strain_and_stress():
+    """The VTU fields' shortcut: cell-mean strain of all blocks (hex8 and tet10 here) and the
+    isotropic stress of it equal the cell averages of the quadrature-point fields, with and
+    without B-bar, and so does the von Mises stress of that mean."""
+    from spinesim.fem.post import isotropic_stress, mesh_strain_operator, von_mises
+    from spinesim.mesh.mesh import CellBlock, Mesh
+
+    hexes = box((2.0, 1.0, 1.5), (3, 2, 2), "hexahedron")
+    tets = box((1.0, 1.0, 1.0), (2, 2, 2), "tetra10")
+    n = hexes.n_nodes
+    mesh = Mesh(np.vstack([hexes.points, tets.points + [5.0, 0.0, 0.0]]),
+                (CellBlock("hexahedron", hexes.solid_blocks[0].cells,
+                           np.ones(hexes.n_solid_cells, np.int32)),
+                 CellBlock("tetra10", tets.solid_blocks[0].cells + n,
+                           np.ones(tets.n_solid_cells, np.int32))))
+    rng = np.random.default_rng(3)
+    u = rng.normal(size=(mesh.n_nodes, 3))
+    E = rng.uniform(1.0, 100.0, mesh.n_solid_cells)
+    nu = rng.uniform(0.1, 0.45, mesh.n_solid_cells)
+    op = mesh_strain_operator(mesh)
+    strain = op(u)
+    assert strain.shape == (mesh.n_solid_cells, 3, 3)
+    for bbar in (False, True):
+        fields = solid_fields(mesh, u, Isotropic(E, nu), bbar=bbar)
+        assert np.allclose(strain, cell_values(fields, "strain"), atol=1e-12)
+        stress = cell_values(fields, "stress")
+        assert np.allclose(isotropic_stress(strain, E, nu), stress, rtol=1e-12, atol=1e-9)
+        assert np.allclose(von_mises(isotropic_stress(strain, E, nu)), von_mises(stress),
+                           rtol=1e-12, atol=1e-9)

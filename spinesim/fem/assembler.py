@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 #: Element types for which ``bbar=True`` (mean dilatation) is offered.
 BBAR_TYPES = ("hexahedron", "tetra10")
+#: A refill of isotropic moduli that changes at most this fraction of the cells (a healing
+#: graft, a few loosened regions) assembles only those cells, adding the difference of their
+#: stiffness into the stored values; a larger change assembles every cell again.
+INCREMENTAL_FRACTION = 0.25
 
 
 class _Block:
@@ -95,6 +99,7 @@ class Assembler:
         p = self.pattern
         self.matrix = sp.csr_matrix(
             (np.zeros(p.nnz), p.indices, p.indptr), shape=(p.n_dofs, p.n_dofs), copy=False)
+        self._applied: Isotropic | None = None  # the isotropic moduli last assembled
         self.setup_seconds = time.perf_counter() - t0
         log.debug("assembler set up in %.3f s: %d cells, %d DOFs, %d stored entries",
                   self.setup_seconds, self.n_cells, p.n_dofs, p.nnz)
@@ -127,31 +132,75 @@ class Assembler:
             K in N/mm, internal node order; the same object on every call.
         """
         mat = self.material(E, nu)
+        last = self._applied
+        if isinstance(mat, Isotropic) and isinstance(last, Isotropic):
+            changed = np.flatnonzero((mat.E != last.E) | (mat.nu != last.nu))
+            if len(changed) <= INCREMENTAL_FRACTION * self.n_cells:
+                if len(changed):
+                    self._applied = None  # until it has succeeded: an error leaves no claim
+                    self._add_difference(changed, last, mat)
+                    self._applied = Isotropic(mat.E.copy(), mat.nu.copy())
+                return self.matrix
+        self._applied = None
+        self.matrix.data[:] = 0.0
         consts = frames = None
-        data = self.matrix.data
-        data[:] = 0.0
         for blk in self.blocks:
-            lo, hi, ptr, elems = blk.partition
-            min_det = np.empty(len(lo))
             if blk.type == "tetra" and isinstance(mat, Isotropic) and blk.default_rule:
-                assemble_tet4_isotropic(data, self.points, blk.cells, blk.cell_ids, mat.E,
-                                        mat.nu, blk.pair_pos, self.pattern.row_len,
-                                        lo, hi, ptr, elems, min_det)
+                self._add_block(blk, blk.cells, blk.cell_ids, blk.pair_pos, blk.partition,
+                                (mat.E, mat.nu))
             else:
                 if consts is None:
                     consts = np.ascontiguousarray(mat.orthotropic_constants())
                     frames = mat.frames()
                     frames = np.zeros((0, 3, 3)) if frames is None else frames
-                assemble_solid(data, self.points, blk.cells, blk.cell_ids, blk.dN, blk.w,
-                               consts, frames, self.bbar and blk.type in BBAR_TYPES,
-                               blk.pair_pos, self.pattern.row_len, lo, hi, ptr, elems, min_det)
-            if len(min_det) and min_det.min() <= 0:
-                from spinesim.mesh.checks import check_mesh
-
-                check_mesh(self.mesh, source="assembler input")
-                raise MeshError(f"{blk.type} block has a non-positive Jacobian "
-                                f"(min det {min_det.min():.3e}); the mesh is inverted")
+                self._add_block(blk, blk.cells, blk.cell_ids, blk.pair_pos, blk.partition,
+                                (consts, frames))
+        self._applied = Isotropic(mat.E.copy(), mat.nu.copy()) \
+            if isinstance(mat, Isotropic) else None
         return self.matrix
+
+    def _add_block(self, blk: _Block, cells: np.ndarray, cell_ids: np.ndarray,
+                   pair_pos: np.ndarray, partition: tuple, material: tuple) -> None:
+        """Add the stiffness of ``cells`` (some or all of block ``blk``) into the stored
+        values: ``material`` is (E, nu) (n_cells,) each for the tet4 isotropic kernel (a
+        tetra block with the default rule), else (orthotropic constants (n_cells, 9), frames),
+        indexed by ``cell_ids``."""
+        lo, hi, ptr, elems = partition
+        min_det = np.empty(len(lo))
+        if np.ndim(material[0]) == 1:  # (E, nu): the tet4 isotropic kernel
+            assemble_tet4_isotropic(self.matrix.data, self.points, cells, cell_ids,
+                                    material[0], material[1], pair_pos, self.pattern.row_len,
+                                    lo, hi, ptr, elems, min_det)
+        else:
+            assemble_solid(self.matrix.data, self.points, cells, cell_ids, blk.dN, blk.w,
+                           material[0], material[1], self.bbar and blk.type in BBAR_TYPES,
+                           pair_pos, self.pattern.row_len, lo, hi, ptr, elems, min_det)
+        if len(min_det) and len(cells) and min_det.min() <= 0:
+            from spinesim.mesh.checks import check_mesh
+
+            check_mesh(self.mesh, source="assembler input")
+            raise MeshError(f"{blk.type} block has a non-positive Jacobian "
+                            f"(min det {min_det.min():.3e}); the mesh is inverted")
+
+    def _add_difference(self, changed: np.ndarray, old: Isotropic, new: Isotropic) -> None:
+        """Refill only the ``changed`` cells: add their new stiffness and subtract their old
+        one (assembled with the old moduli negated, which negates every element matrix
+        exactly), so the other cells' stored sums are not touched."""
+        mark = np.zeros(self.n_cells, bool)
+        mark[changed] = True
+        for blk in self.blocks:
+            sel = np.flatnonzero(mark[blk.cell_ids])
+            if not len(sel):
+                continue
+            cells, ids = blk.cells[sel], blk.cell_ids[sel]
+            pos, part = blk.pair_pos[sel], thread_partition(cells, self.pattern, self.n_threads)
+            for sign, m in ((-1.0, old), (1.0, new)):
+                if blk.type == "tetra" and blk.default_rule:
+                    material = (sign * m.E, m.nu)
+                else:
+                    material = (np.ascontiguousarray(sign * m.orthotropic_constants()),
+                                np.zeros((0, 3, 3)))
+                self._add_block(blk, cells, ids, pos, part, material)
 
     def node_graph(self) -> sp.csr_matrix:
         """Node adjacency (internal order) as a sparse graph."""

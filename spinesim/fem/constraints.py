@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,6 +27,21 @@ from spinesim.fem.dofs import DofLayout
 from spinesim.fem.solvers import RIGID_MODE_NAMES
 
 log = logging.getLogger(__name__)
+
+#: A refill that changes at most this fraction of the stored values of K is reduced by
+#: transforming the change only (``T^T dK T``) and adding it to the last reduced matrix.
+INCREMENTAL_FRACTION = 0.1
+
+
+@dataclass(frozen=True, eq=False)
+class _Transformed:
+    """The last ``T^T K T``: K's pattern (references) and values (a copy), and the result."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    shape: tuple
+    reduced: sp.csr_matrix
 
 
 
@@ -244,6 +260,7 @@ class ConstraintSet:
             involved[rank[m.slaves]] = True
         self.involved = involved  # DOFs that can carry a reaction or constraint force
         self._map: np.ndarray | None = None
+        self._last_transformed: _Transformed | None = None
 
     # --------------------------------------------------------------- constraint rows
     def rows_user(self) -> sp.csr_matrix:
@@ -276,7 +293,7 @@ class ConstraintSet:
         """``T^T K T``. For supports only, the reduced values are gathered through a map built
         on the first call, so refills cost one indexed copy."""
         if not self.selection_only or self.penalty_mpcs:
-            return sp.csr_matrix(self.T.T @ K @ self.T)
+            return self._transformed(K)
         if self._map is None or len(self._map_src) != K.nnz:
             probe = sp.csr_matrix((np.arange(K.nnz, dtype=np.float64), K.indices, K.indptr),
                                   shape=K.shape)
@@ -289,6 +306,57 @@ class ConstraintSet:
         else:
             np.take(K.data, self._map, out=self._reduced.data)
         return self._reduced
+
+    def _transformed(self, K: sp.csr_matrix) -> sp.csr_matrix:
+        """``T^T K T`` with MPCs. When K has the pattern of the last call and only a few of
+        its values changed (a refill of some cells or springs), only the change is
+        transformed and added to the last result, instead of the whole triple product."""
+        last = self._last_transformed
+        if last is not None and K.shape == last.shape and K.nnz == len(last.data) \
+                and (K.indices is last.indices or np.array_equal(K.indices, last.indices)) \
+                and (K.indptr is last.indptr or np.array_equal(K.indptr, last.indptr)):
+            pos = np.flatnonzero(K.data != last.data)
+            if len(pos) <= INCREMENTAL_FRACTION * K.nnz:
+                out = self._add_transformed(last.reduced, pos, K.data[pos] - last.data[pos], K)
+                if out is not None:
+                    last.data[pos] = K.data[pos]  # the kept copy follows K
+                    self._last_transformed = _Transformed(K.indptr, K.indices, last.data,
+                                                          K.shape, out)
+                    return out
+        out = sp.csr_matrix(self._Tt @ K @ self.T)
+        out.sort_indices()
+        self._last_transformed = _Transformed(K.indptr, K.indices, K.data.copy(), K.shape, out)
+        return out
+
+    @cached_property
+    def _Tt(self) -> sp.csr_matrix:
+        return sp.csr_matrix(self.T.T)
+
+    def _add_transformed(self, reduced: sp.csr_matrix, pos: np.ndarray, values: np.ndarray,
+                         K: sp.csr_matrix) -> sp.csr_matrix | None:
+        """``reduced + T^T dK T`` for the change dK (``values`` at storage positions ``pos``
+        of K), as a new matrix on ``reduced``'s pattern (sorted indices); None if the change
+        reaches an entry outside that pattern."""
+        rows = np.searchsorted(K.indptr, pos, side="right") - 1
+        dK = sp.csr_matrix((values, (rows, K.indices[pos])), shape=K.shape)
+        dR = sp.coo_matrix(self._Tt @ dK @ self.T)
+        data = reduced.data.copy()
+        if dR.nnz:
+            ptr, n_cols = reduced.indptr, reduced.shape[1]
+            touched = np.unique(dR.row)
+            lens = (ptr[touched + 1] - ptr[touched]).astype(np.int64)
+            # storage positions of the touched rows, row after row: their keys are sorted
+            cand = np.repeat(ptr[touched] - np.cumsum(np.r_[0, lens[:-1]]), lens) \
+                + np.arange(lens.sum())
+            ckey = np.repeat(touched.astype(np.int64), lens) * n_cols + reduced.indices[cand]
+            key = dR.row.astype(np.int64) * n_cols + dR.col
+            if not len(ckey):
+                return None
+            at = np.minimum(np.searchsorted(ckey, key), len(ckey) - 1)
+            if not np.array_equal(ckey[at], key):
+                return None
+            data[cand[at]] += dR.data  # (row, col) pairs of a COO product are unique
+        return sp.csr_matrix((data, reduced.indices, reduced.indptr), shape=reduced.shape)
 
     def reduce_rhs(self, K: sp.csr_matrix, f: np.ndarray, g: np.ndarray) -> np.ndarray:
         """``T^T (f - K g)`` for internal-order f and g."""

@@ -144,6 +144,33 @@ class CellStrain:
         return 0.5 * (H + np.swapaxes(H, 1, 2))
 
 
+@dataclass(frozen=True, eq=False)
+class MeshStrain:
+    """Volume-averaged small strain of every solid cell of a mesh (solid-block order): one
+    :class:`CellStrain` per block, built once. Equals ``cell_values(solid_fields(...),
+    "strain")`` with or without B-bar, at a fraction of the cost (no quadrature-point fields)."""
+
+    blocks: tuple[CellStrain, ...]
+
+    def __call__(self, displacement: ArrayLike) -> np.ndarray:
+        if not self.blocks:
+            return np.zeros((0, 3, 3))
+        return np.concatenate([b(displacement) for b in self.blocks])
+
+
+def mesh_strain_operator(mesh: Mesh) -> MeshStrain:
+    """:class:`MeshStrain` of all solid cells of ``mesh``."""
+    starts = np.cumsum([0] + [len(b) for b in mesh.solid_blocks])
+    return MeshStrain(tuple(cell_strain_operator(mesh, np.arange(lo, hi))
+                            for lo, hi in zip(starts[:-1], starts[1:])))
+
+
+def isotropic_stress(strain: np.ndarray, E: ArrayLike, nu: ArrayLike) -> np.ndarray:
+    """Stress (MPa) of strain tensors (n, 3, 3) in cells of isotropic moduli E (MPa), nu (n,)."""
+    lam, mu = Isotropic.of(E, nu, len(strain)).lame()
+    return stress_from_strain(strain[:, None], None, np.stack([lam, mu], axis=1))[:, 0]
+
+
 def cell_strain_operator(mesh: Mesh, cells: ArrayLike) -> CellStrain:
     """:class:`CellStrain` of the solid cells ``cells`` (indices in solid-block order, as
     :func:`cell_values`); all of them must be in blocks of one cell type."""

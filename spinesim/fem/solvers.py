@@ -301,8 +301,7 @@ class PardisoSolver(_FactoredSolver):
         except ImportError as exc:
             raise SolverError("method='pardiso' needs the optional package pypardiso: "
                               "pip install pypardiso   (or pip install spinesim[pardiso])") from exc
-        U = sp.triu(self.A, format="csr")
-        U.sort_indices()
+        U = self._upper()
         old = getattr(self, "_U", None)
         # same pattern as the last factorization: keep PARDISO's ordering and symbolic
         # analysis (phase 11) and redo only the numeric factorization (phase 22)
@@ -328,6 +327,25 @@ class PardisoSolver(_FactoredSolver):
         except Exception as exc:  # pypardiso.PyPardisoError: -4 zero pivot, not SPD
             raise SolverError(f"pardiso factorization failed ({exc}); the matrix is singular or not "
                               "positive definite - the model is probably under-constrained") from exc
+
+    def _upper(self) -> sp.csr_matrix:
+        """The upper triangle of A (sorted CSR), by a gather map kept while A's pattern is
+        the same arrays (refills of a model share them)."""
+        A = self.A
+        cache = getattr(self, "_triu_map", None)
+        if cache is None or cache[0] is not A.indptr or cache[1] is not A.indices:
+            if not A.has_sorted_indices:
+                U = sp.triu(A, format="csr")
+                U.sort_indices()
+                self._triu_map = None
+                return U
+            rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+            keep = A.indices >= rows
+            indptr = np.zeros(A.shape[0] + 1, A.indptr.dtype)
+            np.cumsum(np.bincount(rows[keep], minlength=A.shape[0]), out=indptr[1:])
+            cache = self._triu_map = (A.indptr, A.indices, np.flatnonzero(keep),
+                                      A.indices[keep], indptr)
+        return sp.csr_matrix((A.data[cache[2]], cache[3], cache[4]), shape=A.shape)
 
     def __del__(self) -> None:
         # PARDISO keeps its factors in MKL's memory until phase -1; pypardiso does not free
