@@ -200,7 +200,10 @@ class TimelineResult:
         :data:`VERDICT_KEYS` -> ``{"fails": bool, "week": int | None, "driver": str,
         "value": float, "threshold": float}`` (see :func:`run_timeline`).
     info : dict
-        Model size, build and per-step seconds, solves and factorizations, whether the weeks
+        Model size, build and per-step seconds, solves and factorizations, where the steps'
+        time went (``refill_s``: matrix refills; ``solve_s``: solves including the
+        factorizations they start; ``factorize_s``: those factorizations alone, 0 for a
+        condensed or soft-tissue solve; seconds summed over the run), whether the weeks
         were ``condensed`` (``condensed_dofs``; ``condense_setup_s``, 0 when an earlier case
         built it; ``condensed_from_week``, None if never), healing rate and odds ratio, the
         modelling choices, and ``fatigue``: per part (``rod``, ``screw``) under the last
@@ -765,6 +768,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     kept: dict[float, dict] = {}  # fields of the reported weeks
     mesh_strain: MeshStrain | None = None
     rows, seconds, n_solves, n_factorizations = [], [], 0, 0
+    # where the weeks' time goes (s): matrix refills, solves (their factorizations included)
+    timing = {"refill_s": 0.0, "solve_s": 0.0, "factorize_s": 0.0, "refilled": False}
 
     def refresh() -> bool:
         """Bring the model to the current healing and loosening state; True if it changed."""
@@ -790,7 +795,10 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             cond, condensed_now = _condensed(opts, seg, graft, loads)
             condensed_from = w0
         elif changes and cond is None:  # one assembly and one factorization for both
+            t = time.perf_counter()
             seg.model.update(**changes)  # (the condensed solve takes E and factor as they are)
+            timing["refill_s"] += time.perf_counter() - t
+            timing["refilled"] = True
             n_factorizations += 1
         return changed
 
@@ -798,10 +806,15 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         """All activity peaks and the ROM cases: one multi-right-hand-side solve of the linear
         model, or one active-set solve per case with soft tissue."""
         nonlocal responses, roms, n_solves
+        t = time.perf_counter()
         if cond is not None:
             sols = cond.solve_many(E[graft], nu[graft], tie_scales(hw, factor), loads)
         else:
             sols = solve_cases(seg, loads)
+            if timing["refilled"] and not seg.springs:  # it factorized the refill first
+                timing["factorize_s"] += sols[0].info.get("setup_s", 0.0)
+            timing["refilled"] = False
+        timing["solve_s"] += time.perf_counter() - t
         n_solves += 1
         responses = [_response(seg, s, strain_of, E[graft], nu[graft])
                      for s in sols[:len(active)]]
@@ -930,6 +943,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             "condensed_from_week": condensed_from,
             "condensed_dofs": cond.m if cond is not None else None,
             "condense_setup_s": cond.setup_s if condensed_now else 0.0,
+            "refill_s": timing["refill_s"], "solve_s": timing["solve_s"],
+            "factorize_s": timing["factorize_s"],
             "healing_rate_per_week": rate,
             "healing_odds_ratio": healing_odds_ratio(scenario), "fatigue": fatigue,
             "pullout": pullout,

@@ -124,6 +124,10 @@ def test_unchanged_weeks_reuse_the_factorization_and_the_responses():
     t = r.timeline
     # the default graft matures in a few weeks, then nothing changes: no new factorization
     assert r.info["factorizations"] < 10 and r.info["solves"] == r.info["factorizations"]
+    # where the steps' time went: refills and solves (factorizations inside) within the steps
+    info = r.info
+    assert info["refill_s"] > 0 and 0 < info["factorize_s"] < info["solve_s"]
+    assert info["refill_s"] + info["solve_s"] <= sum(info["step_s"])
     settled = t.iloc[-3:].drop(columns=["week", "rod_damage", "screw_damage"])
     assert (settled.nunique() == 1).all()
 
