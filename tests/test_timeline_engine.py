@@ -98,9 +98,9 @@ def test_pardiso_refills_sharing_a_pattern_factorize_their_own_upper_triangle():
         sym = ((sym + sym.T) * 0.5).tocsr()
         sym.sort_indices()
         # the same pattern arrays as A, new values
-        B = sp.csr_matrix((_values_on(A, sym), A.indices,
-                           A.indptr), shape=A.shape)
+        B = sp.csr_matrix((_values_on(A, sym), A.indices, A.indptr), shape=A.shape)
         s.update(B)
+        assert s._triu_map[0] is s.A.indptr  # the kept map, not a new one
         assert np.array_equal(s._upper().toarray(), sp.triu(B).toarray())
         x = s.solve(b)
         assert np.allclose(B @ x, b, rtol=1e-10, atol=1e-10)
