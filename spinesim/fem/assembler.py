@@ -143,37 +143,31 @@ class Assembler:
                 return self.matrix
         self._applied = None
         self.matrix.data[:] = 0.0
-        consts = frames = None
         for blk in self.blocks:
-            if blk.type == "tetra" and isinstance(mat, Isotropic) and blk.default_rule:
-                self._add_block(blk, blk.cells, blk.cell_ids, blk.pair_pos, blk.partition,
-                                (mat.E, mat.nu))
-            else:
-                if consts is None:
-                    consts = np.ascontiguousarray(mat.orthotropic_constants())
-                    frames = mat.frames()
-                    frames = np.zeros((0, 3, 3)) if frames is None else frames
-                self._add_block(blk, blk.cells, blk.cell_ids, blk.pair_pos, blk.partition,
-                                (consts, frames))
+            self._add_cells(blk, blk.cells, blk.cell_ids, blk.pair_pos, blk.partition, mat)
         self._applied = Isotropic(mat.E.copy(), mat.nu.copy()) \
             if isinstance(mat, Isotropic) else None
         return self.matrix
 
-    def _add_block(self, blk: _Block, cells: np.ndarray, cell_ids: np.ndarray,
-                   pair_pos: np.ndarray, partition: tuple, material: tuple) -> None:
-        """Add the stiffness of ``cells`` (some or all of block ``blk``) into the stored
-        values: ``material`` is (E, nu) (n_cells,) each for the tet4 isotropic kernel (a
-        tetra block with the default rule), else (orthotropic constants (n_cells, 9), frames),
-        indexed by ``cell_ids``."""
+    def _add_cells(self, blk: _Block, cells: np.ndarray, cell_ids: np.ndarray,
+                   pair_pos: np.ndarray, partition: tuple, mat: Material,
+                   sign: float = 1.0) -> None:
+        """Add ``sign`` times the stiffness of ``cells`` (some or all of block ``blk``, with
+        their ``cell_ids``, storage positions and thread partition) for material ``mat``
+        into the stored values. ``sign`` -1 negates every element matrix exactly (the
+        kernels are linear in the material constants)."""
         lo, hi, ptr, elems = partition
         min_det = np.empty(len(lo))
-        if np.ndim(material[0]) == 1:  # (E, nu): the tet4 isotropic kernel
+        if blk.type == "tetra" and isinstance(mat, Isotropic) and blk.default_rule:
             assemble_tet4_isotropic(self.matrix.data, self.points, cells, cell_ids,
-                                    material[0], material[1], pair_pos, self.pattern.row_len,
+                                    sign * mat.E, mat.nu, pair_pos, self.pattern.row_len,
                                     lo, hi, ptr, elems, min_det)
         else:
+            frames = mat.frames()
             assemble_solid(self.matrix.data, self.points, cells, cell_ids, blk.dN, blk.w,
-                           material[0], material[1], self.bbar and blk.type in BBAR_TYPES,
+                           np.ascontiguousarray(sign * mat.orthotropic_constants()),
+                           np.zeros((0, 3, 3)) if frames is None else frames,
+                           self.bbar and blk.type in BBAR_TYPES,
                            pair_pos, self.pattern.row_len, lo, hi, ptr, elems, min_det)
         if len(min_det) and len(cells) and min_det.min() <= 0:
             from spinesim.mesh.checks import check_mesh
@@ -184,8 +178,8 @@ class Assembler:
 
     def _add_difference(self, changed: np.ndarray, old: Isotropic, new: Isotropic) -> None:
         """Refill only the ``changed`` cells: add their new stiffness and subtract their old
-        one (assembled with the old moduli negated, which negates every element matrix
-        exactly), so the other cells' stored sums are not touched."""
+        one (assembled with the old moduli negated), so the other cells' stored sums are not
+        touched."""
         mark = np.zeros(self.n_cells, bool)
         mark[changed] = True
         for blk in self.blocks:
@@ -194,13 +188,8 @@ class Assembler:
                 continue
             cells, ids = blk.cells[sel], blk.cell_ids[sel]
             pos, part = blk.pair_pos[sel], thread_partition(cells, self.pattern, self.n_threads)
-            for sign, m in ((-1.0, old), (1.0, new)):
-                if blk.type == "tetra" and blk.default_rule:
-                    material = (sign * m.E, m.nu)
-                else:
-                    material = (np.ascontiguousarray(sign * m.orthotropic_constants()),
-                                np.zeros((0, 3, 3)))
-                self._add_block(blk, cells, ids, pos, part, material)
+            self._add_cells(blk, cells, ids, pos, part, old, sign=-1.0)
+            self._add_cells(blk, cells, ids, pos, part, new)
 
     def node_graph(self) -> sp.csr_matrix:
         """Node adjacency (internal order) as a sparse graph."""
