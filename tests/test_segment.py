@@ -292,3 +292,22 @@ def test_auto_solver_of_a_segment_is_pardiso_while_its_memory_estimate_fits(monk
     seg = build_segment(SegmentOptions(construct="bilateral-cage", resolution=0.3,
                                        soft_tissue=False))
     assert seg.model.solver_method == "pardiso"
+
+
+def test_segment_options_check_dimensions_like_a_scenario():
+    """``SegmentOptions.dimensions`` goes through the scenario's ``segment.dimensions`` check
+    (one rule for scripts and files): the message names the entry, the closest key and the
+    range with its unit; the checked tuples round-trip."""
+    opts = SegmentOptions(dimensions={"l4": {"disc_height_mm": 12, "endplate_width_mm": 52.0}})
+    assert opts.dimensions == (("L4", (("disc_height_mm", 12.0), ("endplate_width_mm", 52.0))),)
+    assert SegmentOptions(dimensions=opts.dimensions).dimensions == opts.dimensions
+    for dims, words in (
+            ({"L4": {"disc_hieght_mm": 12.0}}, ["segment.dimensions.L4", "disc_height_mm"]),
+            ({"L4": {"disc_height_mm": 1000.0}}, ["segment.dimensions.L4.disc_height_mm",
+                                                   "1000", "mm"]),
+            ({"L4": {"disc_height_mm": "tall"}}, ["segment.dimensions.L4.disc_height_mm",
+                                                   "tall"]),
+            ({"L3": {"disc_height_mm": 12.0}}, ["L3", "L4-L5"])):
+        with pytest.raises(SpinesimError) as exc:
+            SegmentOptions(dimensions=dims)
+        assert all(w in str(exc.value) for w in words), str(exc.value)

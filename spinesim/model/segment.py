@@ -148,23 +148,26 @@ class SegmentOptions:
 def dimension_overrides(dimensions: Mapping | Sequence, levels: str = "L4-L5"
                         ) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
     """Per-vertebra overrides of the generator's dimension table (mm, degrees), checked
-    against its keys and ranges and the vertebrae of ``levels``, as sorted tuples.
+    against its keys and ranges (the scenario check of ``segment.dimensions``) and the
+    vertebrae of ``levels``, as sorted tuples.
 
     ``dimensions``: ``{"L4": {"endplate_width_mm": 50.5}}`` or the tuple form it returns.
     """
-    from spinesim.geometry.dimensions import level_dimensions
+    from spinesim.scenario_schema import (DimensionOverrides, FieldValueError,
+                                          check_dimensions)
+    from spinesim.scenario_schema import field as schema_field
 
-    items = dimensions.items() if isinstance(dimensions, Mapping) else dimensions
-    out = []
-    for level, values in items:
-        values = dict(values.items() if isinstance(values, Mapping) else values)
-        level = str(level).upper()
+    if not isinstance(dimensions, (Mapping, DimensionOverrides)):
+        dimensions = DimensionOverrides(tuple(dimensions))
+    try:
+        items = check_dimensions(schema_field("segment.dimensions"), dimensions).items
+    except FieldValueError as exc:
+        raise SpinesimError(str(exc)) from None
+    for level, _ in items:
         if level not in lumbar_levels(levels):
             raise SpinesimError(f"dimensions given for {level}, which is not one of the "
                                 f"vertebrae {levels}")
-        level_dimensions(level, **values)          # unknown keys and ranges, named
-        out.append((level, tuple(sorted((str(k), float(v)) for k, v in values.items()))))
-    return tuple(sorted(out))
+    return items
 
 
 @dataclass(frozen=True, eq=False)
