@@ -77,10 +77,10 @@ Modelling choices (each a deliberate approximation):
   (:class:`spinesim.fem.condense.CondensedModel`): one factorization and about a thousand
   right-hand sides once per segment, shared by every later case of the same segment, then
   one dense solve of that size per changed week. A single run condenses too once it has
-  refactorized :data:`CONDENSE_AFTER_FACTORIZATIONS` times and only its screw interfaces
-  still change (progressive loosening changes them every week). Exact (equal to the
-  refactorizing path to round-off, tested); a VTU week's full displacement field costs one
-  more solve with the condensation's factorization.
+  refactorized :data:`~spinesim.timeline_model.CONDENSE_AFTER_FACTORIZATIONS` times and only
+  its screw interfaces still change (progressive loosening changes them every week). Exact
+  (equal to the refactorizing path to round-off, tested); a VTU week's full displacement
+  field costs one more solve with the condensation's factorization.
 
 A multi-level fusion (``segment.levels = "L3-L5"``: a cage and graft in every disc space,
 screws in every vertebra, rods over all of them) unites when the graft of every level has
@@ -97,6 +97,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -107,18 +108,16 @@ from spinesim.failure import healing
 from spinesim.failure.bridging import fusion_topology
 from spinesim.failure.fatigue import SNCurve, fails_statically, section_fatigue, sn_curve
 from spinesim.failure.loosening import loosening_rule
-from spinesim.failure.pullout import screw_loads, thread_shape_factor, tie_pullout_strengths_n
-from spinesim.fem.condense import CondensedModel
-from spinesim.fem.post import (MeshStrain, cell_strain_operator, isotropic_stress,
-                               mesh_strain_operator, von_mises)
+from spinesim.failure.pullout import thread_shape_factor, tie_pullout_strengths_n
+from spinesim.fem.post import cell_strain_operator
 from spinesim.model.activity import activity_spectrum, cycles_between
-from spinesim.model.hardware import (Interface, Screw, hardware_results, interface_values,
-                                     tie_scales)
+from spinesim.model.hardware import Interface, Screw, interface_values
 from spinesim.model.implant_materials import implant_material
-from spinesim.model.loadcases import LOAD_CASES, LoadCase, rom_deg
+from spinesim.model.loadcases import LOAD_CASES, LoadCase
 from spinesim.model.segment import Segment, SegmentOptions, build_segment, case_loads
 from spinesim.outcomes import first_week
 from spinesim.scenario import Scenario
+from spinesim.timeline_model import Response, WeeklyModel, cached_segment, solve_cases
 
 log = logging.getLogger(__name__)
 
@@ -141,16 +140,6 @@ __all__ = [
 
 #: Constructs the timeline runs on: a graft to heal and screws and rods to load.
 TIMELINE_CONSTRUCTS = ("bilateral-cage", "unilateral-cage")
-#: A run not told whether to condense (``condense=None``) condenses its model once it has
-#: refactorized this many times and then only its screw interfaces change (not the graft):
-#: the condensation costs about as much as 8 refactorizing weeks (default segment, 90k DOF,
-#: this 2-core machine: 17-21 s against 2.3-3.0 s per changed week with its solves). Graft
-#: changes end when the graft has healed (4 tissue steps at the healing rate: 5 changed weeks
-#: by default, 13 for the smoker's third of the rate), where refactorizing stays cheaper;
-#: interfaces under progressive loosening (or stiffening from a day-0 factor below 1) change
-#: every week to the end of the timeline, where 52 refactorizations would cost several times
-#: one condensation.
-CONDENSE_AFTER_FACTORIZATIONS = 8
 #: Columns of :attr:`TimelineResult.timeline`, in order.
 #: Directions of the protocol-moment ROM columns (one-sided, deg).
 ROM_DIRECTIONS = ("flexion", "extension", "lateral_bending_left", "axial_rotation_left")
@@ -331,35 +320,6 @@ def _curve(scenario: Scenario, material: str, notch: float | None) -> tuple[SNCu
     return curve, float(mat.uts_mpa), mat.yield_mpa
 
 
-@dataclass(frozen=True, eq=False)
-class _Response:
-    """What one solved load case hands to the failure rules."""
-
-    displacement: np.ndarray    # (n_nodes, 3) mm
-    graft_strain: np.ndarray    # (n_graft, 3, 3) cell-averaged strain
-    graft_pressure: np.ndarray  # (n_graft,) MPa, compression positive
-    rod: object                 # BeamSectionResults
-    screw: object
-    micromotion_um: np.ndarray  # (n_tied,)
-    screw_load_n: np.ndarray    # (n_screws, 2) pullout and transverse load per screw, N
-
-
-def _response(seg: Segment, sol, strain_of, E_graft: np.ndarray, nu_graft: np.ndarray
-              ) -> _Response:
-    """Graft strain and pressure, rod and screw sections, micromotion and screw loads (in
-    the sorted order of the screw names) of one solution."""
-    sections, tie = hardware_results(seg.hardware, sol)  # reads the hardware nodes only
-    loads = screw_loads(tie.screw, tie.force_n, tie.axis)
-    screw_load = np.array([[loads[s].pullout_n, loads[s].transverse_n] for s in sorted(loads)])
-    strain = strain_of(sol.displacement)
-    lam = E_graft * nu_graft / ((1 + nu_graft) * (1 - 2 * nu_graft))
-    mu = E_graft / (2 * (1 + nu_graft))
-    tr = np.trace(strain, axis1=1, axis2=2)
-    pressure = -(lam + 2.0 * mu / 3.0) * tr  # -mean stress of the cell-averaged strain
-    return _Response(sol.displacement, strain, pressure, sections["rod_beams"],
-                     sections["screw_beams"], tie.micromotion_um, screw_load)
-
-
 def _static_split(results: list, cycles: np.ndarray, curve: tuple
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Surface stresses (n, 2, K) of one part's cases with the points that fail statically
@@ -396,7 +356,7 @@ def _damage(results: list, cycles: np.ndarray, curve: tuple
             float(peak.max(initial=0.0)), bool(static.any()))
 
 
-def _peak_strain(responses: list[_Response]) -> tuple[np.ndarray, np.ndarray]:
+def _peak_strain(responses: list[Response]) -> tuple[np.ndarray, np.ndarray]:
     """Per graft element, strain and pressure of the activity with the largest principal
     strain magnitude in it."""
     eps = np.stack([r.graft_strain for r in responses])            # (K, n, 3, 3)
@@ -491,43 +451,6 @@ def healing_rate(scenario: Scenario) -> float:
     return float(scenario.get("healing.rate_per_week")) / healing_odds_ratio(scenario)
 
 
-def _vtu_fields(strain_of: MeshStrain, displacement: np.ndarray, activity: str, E: np.ndarray,
-                nu: np.ndarray, graft: np.ndarray, level: np.ndarray, factor: np.ndarray) -> dict:
-    """Fields of one reported week for ParaView: displacement (mm) of the heaviest activity,
-    its von Mises stress per cell (of the cell's mean stress, as the solve's B-bar fields
-    give it: ``strain_of`` is the segment's :func:`mesh_strain_operator`), moduli and the
-    graft's tissue level (-1 outside the graft)."""
-    vm = von_mises(isotropic_stress(strain_of(displacement), E, nu))
-    tissue = np.full(len(E), -1.0)
-    tissue[graft] = level
-    return {"activity": activity, "displacement_mm": displacement.copy(),
-            "von_mises_mpa": vm, "E_mpa": E.copy(), "nu": nu.copy(), "tissue_level": tissue,
-            "interface_factor": factor.copy()}
-
-
-#: The last segment built by :func:`run_timeline` in this process, by its options: sweep and
-#: Monte Carlo cases that share the model (most uncertain inputs are loads, rates and
-#: thresholds) reuse geometry, hardware, pattern and maps instead of building them again.
-_LAST_BUILT: dict[SegmentOptions, Segment] = {}
-
-
-#: The condensation of the cached segment onto its graft and screw interfaces, built by the
-#: first condensed timeline of that segment and reused by the later ones.
-_CONDENSED: dict[SegmentOptions, CondensedModel] = {}
-
-
-def _segment(opts: SegmentOptions) -> tuple[Segment, bool]:
-    """The segment of ``opts``, from the one-entry cache when it matches; (segment, reused)."""
-    seg = _LAST_BUILT.get(opts)
-    if seg is not None:
-        return seg, True
-    _LAST_BUILT.clear()  # one model at a time: free the old one before building
-    _CONDENSED.clear()
-    seg = build_segment(opts)
-    _LAST_BUILT[opts] = seg
-    return seg, False
-
-
 def graft_state_segment(scenario: Scenario, resolution: float | None = None,
                         graft_level: float = 0.0) -> Segment:
     """The scenario's segment (built once per process and options, as the timeline's) with
@@ -535,7 +458,7 @@ def graft_state_segment(scenario: Scenario, resolution: float | None = None,
     graft, ... :attr:`healing.Phase.MATURE_BONE` fused; :func:`healing.tissue_properties`,
     drained or undrained as ``graft.drainage``) and every screw interface bonded, ready to
     solve."""
-    seg, _ = _segment(segment_options(scenario, resolution))
+    seg, _ = cached_segment(segment_options(scenario, resolution))
     cells = np.flatnonzero(seg.geometry.mesh.cells_in_region("graft"))
     E, nu = seg.E.copy(), seg.nu.copy()
     E[cells], nu[cells] = healing.tissue_properties(
@@ -586,59 +509,6 @@ def thread_geometry(scenario: Scenario, seg: Segment) -> tuple[float, float]:
                                                     o.screw_core_diameter_mm, pitch)
 
 
-def solve_cases(seg: Segment, loads: list[np.ndarray]) -> list:
-    """Solutions of the segment's model in its current state under each load array of
-    ``loads`` (:func:`case_loads`: (n_extra, 6) forces in N and moments in N·mm on the 6-DOF
-    nodes): one multi-right-hand-side solve of the linear model, or one active-set solve per
-    case when the segment has soft tissue (``seg.springs``: tension-only ligaments,
-    compression-only facet contact; factors reused as CG preconditioner)."""
-    if seg.springs:
-        from spinesim.fem.active_set import solve_active_set
-
-        return [solve_active_set(seg.model, {"node_loads": m}, list(seg.springs),
-                                 reuse_preconditioner=True)[0] for m in loads]
-    return seg.model.solve_many(loads)
-
-
-def _to_reference(seg: Segment) -> None:
-    """Refill the segment's model with the state it is condensed at: graft moduli as built,
-    every screw interface bonded (factorized at the next solve)."""
-    hw = seg.hardware
-    seg.model.update(E=seg.E, nu=seg.nu, **interface_values(hw, np.ones(
-        sum(len(t["node"]) for t in hw.ties.values()))))
-
-
-def _full_displacement(seg: Segment, cond: CondensedModel, E_graft: np.ndarray,
-                       nu_graft: np.ndarray, scales: dict, load: np.ndarray) -> np.ndarray:
-    """Displacement field (n_nodes, 3) mm of one load case in a condensed timeline (VTU
-    output), with the reference factorization (put back first if the model was refilled
-    since, e.g. by an earlier refactorizing run on the same segment)."""
-    if seg.model.revision != cond.reference_revision:
-        _to_reference(seg)
-        cond.reference_revision = seg.model.revision
-    return cond.full_displacements(E_graft, nu_graft, scales, [load])[0]
-
-
-def _condensed(opts: SegmentOptions, seg: Segment, graft: np.ndarray, loads: list
-               ) -> tuple[CondensedModel, bool]:
-    """The segment condensed onto its graft cells and screw-bone ties (cached per segment):
-    factorized once at the built state (graft moduli as built, interfaces bonded);
-    (condensation, built now)."""
-    load_nodes = np.flatnonzero(np.any(np.stack(loads) != 0, axis=(0, 2)))
-    cond = _CONDENSED.get(opts)
-    if cond is not None and np.all(np.isin(load_nodes, cond.load_nodes)):
-        return cond, False
-    hw = seg.hardware
-    _to_reference(seg)
-    hosts = np.unique(np.concatenate([t["host"].ravel() for t in hw.ties.values()])) \
-        if hw.ties else np.zeros(0, np.int64)
-    cond = CondensedModel(seg.model, graft, seg.E[graft], seg.nu[graft], sets=list(hw.ties),
-                          load_nodes=load_nodes, output_nodes=hosts)
-    _CONDENSED.clear()
-    _CONDENSED[opts] = cond
-    return cond, True
-
-
 def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None,
                  resolution: float | None = None, fields: bool = True,
                  condense: bool | None = None) -> TimelineResult:
@@ -665,8 +535,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         linear (no ``timeline.soft_tissue``) and the segment is reused from an earlier case
         in this process, i.e. from the second case on of a sweep or Monte Carlo worker whose
         cases share the segment; otherwise refactorize, and condense once the run has
-        refactorized :data:`CONDENSE_AFTER_FACTORIZATIONS` times and then only its screw
-        interfaces change (``info["condensed_from_week"]``).
+        refactorized :data:`~spinesim.timeline_model.CONDENSE_AFTER_FACTORIZATIONS` times and
+        then only its screw interfaces change (``info["condensed_from_week"]``).
 
     The segment model is built once per process and options: a second call with the same
     segment options (another sweep or Monte Carlo case) reuses it, its state reset to day 0.
@@ -705,7 +575,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         raise SpinesimError(f"weeks = {weeks!r} must be a number of weeks > 0")
     t_start = time.perf_counter()
     opts = segment_options(scenario, resolution)
-    seg, reused = _segment(opts)
+    seg, reused = cached_segment(opts)
     mesh, hw = seg.geometry.mesh, seg.hardware
     graft = np.flatnonzero(mesh.cells_in_region("graft"))
     strain_of = cell_strain_operator(mesh, graft)
@@ -720,8 +590,6 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     state = healing.initial_state(len(graft), rule,
                                   n_average=scenario.get("healing.averaging_iterations"))
     rate = healing_rate(scenario)
-    granulation_E = scenario.get("graft.initial_modulus_mpa")
-    undrained = scenario.get("graft.drainage") == "undrained"
     lrule = loosening_rule(scenario)
     method = scenario.get("fatigue.mean_stress")
     rod_curve = (*_curve(scenario, scenario.get("hardware.rod.material"),
@@ -731,26 +599,20 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     step = float(scenario.get("timeline.step_weeks"))
     n_steps = max(1, math.ceil(total / step - 1e-9))
     moment = scenario.get("protocol.moment_nm")
+    activity_cases = [a.load_case() for a in active]
     rom_cases = [LoadCase(d, LOAD_CASES[d], moment) for d in ROM_DIRECTIONS]
-    loads = [case_loads(seg, a.load_case()) for a in active] + \
-        [case_loads(seg, c) for c in rom_cases]
-    # not told: condense later in the run if it keeps refactorizing (linear model only)
-    adaptive = condense is None and not seg.springs
-    if condense is None:  # a reused segment: more cases share it (sweep, Monte Carlo)
-        condense = not fields and not seg.springs and (reused or opts in _CONDENSED)
-    if condense and seg.springs:
-        raise SpinesimError("condense=True needs the linear model (timeline.soft_tissue = "
-                            "false): the soft tissue's active set changes the matrix with "
-                            "every load case")
-    cond, condensed_now = _condensed(opts, seg, graft, loads) if condense else (None, False)
-    condensed_from = 0.0 if cond is not None else None
+    moduli = partial(healing.tissue_properties,
+                     granulation_E_mpa=scenario.get("graft.initial_modulus_mpa"),
+                     undrained=scenario.get("graft.drainage") == "undrained")
+    model = WeeklyModel(opts, seg, reused, graft, moduli,
+                        [case_loads(seg, c) for c in activity_cases + rom_cases],
+                        activity_cases, rom_cases, strain_of, condense=condense, fields=fields)
     t_built = time.perf_counter()
     vtu_weeks = {float(w) for w in (scenario.get("output.vtu_weeks") or ())
                  if w <= total} if fields else set()
     heaviest = max(range(len(active)), key=lambda i: (active[i].compression_n,
                                                       active[i].moment_nm), default=None)
 
-    E, nu = seg.E.copy(), seg.nu.copy()
     # screw name per tied node, in the order of ``hardware_results`` (the ties' concatenation)
     screw_names = [name for t in hw.ties.values() for name in t["screw"]]
     screws = sorted(set(screw_names))
@@ -758,203 +620,175 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     screw_keys = [s.replace(" ", "_") for s in screws]  # column-name form, "L4_left"
     strengths = pullout_strengths(scenario, seg)
     strength_of = {k: strengths[s] for k, s in zip(screw_keys, screws)}
-    n_tied = len(screw_names)
     initial_factor = float(scenario.get("loosening.initial_factor"))
-    factor, applied_factor = np.full(n_tied, initial_factor), None
-    applied_level = None
+    factor = np.full(len(screw_names), initial_factor)
     rod_cum = screw_cum = None
-    responses: list[_Response] = []
-    roms: list[float] = []
     kept: dict[float, dict] = {}  # fields of the reported weeks
-    mesh_strain: MeshStrain | None = None
-    rows, seconds, n_solves, n_factorizations = [], [], 0, 0
-    # where the weeks' time goes (s): matrix refills, solves (their factorizations included)
-    timing = {"refill_s": 0.0, "solve_s": 0.0, "factorize_s": 0.0, "refilled": False}
-
-    def refresh() -> bool:
-        """Bring the model to the current healing and loosening state; True if it changed."""
-        nonlocal applied_level, applied_factor, n_factorizations, cond, condensed_now
-        nonlocal condensed_from
-        changes: dict = {}
-        changed = graft_changed = False
-        if applied_level is None or not np.array_equal(state.level, applied_level):
-            E[graft], nu[graft] = healing.tissue_properties(state.level,
-                                                            granulation_E_mpa=granulation_E,
-                                                            undrained=undrained)
-            changes.update(E=E, nu=nu)
-            applied_level, changed, graft_changed = state.level.copy(), True, True
-        if applied_factor is None or not np.array_equal(factor, applied_factor):
-            if cond is None and (applied_factor is not None or reused
-                                 or not np.all(factor == 1.0)):
-                changes.update(interface_values(hw, factor))  # a reused model: reset too
-            applied_factor, changed = factor.copy(), True
-        if changes and cond is None and adaptive and not graft_changed \
-                and n_factorizations >= CONDENSE_AFTER_FACTORIZATIONS:
-            # the interfaces keep changing after the graft: condense once instead of
-            # refactorizing every week
-            cond, condensed_now = _condensed(opts, seg, graft, loads)
-            condensed_from = w0
-        elif changes and cond is None:  # one assembly and one factorization for both
-            t = time.perf_counter()
-            seg.model.update(**changes)  # (the condensed solve takes E and factor as they are)
-            timing["refill_s"] += time.perf_counter() - t
-            timing["refilled"] = True
-            n_factorizations += 1
-        return changed
-
-    def solve_all() -> None:
-        """All activity peaks and the ROM cases: one multi-right-hand-side solve of the linear
-        model, or one active-set solve per case with soft tissue."""
-        nonlocal responses, roms, n_solves
-        t = time.perf_counter()
-        if cond is not None:
-            sols = cond.solve_many(E[graft], nu[graft], tie_scales(hw, factor), loads)
-        else:
-            sols = solve_cases(seg, loads)
-            if timing["refilled"] and not seg.springs:  # it factorized the refill first
-                timing["factorize_s"] += sols[0].info.get("setup_s", 0.0)
-            timing["refilled"] = False
-        timing["solve_s"] += time.perf_counter() - t
-        n_solves += 1
-        responses = [_response(seg, s, strain_of, E[graft], nu[graft])
-                     for s in sols[:len(active)]]
-        roms = [rom_deg(s.node_dofs[-1, 3:], c) for s, c in zip(sols[len(active):], rom_cases)]
-        roms += [rom_deg(s.node_dofs[-1, 3:], a.load_case())  # rotation under each activity
-                 for s, a in zip(sols[:len(active)], active)]
-
-    def displacement() -> np.ndarray:
-        """The whole displacement field (mm) of the heaviest activity, for VTU output (a
-        condensed solve has it on its output nodes only)."""
-        if cond is None:
-            return responses[heaviest].displacement
-        return _full_displacement(seg, cond, E[graft], nu[graft], tie_scales(hw, factor),
-                                  loads[heaviest])
-
-    def vtu_fields() -> dict:
-        """This week's fields for ParaView (the cell-strain operator is built on first use)."""
-        nonlocal mesh_strain
-        if mesh_strain is None:
-            mesh_strain = mesh_strain_operator(mesh)
-        return _vtu_fields(mesh_strain, displacement(), active[heaviest].name, E, nu, graft,
-                           state.level, factor)
-
+    rows, seconds = [], []
     for k in range(1, n_steps + 1):
         t0 = time.perf_counter()
         w0, w1 = (k - 1) * step, min(k * step, total)
-        if refresh() or not roms:  # same matrix and loads: last week's responses hold
-            solve_all()
+        if model.refresh(state.level, factor, w0) or not model.roms:
+            model.solve(factor)  # else the same matrix and loads: last week's responses hold
         if w0 in vtu_weeks and heaviest is not None:
-            kept[w0] = vtu_fields()
+            kept[w0] = model.fields(heaviest, active[heaviest].name, state.level, factor)
         cycles = cycles_between(spec, w0, w1)
-        counts = np.array([cycles[a.name] for a in active])
-        amp, gamma, gamma_median = 0.0, 0.0, 0.0
-        rod_peak = screw_peak = 0.0
-        rod_over = screw_over = False
-        micro = np.zeros(n_tied)
-        screw_load = np.zeros((len(screws), 2))  # largest pullout, transverse load (N)
-        if responses:
-            d_rod, amp, rod_peak, rod_over = _damage([r.rod for r in responses], counts,
-                                                     rod_curve)
-            d_screw, _, screw_peak, screw_over = _damage([r.screw for r in responses], counts,
-                                                         screw_curve)
-            rod_cum = d_rod if rod_cum is None else rod_cum + d_rod
-            screw_cum = d_screw if screw_cum is None else screw_cum + d_screw
-            if counts.sum() > 0:
-                eps, p = _peak_strain(responses)
-                oct_strain = healing.octahedral_shear_strain(eps)
-                gamma = float(oct_strain.max(initial=0.0))
-                gamma_median = healing.volume_quantile(oct_strain, volume, 0.5)
-                state = healing.step(state, eps, 0.0, rule, w1 - w0, pressure_mpa=p,
-                                     max_steps_per_week=rate)
-                micro = np.max([r.micromotion_um for r in responses], axis=0)
-                if screws:  # over the activities with cycles (no cycles: no load)
-                    loaded = [r.screw_load_n for r, c in zip(responses, counts) if c > 0]
-                    screw_load = np.maximum(np.max(loaded, axis=0), 0.0)
-        # no load cycles: no damage, no stimulus, micromotion 0 (osseointegration)
-        factor = lrule.step(factor, micro, w1 - w0)
+        loads = _step_loads(model.responses, np.array([cycles[a.name] for a in active]),
+                            rod_curve, screw_curve, len(screw_names), len(screws))
+        if loads.rod_damage is not None:
+            rod_cum = loads.rod_damage if rod_cum is None else rod_cum + loads.rod_damage
+            screw_cum = loads.screw_damage if screw_cum is None else \
+                screw_cum + loads.screw_damage
+        gamma = np.zeros(0)
+        if loads.strain is not None:  # no load cycles: no stimulus, the graft stays as it is
+            gamma = healing.octahedral_shear_strain(loads.strain)
+            state = healing.step(state, loads.strain, 0.0, rule, w1 - w0,
+                                 pressure_mpa=loads.pressure, max_steps_per_week=rate)
+        # no load cycles: micromotion 0 (osseointegration)
+        factor = lrule.step(factor, loads.micromotion_um, w1 - w0)
         # loosened: a screw whose interface lost more than the rule's share of its day-0
         # stiffness (bonded at day 0 by default; an unintegrated day-0 interface is not loose)
         loosened = sum(lrule.loosened_screws(factor / initial_factor, screw_names).values())
         br = topology.bridging(state.is_bone())
         row = {"week": w1, "graft_bone_fraction": br.bone_fraction,
-               "bridged": br.bridged, "max_graft_shear_strain": gamma,
-               "max_rod_stress_amplitude_mpa": amp,
+               "bridged": br.bridged, "max_graft_shear_strain": float(gamma.max(initial=0.0)),
+               "max_rod_stress_amplitude_mpa": loads.rod_amplitude_mpa,
                "rod_damage": 0.0 if rod_cum is None else float(rod_cum.max()),
                "screw_damage": 0.0 if screw_cum is None else float(screw_cum.max()),
-               "max_micromotion_um": float(micro.max()) if n_tied else 0.0,
+               "max_micromotion_um": float(loads.micromotion_um.max(initial=0.0)),
                "loosened_screws": int(loosened),
-               **{f"rom_{c}_deg": r for c, r in zip(ROM_COLUMNS, roms)},
-               "max_rod_stress_mpa": rod_peak, "max_screw_stress_mpa": screw_peak,
-               "rod_overloaded": rod_over, "screw_overloaded": screw_over,
-               "median_graft_shear_strain": gamma_median,
-               "max_screw_pullout_n": float(screw_load[:, 0].max(initial=0.0)),
-               "max_screw_transverse_n": float(screw_load[:, 1].max(initial=0.0))}
-        for a, r in zip(active, roms[len(ROM_COLUMNS):]):
-            row[f"activity_rom_{a.name}_deg"] = r
-        for i, name in enumerate(screw_keys):
-            on = screw_of == i
-            row[f"micromotion_{name}_um"] = float(micro[on].max())
-            row[f"interface_factor_{name}"] = float(factor[on].mean())
-            row[f"pullout_{name}_n"] = float(screw_load[i, 0])
-        phase = np.clip(state.phase, 0, len(healing.Phase) - 1)
-        for key, b in zip(level_keys, br.levels):  # a multi-level fusion: per level
-            row[f"bridged_{key}"] = b.bridged
-            row[f"graft_bone_fraction_{key}"] = b.bone_fraction
-        for ph in healing.Phase:
-            row[f"fraction_{ph.name.lower()}"] = float(volume[phase == ph].sum())
+               **{f"rom_{c}_deg": r for c, r in zip(ROM_COLUMNS, model.roms)},
+               "max_rod_stress_mpa": loads.rod_peak_mpa,
+               "max_screw_stress_mpa": loads.screw_peak_mpa,
+               "rod_overloaded": loads.rod_over, "screw_overloaded": loads.screw_over,
+               "median_graft_shear_strain":
+                   healing.volume_quantile(gamma, volume, 0.5) if len(gamma) else 0.0,
+               "max_screw_pullout_n": float(loads.screw_load_n[:, 0].max(initial=0.0)),
+               "max_screw_transverse_n": float(loads.screw_load_n[:, 1].max(initial=0.0))}
+        row.update(_detail_columns(active, model.roms[len(ROM_COLUMNS):], screw_keys,
+                                   screw_of, loads, factor, level_keys, br,
+                                   state.phase, volume))
         rows.append(row)
         seconds.append(time.perf_counter() - t0)
         log.debug("week %g: bone %.2f, rod damage %.3g", w1, br.bone_fraction,
                   rows[-1]["rod_damage"])
     if total in vtu_weeks and heaviest is not None and total not in kept:
-        if refresh():
-            solve_all()
-        kept[total] = vtu_fields()
+        if model.refresh(state.level, factor, total):
+            model.solve(factor)
+        kept[total] = model.fields(heaviest, active[heaviest].name, state.level, factor)
     fatigue = {}
-    if responses:
+    if model.responses:
         last = cycles_between(spec, max(total - 1.0, 0.0), total)
         per_year = 52.0 * np.array([last[a.name] for a in active])
         for part, key, curve, cum in (("rod", "rod_beams", rod_curve, rod_cum),
                                       ("screw", "screw_beams", screw_curve, screw_cum)):
-            fatigue[part] = _fatigue_summary([getattr(r, part) for r in responses], per_year,
-                                             curve, cum, critical, hw.beams[key])
+            fatigue[part] = _fatigue_summary([getattr(r, part) for r in model.responses],
+                                             per_year, curve, cum, critical, hw.beams[key])
     intact = intact_rom(scenario, resolution, tuple(active)) \
         if scenario.get("output.intact_reference") else None
     table = pd.DataFrame(rows)
     table = table[list(COLUMNS) + [c for c in table.columns if c not in COLUMNS]]
     verdicts = _verdicts(table, critical, float(scenario.get("timeline.nonunion_horizon_weeks")),
                          {"rod": rod_curve[1], "screw": screw_curve[1]}, strength_of)
-    critical_screw = _critical_screw(table, strength_of)
-    pullout = {"strengths_n": strength_of,
-               "strength_n": strength_of[critical_screw] if critical_screw
-               else min(strength_of.values(), default=None),
-               "max_pullout_n": float(table["max_screw_pullout_n"].max()),
-               "max_transverse_n": float(table["max_screw_transverse_n"].max()),
-               "critical_screw": critical_screw,
-               "critical_pullout_n": float(table[f"pullout_{critical_screw}_n"].max())
-               if critical_screw else None,
-               "safety_factor": strength_of[critical_screw]
-               / table[f"pullout_{critical_screw}_n"].max() if critical_screw else math.inf}
-    info = {"dofs": seg.info["dofs"], "graft_cells": len(graft), "tied_nodes": n_tied,
+    cond = model.cond
+    info = {"dofs": seg.info["dofs"], "graft_cells": len(graft), "tied_nodes": len(screw_names),
             "screws": screw_keys, "active_activities": [a.name for a in active],
             "build_s": t_built - t_start, "model_reused": reused, "step_s": seconds,
-            "total_s": time.perf_counter() - t_start, "solves": n_solves,
-            "factorizations": n_factorizations, "condensed": cond is not None,
-            "condensed_from_week": condensed_from,
+            "total_s": time.perf_counter() - t_start, "solves": model.n_solves,
+            "factorizations": model.n_factorizations, "condensed": cond is not None,
+            "condensed_from_week": model.condensed_from,
             "condensed_dofs": cond.m if cond is not None else None,
-            "condense_setup_s": cond.setup_s if condensed_now else 0.0,
-            "refill_s": timing["refill_s"], "solve_s": timing["solve_s"],
-            "factorize_s": timing["factorize_s"],
+            "condense_setup_s": cond.setup_s if model.condensed_now else 0.0,
+            **model.timing,
             "healing_rate_per_week": rate,
             "healing_odds_ratio": healing_odds_ratio(scenario), "fatigue": fatigue,
-            "pullout": pullout,
+            "pullout": _pullout_summary(table, strength_of),
             "protocol_moment_nm": float(moment), "intact_rom_deg": intact,
             "soft_tissue": bool(seg.springs), "fluid_velocity_mm_s": 0.0}
     log.info("timeline: %d steps, %d DOFs, %d factorizations, %.1f s", n_steps, info["dofs"],
-             n_factorizations, info["total_s"])
+             model.n_factorizations, info["total_s"])
     segments = np.stack([np.concatenate([b["x1"] for b in hw.beams.values()]),
                          np.concatenate([b["x2"] for b in hw.beams.values()])], axis=1)
     return TimelineResult(table, verdicts, info, kept, mesh, segments)
+
+
+@dataclass(frozen=True, eq=False)
+class _StepLoads:
+    """What the activity peaks of one timeline step put on the parts: Miner damage of the
+    step's cycles per beam-end surface point (None before the first solve), the largest rod
+    stress amplitude and the peak rod and screw stresses (MPa), whether a rod or screw fails
+    statically, the graft's peak strain and pressure (MPa) per cell (None in a step without
+    cycles), the micromotion per tied screw node (µm, largest over the loaded activities) and
+    the largest pullout and transverse load per screw (N)."""
+
+    micromotion_um: np.ndarray
+    screw_load_n: np.ndarray
+    rod_damage: np.ndarray | None = None
+    screw_damage: np.ndarray | None = None
+    rod_amplitude_mpa: float = 0.0
+    rod_peak_mpa: float = 0.0
+    screw_peak_mpa: float = 0.0
+    rod_over: bool = False
+    screw_over: bool = False
+    strain: np.ndarray | None = None
+    pressure: np.ndarray | None = None
+
+
+def _step_loads(responses: list[Response], counts: np.ndarray, rod_curve: tuple,
+                screw_curve: tuple, n_tied: int, n_screws: int) -> _StepLoads:
+    """The :class:`_StepLoads` of one step: ``counts`` cycles of each activity whose peak
+    response is in ``responses``."""
+    micro, screw_load = np.zeros(n_tied), np.zeros((n_screws, 2))
+    if not responses:
+        return _StepLoads(micro, screw_load)
+    d_rod, amp, rod_peak, rod_over = _damage([r.rod for r in responses], counts, rod_curve)
+    d_screw, _, screw_peak, screw_over = _damage([r.screw for r in responses], counts,
+                                                 screw_curve)
+    eps = p = None
+    if counts.sum() > 0:
+        eps, p = _peak_strain(responses)
+        micro = np.max([r.micromotion_um for r in responses], axis=0)
+        if n_screws:  # over the activities with cycles (no cycles: no load)
+            loaded = [r.screw_load_n for r, c in zip(responses, counts) if c > 0]
+            screw_load = np.maximum(np.max(loaded, axis=0), 0.0)
+    return _StepLoads(micro, screw_load, d_rod, d_screw, amp, rod_peak, screw_peak, rod_over,
+                      screw_over, eps, p)
+
+
+def _detail_columns(active: list, activity_roms: list[float], screw_keys: list[str],
+                    screw_of: np.ndarray, loads: _StepLoads, factor: np.ndarray,
+                    level_keys: list[str], bridging: Any, phase: np.ndarray,
+                    volume: np.ndarray) -> dict:
+    """The per-activity, per-screw, per-level and per-phase columns of one timeline row."""
+    row = {f"activity_rom_{a.name}_deg": r for a, r in zip(active, activity_roms)}
+    for i, name in enumerate(screw_keys):
+        on = screw_of == i
+        row[f"micromotion_{name}_um"] = float(loads.micromotion_um[on].max())
+        row[f"interface_factor_{name}"] = float(factor[on].mean())
+        row[f"pullout_{name}_n"] = float(loads.screw_load_n[i, 0])
+    for key, b in zip(level_keys, bridging.levels):  # a multi-level fusion: per level
+        row[f"bridged_{key}"] = b.bridged
+        row[f"graft_bone_fraction_{key}"] = b.bone_fraction
+    phase = np.clip(phase, 0, len(healing.Phase) - 1)
+    for ph in healing.Phase:
+        row[f"fraction_{ph.name.lower()}"] = float(volume[phase == ph].sum())
+    return row
+
+
+def _pullout_summary(table: pd.DataFrame, strength_of: dict[str, float]) -> dict:
+    """``info["pullout"]`` of :class:`TimelineResult` from the timeline table and each
+    screw's pullout strength (N)."""
+    critical_screw = _critical_screw(table, strength_of)
+    worst = float(table[f"pullout_{critical_screw}_n"].max()) if critical_screw else None
+    return {"strengths_n": strength_of,
+            "strength_n": strength_of[critical_screw] if critical_screw
+            else min(strength_of.values(), default=None),
+            "max_pullout_n": float(table["max_screw_pullout_n"].max()),
+            "max_transverse_n": float(table["max_screw_transverse_n"].max()),
+            "critical_screw": critical_screw,
+            "critical_pullout_n": worst,
+            "safety_factor": strength_of[critical_screw] / worst if critical_screw
+            else math.inf}
 
 
 def _critical_screw(table: pd.DataFrame, strength_n: dict[str, float]) -> str | None:

@@ -173,7 +173,7 @@ def test_a_run_whose_interfaces_keep_changing_condenses_on_its_way():
     changing when it has healed. After CONDENSE_AFTER_FACTORIZATIONS refactorizations the
     run condenses at the first week that changes the interfaces only, with the same results
     (timeline and VTU fields) as refactorizing every week."""
-    import spinesim.simulate as simulate
+    import spinesim.timeline_model as simulate
 
     sc = Scenario.default().with_values({"loosening.initial_factor": 0.3})
     ref = run_timeline(sc, weeks=14, resolution=RES, condense=False)
@@ -193,7 +193,7 @@ def test_shared_case_condenses_from_the_first_case_with_the_same_outcomes():
     """The sweep and Monte Carlo case function for cases that share a model condenses the
     first timeline on a new segment already (run_case refactorizes it and condenses from the
     second case on); the outcomes are the same."""
-    import spinesim.simulate as simulate
+    import spinesim.timeline_model as simulate
     from spinesim.outcomes import run_case, run_shared_case
 
     sc = Scenario.default().with_values({"segment.resolution": RES, "timeline.weeks": 8,

@@ -147,7 +147,7 @@ def test_healing_modifiers_multiply_odds_and_divide_the_rate():
 
 
 def test_a_reused_model_starts_each_run_from_day_0():
-    import spinesim.simulate as sim
+    import spinesim.timeline_model as sim
 
     loose = {"loosening.bone_threshold_um": 1.0, "loosening.fibrous_threshold_um": 2.0}
     sim._LAST_BUILT.clear()

@@ -1,0 +1,286 @@
+"""The segment model as the weeks of a timeline see it: brought to each week's graft and
+screw-interface state, solved under the week's load cases, its responses handed to the
+failure rules.
+
+:class:`WeeklyModel` owns everything of :func:`spinesim.simulate.run_timeline` that is about
+matrices and solves, so that the timeline itself reads as the physics of a week:
+
+* **state -> matrix.** :meth:`WeeklyModel.refresh` puts the graft moduli of the healing state
+  and the screw-bone interface stiffness of the loosening state into the model, each only when
+  it changed, refilled together (pattern reused, one numeric factorization at the next solve).
+* **solve.** :meth:`WeeklyModel.solve` solves all load cases at once (one multi-right-hand-side
+  solve of the linear model, or one active-set solve per case with soft tissue) and turns each
+  activity's solution into a :class:`Response` (graft strain and pressure, rod and screw
+  sections, micromotion, screw loads) and every case into a rotation (ROM, deg).
+* **condensation.** With a :class:`spinesim.fem.condense.CondensedModel` (cached per segment in
+  this process) a changed week is a dense solve on the graft and screw-interface DOFs instead
+  of a refactorization; a run not told whether to condense switches to it once it has
+  refactorized :data:`CONDENSE_AFTER_FACTORIZATIONS` times and only its interfaces still change.
+* **where the time goes.** ``timing`` sums the seconds of matrix refills, of solves (with the
+  factorizations they start) and of those factorizations alone.
+
+The segment of a scenario is built once per process and options (:func:`cached_segment`), so
+sweep and Monte Carlo cases that share it reuse geometry, pattern, maps and condensation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from spinesim.failure.pullout import screw_loads
+from spinesim.fem.condense import CondensedModel
+from spinesim.fem.post import MeshStrain, isotropic_stress, mesh_strain_operator, von_mises
+from spinesim.model.hardware import hardware_results, interface_values, tie_scales
+from spinesim.model.loadcases import rom_deg
+from spinesim.model.segment import Segment, SegmentOptions, build_segment
+
+__all__ = ["CONDENSE_AFTER_FACTORIZATIONS", "Response", "WeeklyModel", "cached_segment",
+           "solve_cases"]
+
+#: A run not told whether to condense (``condense=None``) condenses its model once it has
+#: refactorized this many times and then only its screw interfaces change (not the graft):
+#: the condensation costs about as much as 8 refactorizing weeks (default segment, 90k DOF,
+#: this 2-core machine: 17-21 s against 2.3-3.0 s per changed week with its solves). Graft
+#: changes end when the graft has healed (4 tissue steps at the healing rate: 5 changed weeks
+#: by default, 13 for the smoker's third of the rate), where refactorizing stays cheaper;
+#: interfaces under progressive loosening (or stiffening from a day-0 factor below 1) change
+#: every week to the end of the timeline, where 52 refactorizations would cost several times
+#: one condensation.
+CONDENSE_AFTER_FACTORIZATIONS = 8
+
+#: The last segment built for a timeline in this process, by its options: sweep and Monte
+#: Carlo cases that share the model (most uncertain inputs are loads, rates and thresholds)
+#: reuse geometry, hardware, pattern and maps instead of building them again.
+_LAST_BUILT: dict[SegmentOptions, Segment] = {}
+
+#: The condensation of the cached segment onto its graft and screw interfaces, built by the
+#: first condensed timeline of that segment and reused by the later ones.
+_CONDENSED: dict[SegmentOptions, CondensedModel] = {}
+
+
+def cached_segment(opts: SegmentOptions) -> tuple[Segment, bool]:
+    """The segment of ``opts``, from the one-entry cache when it matches; (segment, reused)."""
+    seg = _LAST_BUILT.get(opts)
+    if seg is not None:
+        return seg, True
+    _LAST_BUILT.clear()  # one model at a time: free the old one before building
+    _CONDENSED.clear()
+    seg = build_segment(opts)
+    _LAST_BUILT[opts] = seg
+    return seg, False
+
+
+def solve_cases(seg: Segment, loads: list[np.ndarray]) -> list:
+    """Solutions of the segment's model in its current state under each load array of
+    ``loads`` (:func:`spinesim.model.segment.case_loads`: (n_extra, 6) forces in N and moments
+    in N·mm on the 6-DOF nodes): one multi-right-hand-side solve of the linear model, or one
+    active-set solve per case when the segment has soft tissue (``seg.springs``: tension-only
+    ligaments, compression-only facet contact; factors reused as CG preconditioner)."""
+    if seg.springs:
+        from spinesim.fem.active_set import solve_active_set
+
+        return [solve_active_set(seg.model, {"node_loads": m}, list(seg.springs),
+                                 reuse_preconditioner=True)[0] for m in loads]
+    return seg.model.solve_many(loads)
+
+
+@dataclass(frozen=True, eq=False)
+class Response:
+    """What one solved load case hands to the failure rules."""
+
+    displacement: np.ndarray    # (n_nodes, 3) mm
+    graft_strain: np.ndarray    # (n_graft, 3, 3) cell-averaged strain
+    graft_pressure: np.ndarray  # (n_graft,) MPa, compression positive
+    rod: object                 # BeamSectionResults
+    screw: object
+    micromotion_um: np.ndarray  # (n_tied,)
+    screw_load_n: np.ndarray    # (n_screws, 2) pullout and transverse load per screw, N
+
+
+def response(seg: Segment, sol, strain_of: Callable, E_graft: np.ndarray,
+             nu_graft: np.ndarray) -> Response:
+    """Graft strain and pressure (MPa), rod and screw sections, micromotion (µm) and screw
+    loads (N, in the sorted order of the screw names) of one solution."""
+    sections, tie = hardware_results(seg.hardware, sol)  # reads the hardware nodes only
+    loads = screw_loads(tie.screw, tie.force_n, tie.axis)
+    screw_load = np.array([[loads[s].pullout_n, loads[s].transverse_n] for s in sorted(loads)])
+    strain = strain_of(sol.displacement)
+    lam = E_graft * nu_graft / ((1 + nu_graft) * (1 - 2 * nu_graft))
+    mu = E_graft / (2 * (1 + nu_graft))
+    tr = np.trace(strain, axis1=1, axis2=2)
+    pressure = -(lam + 2.0 * mu / 3.0) * tr  # -mean stress of the cell-averaged strain
+    return Response(sol.displacement, strain, pressure, sections["rod_beams"],
+                    sections["screw_beams"], tie.micromotion_um, screw_load)
+
+
+def _bonded(seg: Segment) -> np.ndarray:
+    return np.ones(sum(len(t["node"]) for t in seg.hardware.ties.values()))
+
+
+def _to_reference(seg: Segment) -> None:
+    """Refill the segment's model with the state it is condensed at: graft moduli as built,
+    every screw interface bonded (factorized at the next solve)."""
+    seg.model.update(E=seg.E, nu=seg.nu, **interface_values(seg.hardware, _bonded(seg)))
+
+
+def condensed_model(opts: SegmentOptions, seg: Segment, graft: np.ndarray, loads: list
+                    ) -> tuple[CondensedModel, bool]:
+    """The segment condensed onto its graft cells and screw-bone ties (cached per segment):
+    factorized once at the built state (graft moduli as built, interfaces bonded);
+    (condensation, built now)."""
+    load_nodes = np.flatnonzero(np.any(np.stack(loads) != 0, axis=(0, 2)))
+    cond = _CONDENSED.get(opts)
+    if cond is not None and np.all(np.isin(load_nodes, cond.load_nodes)):
+        return cond, False
+    hw = seg.hardware
+    _to_reference(seg)
+    hosts = np.unique(np.concatenate([t["host"].ravel() for t in hw.ties.values()])) \
+        if hw.ties else np.zeros(0, np.int64)
+    cond = CondensedModel(seg.model, graft, seg.E[graft], seg.nu[graft], sets=list(hw.ties),
+                          load_nodes=load_nodes, output_nodes=hosts)
+    _CONDENSED.clear()
+    _CONDENSED[opts] = cond
+    return cond, True
+
+
+class WeeklyModel:
+    """The timeline's segment model in the current healing and loosening state.
+
+    Parameters
+    ----------
+    opts, seg, reused : the segment's options, the segment (:func:`cached_segment`) and
+        whether an earlier case in this process built it (its state is reset here)
+    graft : graft cell ids
+    graft_moduli : tissue maturity level per graft cell -> (E in MPa, Poisson's ratio)
+    loads : load arrays of the cases (N, N·mm): the ``len(activity_cases)`` activity peaks
+        first, then the ROM cases
+    activity_cases, rom_cases : :class:`spinesim.model.loadcases.LoadCase` of the activity
+        peaks and of the protocol-moment directions (their moment axes give the rotations)
+    strain_of : graft cell strain operator (:func:`spinesim.fem.post.cell_strain_operator`)
+    condense : True/False decide for the whole run; None condenses from the start when
+        ``fields`` is False, the model is linear and the segment is shared by several cases
+        (reused, or already condensed), and later once it keeps refactorizing
+    fields : whether the run writes VTU fields
+
+    Attributes after :meth:`solve`: ``responses`` (one :class:`Response` per activity),
+    ``roms`` (deg: the ROM cases, then the rotation about each activity's moment axis).
+    """
+
+    def __init__(self, opts: SegmentOptions, seg: Segment, reused: bool, graft: np.ndarray,
+                 graft_moduli: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                 loads: list[np.ndarray], activity_cases: Sequence, rom_cases: Sequence,
+                 strain_of: Callable, *, condense: bool | None, fields: bool) -> None:
+        from spinesim.errors import SpinesimError
+
+        self.opts, self.seg, self.reused, self.graft = opts, seg, reused, graft
+        self.hw, self.mesh = seg.hardware, seg.geometry.mesh
+        self.graft_moduli, self.loads, self.strain_of = graft_moduli, loads, strain_of
+        self.activity_cases, self.rom_cases = list(activity_cases), list(rom_cases)
+        # not told: condense later in the run if it keeps refactorizing (linear model only)
+        self.adaptive = condense is None and not seg.springs
+        if condense is None:  # a reused segment: more cases share it (sweep, Monte Carlo)
+            condense = not fields and not seg.springs and (reused or opts in _CONDENSED)
+        if condense and seg.springs:
+            raise SpinesimError("condense=True needs the linear model (timeline.soft_tissue = "
+                                "false): the soft tissue's active set changes the matrix with "
+                                "every load case")
+        self.cond, self.condensed_now = (condensed_model(opts, seg, graft, loads) if condense
+                                         else (None, False))
+        self.condensed_from: float | None = 0.0 if self.cond is not None else None
+        self.E, self.nu = seg.E.copy(), seg.nu.copy()
+        self._level: np.ndarray | None = None   # state last put into the model
+        self._factor: np.ndarray | None = None
+        self.responses: list[Response] = []
+        self.roms: list[float] = []
+        self.n_solves = self.n_factorizations = 0
+        # where the weeks' time goes (s): matrix refills, solves (their factorizations included)
+        self.timing = {"refill_s": 0.0, "solve_s": 0.0, "factorize_s": 0.0}
+        self._refilled = False
+        self._mesh_strain: MeshStrain | None = None
+
+    def refresh(self, level: np.ndarray, factor: np.ndarray, week: float) -> bool:
+        """Bring the model to the graft's tissue ``level`` and the interface stiffness
+        ``factor`` (fraction of bonded, per tied screw node) at ``week``; True if either
+        changed (then :meth:`solve` again)."""
+        changes: dict = {}
+        changed = graft_changed = False
+        if self._level is None or not np.array_equal(level, self._level):
+            self.E[self.graft], self.nu[self.graft] = self.graft_moduli(level)
+            changes.update(E=self.E, nu=self.nu)
+            self._level, changed, graft_changed = level.copy(), True, True
+        if self._factor is None or not np.array_equal(factor, self._factor):
+            if self.cond is None and (self._factor is not None or self.reused
+                                      or not np.all(factor == 1.0)):
+                changes.update(interface_values(self.hw, factor))  # a reused model: reset too
+            self._factor, changed = factor.copy(), True
+        if not changes or self.cond is not None:  # (the condensed solve takes E and factor)
+            return changed
+        if self.adaptive and not graft_changed \
+                and self.n_factorizations >= CONDENSE_AFTER_FACTORIZATIONS:
+            # the interfaces keep changing after the graft: condense once instead of
+            # refactorizing every week
+            self.cond, self.condensed_now = condensed_model(self.opts, self.seg, self.graft,
+                                                            self.loads)
+            self.condensed_from = week
+        else:  # one assembly and one factorization for both
+            t = time.perf_counter()
+            self.seg.model.update(**changes)
+            self.timing["refill_s"] += time.perf_counter() - t
+            self._refilled = True
+            self.n_factorizations += 1
+        return changed
+
+    def solve(self, factor: np.ndarray) -> None:
+        """All activity peaks and the ROM cases in the current state: one
+        multi-right-hand-side solve of the linear model (or of its condensation), or one
+        active-set solve per case with soft tissue."""
+        t = time.perf_counter()
+        g = self.graft
+        if self.cond is not None:
+            sols = self.cond.solve_many(self.E[g], self.nu[g], tie_scales(self.hw, factor),
+                                        self.loads)
+        else:
+            sols = solve_cases(self.seg, self.loads)
+            if self._refilled and not self.seg.springs:  # it factorized the refill first
+                self.timing["factorize_s"] += sols[0].info.get("setup_s", 0.0)
+            self._refilled = False
+        self.timing["solve_s"] += time.perf_counter() - t
+        self.n_solves += 1
+        n = len(self.activity_cases)
+        self.responses = [response(self.seg, s, self.strain_of, self.E[g], self.nu[g])
+                          for s in sols[:n]]
+        self.roms = [rom_deg(s.node_dofs[-1, 3:], c) for s, c in zip(sols[n:], self.rom_cases)]
+        self.roms += [rom_deg(s.node_dofs[-1, 3:], c)  # rotation under each activity
+                      for s, c in zip(sols[:n], self.activity_cases)]
+
+    def displacement(self, case: int, factor: np.ndarray) -> np.ndarray:
+        """The whole displacement field (mm) of activity ``case`` (a condensed solve has it on
+        its output nodes only: one more solve with the condensation's factorization, the
+        reference state put back first if the model was refilled since)."""
+        if self.cond is None:
+            return self.responses[case].displacement
+        cond, g = self.cond, self.graft
+        if self.seg.model.revision != cond.reference_revision:
+            _to_reference(self.seg)
+            cond.reference_revision = self.seg.model.revision
+        return cond.full_displacements(self.E[g], self.nu[g], tie_scales(self.hw, factor),
+                                       [self.loads[case]])[0]
+
+    def fields(self, case: int, name: str, level: np.ndarray, factor: np.ndarray) -> dict:
+        """This week's fields for ParaView: displacement (mm) of activity ``case`` (called
+        ``name``), its von Mises stress per cell (of the cell's mean stress, as the solve's
+        B-bar fields give it; the mesh strain operator is built on first use), moduli, the
+        graft's tissue level (-1 outside the graft) and the interface factor per tied node."""
+        if self._mesh_strain is None:
+            self._mesh_strain = mesh_strain_operator(self.mesh)
+        u = self.displacement(case, factor)
+        vm = von_mises(isotropic_stress(self._mesh_strain(u), self.E, self.nu))
+        tissue = np.full(len(self.E), -1.0)
+        tissue[self.graft] = level
+        return {"activity": name, "displacement_mm": u.copy(), "von_mises_mpa": vm,
+                "E_mpa": self.E.copy(), "nu": self.nu.copy(), "tissue_level": tissue,
+                "interface_factor": factor.copy()}
