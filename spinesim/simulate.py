@@ -427,18 +427,35 @@ def intact_rom(scenario: Scenario, resolution: float | None = None,
 def healing_odds_ratio(scenario: Scenario) -> float:
     """Product of the clinical odds ratios of pseudarthrosis that apply to the patient
     (``healing.modifiers.*``: smoking, age over the reference age, extra fused levels,
-    osteoporosis, graft type; values and sources in the scenario schema, [Boon24])."""
+    osteoporosis, graft type; values and sources in the scenario schema, [Boon24]).
+
+    Raises
+    ------
+    SpinesimError
+        The product is 0 or infinite in floating point (e.g. an age odds ratio of 1e-4 per
+        year over 80 years), naming the factors that make it.
+    """
     g = scenario.get
-    odds = float(g("healing.modifiers.graft_odds_ratio"))
+    terms = [("healing.modifiers.graft_odds_ratio", 1.0)]  # (key, exponent)
     if g("healing.modifiers.smoker"):
-        odds *= g("healing.modifiers.smoking_odds_ratio")
+        terms.append(("healing.modifiers.smoking_odds_ratio", 1.0))
     age = g("healing.modifiers.age_years")
     if age is not None:
-        odds *= g("healing.modifiers.age_odds_ratio_per_year") ** (
-            age - g("healing.modifiers.reference_age_years"))
-    odds *= g("healing.modifiers.levels_odds_ratio") ** (len(scenario.vertebrae) - 2)
+        terms.append(("healing.modifiers.age_odds_ratio_per_year",
+                      float(age - g("healing.modifiers.reference_age_years"))))
+    terms.append(("healing.modifiers.levels_odds_ratio", float(len(scenario.vertebrae) - 2)))
     if g("bone.quality") == "osteoporotic":
-        odds *= g("healing.modifiers.osteoporosis_odds_ratio")
+        terms.append(("healing.modifiers.osteoporosis_odds_ratio", 1.0))
+    log_odds = math.fsum(n * math.log(float(g(key))) for key, n in terms if n != 0.0)
+    if not abs(log_odds) < 700.0:  # exp(+-700): inside the float range with a margin
+        used = ", ".join(f"{key} = {g(key)}" + (f" ** {n:g}" if n != 1.0 else "")
+                         for key, n in terms if n != 0.0)
+        raise SpinesimError(f"the healing odds ratio {used} is exp({log_odds:.4g}), outside "
+                            "the floating-point range: the healing rate would be 0 or "
+                            "infinite; give odds ratios nearer 1")
+    odds = 1.0
+    for key, n in terms:  # the product itself, as it always was computed
+        odds *= float(g(key)) if n == 1.0 else float(g(key)) ** n
     return float(odds)
 
 
@@ -574,6 +591,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     if not (math.isfinite(total) and total > 0):
         raise SpinesimError(f"weeks = {weeks!r} must be a number of weeks > 0")
     t_start = time.perf_counter()
+    rate = healing_rate(scenario)  # (checked before the model is built)
     opts = segment_options(scenario, resolution)
     seg, reused = cached_segment(opts)
     mesh, hw = seg.geometry.mesh, seg.hardware
@@ -589,7 +607,6 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     rule = healing_rule(scenario)
     state = healing.initial_state(len(graft), rule,
                                   n_average=scenario.get("healing.averaging_iterations"))
-    rate = healing_rate(scenario)
     lrule = loosening_rule(scenario)
     method = scenario.get("fatigue.mean_stress")
     rod_curve = (*_curve(scenario, scenario.get("hardware.rod.material"),

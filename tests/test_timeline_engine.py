@@ -146,6 +146,27 @@ def test_healing_modifiers_multiply_odds_and_divide_the_rate():
     assert healing_odds_ratio(osteo) == pytest.approx(2.0)
 
 
+def test_an_odds_ratio_outside_the_float_range_is_refused_before_the_build(monkeypatch):
+    """An age odds ratio inside its range (0, 10] per year can still make the product over
+    decades underflow to 0 (the rate infinite) or overflow (a Python OverflowError): refused
+    with the keys, before any model is built."""
+    import spinesim.simulate as sim
+    from spinesim.errors import SpinesimError
+
+    def no_build(opts):
+        raise AssertionError("the segment was built")
+
+    monkeypatch.setattr(sim, "cached_segment", no_build)
+    for age, ref in ((100, 18), (18, 100)):
+        s = Scenario.default().with_values({"healing.modifiers.age_years": age,
+                                            "healing.modifiers.reference_age_years": ref,
+                                            "healing.modifiers.age_odds_ratio_per_year": 1e-4})
+        with pytest.raises(SpinesimError, match="age_odds_ratio_per_year = 0.0001"):
+            run_timeline(s, weeks=2, resolution=0.3)
+        with pytest.raises(SpinesimError, match="outside the floating-point range"):
+            healing_rate(s)
+
+
 def test_a_reused_model_starts_each_run_from_day_0():
     import spinesim.timeline_model as sim
 
