@@ -62,11 +62,11 @@ _OUTCOME_UNITS = {"rod_damage": "Miner sum (-)", "max_micromotion_um": "µm",
 class _Canvas:
     """Saves figures of one folder atomically and collects their paths."""
 
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path, source: Path) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
-        self.target = target
+        self.target, self.source = target, source
         self.paths: list[Path] = []
         target.mkdir(parents=True, exist_ok=True)
 
@@ -75,7 +75,10 @@ class _Canvas:
 
         fig, ax = plt.subplots(figsize=size, constrained_layout=True)
         try:
-            draw(ax)
+            try:
+                draw(ax)
+            except ValueError as exc:  # the plot functions check their data and say what
+                raise SpinesimError(f"{self.source}: cannot draw {name}: {exc}") from None
             with atomic_path(self.target / f"{name}.png", suffix=".png") as tmp:
                 fig.savefig(tmp, dpi=120)
             self.paths.append(self.target / f"{name}.png")
@@ -83,11 +86,33 @@ class _Canvas:
             plt.close(fig)
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path, kind: type = dict) -> Any:
+    """The JSON of ``path``, which must be a ``kind`` (object or array)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, OSError) as exc:
         raise SpinesimError(f"{path}: cannot read it ({exc})") from exc
+    if not isinstance(data, kind):
+        raise SpinesimError(f"{path}: expected a JSON {'object' if kind is dict else 'array'}"
+                            f", got {type(data).__name__}")
+    return data
+
+
+def _numeric_table(path: Path, table: pd.DataFrame, columns: list[str]) -> None:
+    """Refuse a table without rows, or whose ``columns`` hold text or non-finite numbers
+    (naming the file, column and row)."""
+    import pandas as pd
+
+    if table.empty:
+        raise SpinesimError(f"{path}: no rows to plot")
+    for c in columns:
+        values = pd.to_numeric(table[c], errors="coerce").to_numpy(float)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad):
+            value = table[c].iloc[bad[0]]
+            shown = repr(value) if isinstance(value, str) else str(value)
+            raise SpinesimError(f"{path}: column {c}, row {int(bad[0]) + 1}: {shown} is not "
+                                "a finite number")
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -123,9 +148,15 @@ def _read_run(run_dir: Path) -> tuple[pd.DataFrame, dict]:
     table = _read_csv(run_dir / "timeline.csv")
     report = _read_json(run_dir / "report.json")
     need = {"week", "graft_bone_fraction", "rod_damage", "screw_damage"}
-    if not need <= set(table.columns) or "verdicts" not in report:
-        raise SpinesimError(f"{run_dir}: timeline.csv or report.json lacks "
-                            f"{sorted(need - set(table.columns)) or ['verdicts']}")
+    if not need <= set(table.columns):
+        raise SpinesimError(f"{run_dir / 'timeline.csv'}: lacks the columns "
+                            f"{sorted(need - set(table.columns))}")
+    if not isinstance(report.get("verdicts"), dict) or \
+            not isinstance(report.get("outcomes"), dict):
+        raise SpinesimError(f"{run_dir / 'report.json'}: lacks 'verdicts' and 'outcomes' "
+                            "(write it with `spinesim run -o DIR`)")
+    _numeric_table(run_dir / "timeline.csv", table,
+                   [c for c in table.columns if c != "bridged" and not c.startswith("bridged_")])
     return table, report
 
 
@@ -138,7 +169,7 @@ def render_plots(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
 
     run_dir = Path(run_dir)
     table, report = _read_run(run_dir)
-    canvas = _Canvas(Path(out_dir) if out_dir is not None else run_dir / "plots")
+    canvas = _Canvas(Path(out_dir) if out_dir is not None else run_dir / "plots", run_dir)
     save = canvas.save
     weeks = table["week"].to_numpy(float)
     union = report["outcomes"].get("union_week")
@@ -197,18 +228,16 @@ def render_plots(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
 def _sagittal(run_dir: Path, report: dict, canvas: _Canvas) -> None:
     """Von Mises on the mid-sagittal slice with the hardware, first and last field week."""
     from spinesim import plot
-    from spinesim.mesh.io import read_mesh
+    from spinesim.mesh.io import read_mesh, read_meshio
     from spinesim.mesh.mesh import SOLID_TYPES
 
     files = sorted((run_dir / "fields").glob("week_*.vtu"))
     seg_file = run_dir / "fields" / "hardware_segments.json"
     if not files:
         return
-    segments = np.asarray(_read_json(seg_file), float) if seg_file.is_file() else None
-    for path in {files[0], files[-1]}:
-        import meshio
-
-        m = meshio.read(path)  # the fields; read_mesh gives the Mesh with its regions
+    segments = np.asarray(_read_json(seg_file, list), float) if seg_file.is_file() else None
+    for path in dict.fromkeys((files[0], files[-1])):
+        m = read_meshio(path)  # the fields; read_mesh gives the Mesh with its regions
         mesh = read_mesh(path, check=False)
         if not {"E_mpa", "nu"} <= set(m.cell_data):
             continue
@@ -291,9 +320,18 @@ def render_risk(folder: str | os.PathLike, out_dir: str | os.PathLike | None = N
 
     folder = Path(folder)
     risk = _read_json(folder / "risk.json")
-    canvas = _Canvas(Path(out_dir) if out_dir is not None else folder / "plots")
-    for outcome, rhos in (risk.get("sensitivity") or {}).items():
-        values = {k: float(v) for k, v in rhos.items() if v is not None}
+    sensitivity = risk.get("sensitivity") or {}
+    if not isinstance(sensitivity, dict) or \
+            not all(isinstance(r, dict) for r in sensitivity.values()):
+        raise SpinesimError(f"{folder / 'risk.json'}: 'sensitivity' must map each outcome to "
+                            "{input: rank correlation}")
+    canvas = _Canvas(Path(out_dir) if out_dir is not None else folder / "plots", folder)
+    for outcome, rhos in sensitivity.items():
+        try:
+            values = {k: float(v) for k, v in rhos.items() if v is not None}
+        except (TypeError, ValueError) as exc:
+            raise SpinesimError(f"{folder / 'risk.json'}: sensitivity.{outcome}: {exc}") \
+                from None
         if not values or not any(values.values()):
             continue
         if outcome.endswith("_fails"):
@@ -323,9 +361,12 @@ def render_sweep(folder: str | os.PathLike, out_dir: str | os.PathLike | None = 
         raise SpinesimError(f"{folder}: a heatmap needs two swept parameters; sweep.json "
                             f"sweeps {keys or 'none'}")
     done = table[table["status"] == "done"] if "status" in table.columns else table
+    if done.empty:
+        raise SpinesimError(f"{folder / 'results.csv'}: no finished cases to plot "
+                            f"({len(table)} case(s), none done)")
     xk, yk = keys[0], keys[1]
     xs, ys = _levels(done[xk]), _levels(done[yk])
-    canvas = _Canvas(Path(out_dir) if out_dir is not None else folder / "plots")
+    canvas = _Canvas(Path(out_dir) if out_dir is not None else folder / "plots", folder)
     for mode in _MODES:
         col = f"{mode}_fails"
         if col not in done.columns:

@@ -103,6 +103,66 @@ def test_bad_run_and_plot_input_exits_2(tmp_path, capsys, argv, message):
     assert not list(tmp_path.rglob("report.json"))
 
 
+def _damaged(run_dir, tmp_path, name, damage):
+    import shutil
+
+    folder = tmp_path / name
+    shutil.copytree(run_dir, folder, ignore=shutil.ignore_patterns("plots"))
+    damage(folder)
+    return folder
+
+
+def _edit_csv(column, row, value):
+    def damage(folder):
+        table = pd.read_csv(folder / "timeline.csv").astype({column: object})
+        table.loc[row, column] = value
+        table.to_csv(folder / "timeline.csv", index=False)
+    return damage
+
+
+@pytest.mark.parametrize("name, damage, message", [
+    ("header_only", lambda f: (f / "timeline.csv").write_text(
+        (f / "timeline.csv").read_text().splitlines()[0] + "\n"), "timeline.csv: no rows"),
+    ("nan", _edit_csv("graft_bone_fraction", 1, float("nan")),
+     "timeline.csv: column graft_bone_fraction, row 2: nan is not a finite number"),
+    ("text", _edit_csv("week", 0, "abc"), "timeline.csv: column week, row 1: 'abc'"),
+    ("report_list", lambda f: (f / "report.json").write_text("[]"),
+     "report.json: expected a JSON object, got list"),
+    ("vtu_garbage", lambda f: (f / "fields" / "week_000.vtu").write_text("junk"),
+     "week_000.vtu: not a valid .vtu file"),
+])
+def test_plot_of_a_damaged_run_folder_names_the_file_and_writes_nothing_half(
+        run_dir, tmp_path, capsys, name, damage, message):
+    """A damaged run folder gives one line naming file (and column, row) with exit 2, not a
+    traceback from pandas, numpy or meshio (meshio's own reader error calls sys.exit)."""
+    folder = _damaged(run_dir, tmp_path, name, damage)
+    capsys.readouterr()
+    assert main(["plot", str(folder), "-o", str(tmp_path / "figs")]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and len(captured.err.strip().splitlines()) == 1, captured.err
+    assert captured.out == ""
+
+
+def test_plot_of_damaged_monte_carlo_and_sweep_folders_exits_2(tmp_path, capsys):
+    cases = {"risk.json": ('{"sensitivity": 5}', "'sensitivity' must map each outcome"),
+             "sweep.json": ("[]", "sweep.json: expected a JSON object, got list")}
+    for name, (text, message) in cases.items():
+        folder = tmp_path / name.split(".")[0]
+        folder.mkdir()
+        (folder / name).write_text(text)
+        (folder / "results.csv").write_text("status\n")
+        capsys.readouterr()
+        assert main(["plot", str(folder)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+    folder = tmp_path / "failed_sweep"
+    folder.mkdir()
+    (folder / "sweep.json").write_text(json.dumps({"parameters": {"a": {}, "b": {}}}))
+    (folder / "results.csv").write_text("a,b,status\n1,2,failed\n")
+    assert main(["plot", str(folder)]) == 2
+    assert "no finished cases to plot (1 case(s), none done)" in capsys.readouterr().err
+
+
 def test_plot_renders_tornado_charts_of_a_monte_carlo_folder(tmp_path):
     from spinesim.montecarlo import _demo_case, risk
 
