@@ -165,6 +165,11 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+#: Pseudarthrosis: no bony union within 12 months after surgery (ISSLS definition, reference
+#: healing.md, found in source); a shorter horizon is stated in report.txt.
+NONUNION_CLINICAL_WEEKS = 52
+
+
 def report_text(report: dict[str, Any]) -> str:
     """report.txt: verdicts with driver, value and threshold, then the key outcomes."""
     lines = [f"spinesim {report['spinesim_version']} - fusion failure report",
@@ -179,6 +184,11 @@ def report_text(report: dict[str, Any]) -> str:
             else _fmt(v["value"])
         lines.append(f"  {_MODE_TEXT[mode]:42s} {state}")
         lines.append(f"      driver {v['driver']} = {value} (threshold {_fmt(v['threshold'])})")
+        if mode == "nonunion" and v["threshold"] is not None \
+                and v["threshold"] < NONUNION_CLINICAL_WEEKS:
+            lines.append(f"      (horizon {_fmt(v['threshold'])} weeks, shorter than the clinical "
+                         f"definition: no bony union within {NONUNION_CLINICAL_WEEKS} weeks, "
+                         "ISSLS; set by timeline.nonunion_horizon_weeks or the run's length)")
     o = report["outcomes"]
     lines += ["", "Outcomes",
               f"  union week                        {_fmt(o['union_week'])}",

@@ -58,6 +58,13 @@ def test_report_json_holds_the_verdicts_with_their_exact_keys(run_dir):
     for mode in ("insufficient support", "hardware fatigue", "nonunion"):
         assert mode in txt
     assert f"day-0 graft shear strain, median  {100 * day0:.3g} %" in txt
+    # the 3-week run's nonunion horizon is cut to 3 weeks: report.txt says so; at the
+    # clinical 52 weeks it does not
+    assert "(horizon 3 weeks, shorter than the clinical definition: no bony union within 52" \
+        in txt
+    from spinesim.report import report_text
+    report["verdicts"]["nonunion"]["threshold"] = 52
+    assert "shorter than the clinical definition" not in report_text(report)
 
 
 def test_fields_are_readable_with_the_graft_tissue_level(run_dir):
