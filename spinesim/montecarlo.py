@@ -392,6 +392,12 @@ def risk(scenario: Scenario | None = None, *, samples: int | None = None,
     if not inputs:
         logger.warning("%s has no uncertain inputs: every sample is the same case",
                        scenario.source)
+    given, nominal = _flat(scenario.to_dict(full=False)), _flat(Scenario.default().to_dict())
+    replaced = {k: given[k] for k in inputs if k in given and given[k] != nominal.get(k)}
+    if replaced:
+        logger.warning("%s sets %s, which the Monte Carlo samples over their uncertainty "
+                       "ranges instead (the given values are not used)", scenario.source,
+                       ", ".join(f"{k} = {v!r}" for k, v in replaced.items()))
     draws = sample_inputs(inputs, n, seed)
     strata = int(base.get("risk.segment_strata"))
     grouped = [k for k in inputs if k in SEGMENT_INPUTS]

@@ -224,6 +224,24 @@ def test_weeks_and_resolution_reach_every_sample(caplog):
     assert (r.samples["horizon"] == 52).all()
 
 
+def test_given_values_of_sampled_inputs_are_named_in_a_warning(caplog):
+    """A scenario that sets an input the Monte Carlo samples (an uncertain field) does not
+    keep that value: the run warns with the key and the value; inputs it does not set do not
+    appear."""
+    s = Scenario.from_dict({"activity": {"level": 2.5},
+                            "loosening": {"bone_threshold_um": 30.0}})
+    with caplog.at_level(logging.WARNING, logger="spinesim.montecarlo"):
+        r = risk(s, samples=2, seed=0, case_fn=rc.outcomes)
+    assert "activity.level = 2.5" in caplog.text
+    assert "loosening.bone_threshold_um = 30.0" in caplog.text
+    assert "fibrous_threshold_um" not in caplog.text
+    assert (r.samples["activity.level"] != 2.5).all()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="spinesim.montecarlo"):
+        risk(samples=2, seed=0, case_fn=rc.outcomes)
+    assert "samples over their uncertainty ranges instead" not in caplog.text
+
+
 def test_draws_are_clipped_into_the_allowed_range_and_integers_rounded(caplog):
     with caplog.at_level(logging.WARNING, logger="spinesim.montecarlo"):
         values, n = _coerce("healing.modifiers.smoking_odds_ratio", np.array([0.0, 3.0, 150.0]))
