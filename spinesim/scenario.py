@@ -29,10 +29,9 @@ from __future__ import annotations
 import difflib
 import logging
 import os
-import re
 import textwrap
-import tomllib
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from spinesim.scenario_schema import (_EXPECTED, CONSTRUCT_PARTS, FIELDS, SECTIO
                                       FieldValueError, _kind_of,
                                       _show, check, contradictions, field, screw_count,
                                       vertebrae, why_not)
+from spinesim.toml_file import read_toml
 
 __all__ = ["Scenario", "ScenarioError"]
 
@@ -405,36 +405,12 @@ class Scenario:
         Raises
         ------
         ScenarioError
-            File missing or unreadable, not UTF-8, a TOML syntax error (with line and
-            column), or any validation problem (see :meth:`from_dict`).
+            File missing, not a regular file, too large or unreadable, not UTF-8, a TOML
+            syntax error (with line and column; :func:`spinesim.toml_file.read_toml`), or any
+            validation problem (see :meth:`from_dict`).
         """
         path = Path(path)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise ScenarioError(f"{path}: scenario file not found", source=str(path)) from None
-        except IsADirectoryError:
-            raise ScenarioError(f"{path}: is a folder, not a scenario file",
-                                source=str(path)) from None
-        except OSError as exc:
-            raise ScenarioError(f"{path}: cannot read scenario file: {exc.strerror or exc}",
-                                source=str(path)) from exc
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw[:exc.start].count(b"\n") + 1
-            raise ScenarioError(f"{path}: not UTF-8 text (bad byte at line {line}); TOML files "
-                                "must be UTF-8", source=str(path)) from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            msg = str(exc)
-            m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-            where = f"line {m.group(1)}, column {m.group(2)}" if m else \
-                "the end of the file" if "end of document" in msg else "an unknown line"
-            what = re.sub(r"\s*\(at [^)]*\)\s*$", "", msg)
-            raise ScenarioError(f"{path}: TOML syntax error at {where}: {what}",
-                                source=str(path)) from None
+        data = read_toml(path, "scenario file", partial(ScenarioError, source=str(path)))
         scenario = cls.from_dict(data, source=str(path), base_dir=path.resolve().parent)
         logger.debug("scenario read from %s (%d keys given)", path, len(scenario._given))
         return scenario

@@ -490,19 +490,11 @@ def write_table(df: pd.DataFrame, folder: str | os.PathLike, name: str = "result
 
 # ------------------------------------------------------------------------------ one call
 def load_spec(path: str | os.PathLike) -> dict:
-    """Read a sweep spec from a TOML file (validate it with :func:`parse_spec`)."""
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib
-    path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise SweepError(f"{path}: sweep file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise SweepError(f"{path}: not valid TOML: {exc}") from exc
+    """Read a sweep spec from a TOML file (validate it with :func:`parse_spec`;
+    :func:`spinesim.toml_file.read_toml` for the file's own errors)."""
+    from spinesim.toml_file import read_toml
+
+    return read_toml(path, "sweep file", SweepError)
 
 
 def sweep(base_params: Mapping, spec: Mapping | SweepSpec, fn: CaseFn,
@@ -596,10 +588,7 @@ def _sweep_error(exc: BaseException) -> SweepError:
 
 
 def _read_sweep_file(path: Path) -> dict:
-    if path.is_dir():
-        raise SweepError(f"{path}: is a folder, not a sweep file")
-    data = load_spec(path)
-    return data
+    return load_spec(path)
 
 
 def _base_scenario(data: Mapping, where: str, base_dir: Path | None,

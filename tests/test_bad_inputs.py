@@ -68,6 +68,13 @@ def folder(p: Path) -> None:
     p.mkdir()
 
 
+def fifo(p: Path) -> None:
+    """A named pipe: reading it would block until a writer comes."""
+    import os
+
+    os.mkfifo(p)
+
+
 GOOD_SWEEP = """
 [sweep]
 design = "grid"
@@ -104,6 +111,10 @@ ROWS = [
         ["nope.toml", "scenario file not found"], ["out"]),
     Row("scenario-is-a-folder", {"s.toml": folder}, ["risk", "s.toml", "--samples", "1"], 2,
         ["s.toml", "is a folder"]),
+    Row("scenario-is-a-pipe", {"s.toml": fifo}, ["run", "s.toml", "-o", "out"], 2,
+        ["s.toml", "not a regular file"], ["out"]),
+    Row("scenario-nested-too-deeply", {"s.toml": "a = " + "[" * 5000 + "]" * 5000 + "\n"},
+        ["run", "s.toml", "-o", "out"], 2, ["s.toml", "nested too deeply"], ["out"]),
     Row("scenario-unknown-key-suggests", {"s.toml": "[timeline]\nweek = 26\n"},
         ["run", "s.toml", "-o", "out"], 2,
         ["s.toml", "unknown key 'timeline.week'", "did you mean 'timeline.weeks'"], ["out"]),
@@ -185,6 +196,8 @@ ROWS = [
     # -------------------------------------------------------------------- sweep files
     Row("sweep-missing-file", {}, ["sweep", "nope.toml", "-o", "out"], 2,
         ["nope.toml", "sweep file not found"], ["out"]),
+    Row("sweep-is-a-pipe", {"w.toml": fifo}, ["sweep", "w.toml", "-o", "out"], 2,
+        ["w.toml", "not a regular file"], ["out"]),
     Row("sweep-toml-syntax", {"w.toml": "[sweep\ndesign = 'grid'\n"},
         ["sweep", "w.toml", "-o", "out"], 2, ["w.toml", "TOML", "line 1"], ["out"]),
     Row("sweep-unknown-table-suggests", {"w.toml": GOOD_SWEEP + "[sweeps]\nx = 1\n"},
@@ -426,6 +439,16 @@ def test_catalogue_is_large_and_spread():
     assert len(ROWS) >= 40
     assert {"scenario", "sweep", "mesh", "api"} <= set(kinds)
     assert len({r.id for r in ROWS}) == len(ROWS)
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path):
+    """Editors on Windows may start a UTF-8 file with a byte-order mark, which TOML does not
+    allow; it is skipped rather than reported as a syntax error at line 1."""
+    from spinesim.scenario import Scenario
+
+    path = tmp_path / "s.toml"
+    path.write_bytes(b"\xef\xbb\xbf[timeline]\nweeks = 26\n")
+    assert Scenario.from_toml(path).get("timeline.weeks") == 26
 
 
 def test_empty_scenario_file_is_the_default(tmp_path):

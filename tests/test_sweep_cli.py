@@ -197,7 +197,7 @@ def test_bad_design_and_bad_sweep_table(tmp_path):
                                 '[sweep.parameters]\n"bone.quality" = ["healthy"]\n')
     assert "seed_key 'seed'" in msg and "'risk.seed'" in msg
     msg = sweep_error(tmp_path, "[sweep\ndesign = 1\n")
-    assert "not valid TOML" in msg
+    assert "TOML syntax error at line 1, column 7" in msg
 
 
 def test_contradictory_case_is_reported_before_anything_runs(tmp_path):
