@@ -19,6 +19,7 @@ invalid.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,10 +69,16 @@ def folder(p: Path) -> None:
     p.mkdir()
 
 
+def sparse(size: int) -> Callable[[Path], None]:
+    """A file of ``size`` bytes of zeros (sparse: no disk space used)."""
+    def make(p: Path) -> None:
+        p.touch()
+        os.truncate(p, size)
+    return make
+
+
 def fifo(p: Path) -> None:
     """A named pipe: reading it would block until a writer comes."""
-    import os
-
     os.mkfifo(p)
 
 
@@ -113,6 +120,9 @@ ROWS = [
         ["s.toml", "is a folder"]),
     Row("scenario-is-a-pipe", {"s.toml": fifo}, ["run", "s.toml", "-o", "out"], 2,
         ["s.toml", "not a regular file"], ["out"]),
+    Row("scenario-too-large", {"s.toml": sparse(17 * 2**20)},
+        ["run", "s.toml", "-o", "out"], 2, ["s.toml", "17 MiB is too large", "at most 16 MiB"],
+        ["out"]),
     Row("scenario-nested-too-deeply", {"s.toml": "a = " + "[" * 5000 + "]" * 5000 + "\n"},
         ["run", "s.toml", "-o", "out"], 2, ["s.toml", "nested too deeply"], ["out"]),
     Row("scenario-unknown-key-suggests", {"s.toml": "[timeline]\nweek = 26\n"},
