@@ -126,6 +126,10 @@ _BOON24 = ("Boonsirikamchai W et al., BMC Musculoskelet Disord 25:433 (2024), "
            "doi 10.1186/s12891-024-07531-w, PMC11149252")
 
 _GUARD = "plausibility guard, not a sourced range"
+_NUMERIC_TIE = (_GUARD + "; below 1e-4 of bonded the screws float in the bone numerically "
+                "(1e-20: a singular matrix)")
+_KNOCKDOWN = (_GUARD + "; at 1e-3 the Basquin curve gives a rod damage of 1e37 per year from "
+              "20 MPa amplitudes")
 
 
 # ------------------------------------------------------------------------------ field types
@@ -667,11 +671,12 @@ FIELDS: tuple[Field, ...] = (
     Field("bone.apparent_density_g_cm3", "float", None,
           "Cancellous apparent density setting the cancellous modulus through "
           "'bone.density_relation' (healthy bone only); unset: the 100 MPa default core",
-          "g/cm³", 0, 2.0, low_open=True, optional=True,
+          "g/cm³", 0.01, 2.0, optional=True,
           source=f"not sourced: no typical lumbar apparent density is given in the reference, "
                  f"so there is no default (relation: {_MORGAN03}, as quoted in {_IJSS5781})",
-          bounds_note="upper bound 2 g/cm³ is a unit guard (no apparent density exceeds that "
-                      "of bone tissue), not a sourced range"),
+          bounds_note="guards, not a sourced range: 2 g/cm³ is a unit guard (no apparent "
+                      "density exceeds that of bone tissue); below 0.01 g/cm³ the modulus "
+                      "vanishes (Morgan 2003: 3.6 MPa at 0.01)"),
     Field("bone.density_relation", "str", "morgan2003",
           "Density-modulus relation: morgan2003 E = 4730 rho^1.56 (axial); kopperdahl2002 "
           "E = -34.7 + 3230 rho_QCT", "", choices=("morgan2003", "kopperdahl2002"),
@@ -758,8 +763,10 @@ FIELDS: tuple[Field, ...] = (
           source="modelling default: autograft (the reference gives no graft-type effect)"),
     Field("graft.initial_modulus_mpa", "float", 0.2,
           "Graft modulus at day 0 (graft treated as granulation tissue); graft quality in "
-          "Monte Carlo", "MPa", 0.0, 100.0, low_open=True, requires=_GRAFT,
-          uncertainty=(0.2, 1.0), distribution="uniform", bounds_note=_GUARD,
+          "Monte Carlo", "MPa", 1e-3, 100.0, requires=_GRAFT,
+          uncertainty=(0.2, 1.0), distribution="uniform",
+          bounds_note=_GUARD + "; below 1e-3 MPa the graft is numerically detached from the "
+                               "bone and cage (1e-20 MPa: a singular matrix)",
           source=f"granulation tissue E 0.2 MPa: {_LP02}, as tabulated in {_REVWIRES} (H); "
                  "range to 1 MPa: Geris et al. variant in the same table; graft as granulation "
                  "tissue is derived here", confidence="–"),
@@ -959,8 +966,8 @@ FIELDS: tuple[Field, ...] = (
                  "sensitivity studies"),
     Field("loosening.fibrous_stiffness_fraction", "float", 0.055,
           "Stiffness of a fibrous (loosened) interface as a fraction of the bonded one", "-",
-          0.0, 1.0, low_open=True, requires=_SCREW, uncertainty=(0.01, 0.10),
-          distribution="uniform",
+          1e-4, 1.0, requires=_SCREW, uncertainty=(0.01, 0.10),
+          distribution="uniform", bounds_note=_NUMERIC_TIE,
           source=f"derived here: rule built on {_PILLIAR86} and {_JASTY97}, 1-10 % of the "
                  "bonded stiffness; default = midpoint", confidence="L"),
     Field("loosening.bonded_tie_factor", "float", 10.0,
@@ -971,8 +978,8 @@ FIELDS: tuple[Field, ...] = (
           "Interface stiffness at day 0 as a fraction of bonded (1: bonded from the start; "
           "below 1: a threaded interface that stiffens towards bonded while micromotion stays "
           "below the bone threshold, or loosens above the fibrous one; a screw counts as "
-          "loosened when it has lost half of its day-0 stiffness)", "-", 0.0, 1.0,
-          low_open=True, requires=_SCREW,
+          "loosened when it has lost half of its day-0 stiffness)", "-", 1e-4, 1.0,
+          requires=_SCREW, bounds_note=_NUMERIC_TIE,
           source="modelling default 1.0 (bonded): no day-0 interface stiffness is sourced; the "
                  "reference's loosening rule has the interface stiffen with osseointegration"),
     Field("loosening.transition_weeks", "float", 4.0,
@@ -1008,13 +1015,14 @@ FIELDS: tuple[Field, ...] = (
           source=f"{_PIOVESAN19}: use Goodman (or Sines), not the amplitude alone; found in "
                  "source (method)", confidence="M"),
     Field("fatigue.surface_factor", "float", 1.0,
-          "Surface factor on the S-N amplitude capacity (1 = the smooth specimen)", "-", 0.0,
-          1.0, low_open=True, requires=_ROD, uncertainty=(0.70, 1.0), distribution="uniform",
+          "Surface factor on the S-N amplitude capacity (1 = the smooth specimen)", "-", 0.1,
+          1.0, requires=_ROD, uncertainty=(0.70, 1.0), distribution="uniform",
+          bounds_note=_KNOCKDOWN,
           source=f"modelling default 1.0 (smooth curve); range derived here from {_DASILVA17}: "
                  "594 vs 850 MPa for two finishes of Ti-6Al-4V ELI (ratio 0.70)",
           confidence="L"),
     Field("fatigue.size_factor", "float", 1.0,
-          "Size factor on the S-N amplitude capacity", "-", 0.0, 1.0, low_open=True,
+          "Size factor on the S-N amplitude capacity", "-", 0.1, 1.0, bounds_note=_KNOCKDOWN,
           requires=_ROD, source="modelling default 1.0: not sourced in the reference"),
     Field("fatigue.critical_damage", "float", 1.0,
           "Palmgren-Miner damage sum at which a crack is predicted", "-", 0.0, 10.0,

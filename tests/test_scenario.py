@@ -437,7 +437,7 @@ BAD_INPUTS = [
      ["bone.apparent_density_g_cm3 = 0.2 and bone.quality = 'osteoporotic'",
       "either a density or the osteoporosis switch"]),
     ("density in mg/cm3", {"bone": {"apparent_density_g_cm3": 200}},
-     ["bone.apparent_density_g_cm3 = 200.0 is out of range", "allowed range (0, 2] g/cm³"]),
+     ["bone.apparent_density_g_cm3 = 200.0 is out of range", "allowed range [0.01, 2] g/cm³"]),
     ("rule parameters for another rule", {"healing": {"claes": {"bone_strain": 0.1}}},
      ["healing.claes.bone_strain is given", "healing.rule = 'prendergast'",
       "applies only with healing.rule = 'claes'"]),
