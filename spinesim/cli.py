@@ -247,7 +247,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from spinesim.report import write_report
+    from spinesim.report import check_output_folder, write_report
     from spinesim.scenario import Scenario
     from spinesim.simulate import run_timeline
 
@@ -267,8 +267,10 @@ def _run(args: argparse.Namespace) -> int:
         scenario = scenario.with_values(overrides)
     _check_timeline("run", scenario)
     _check_writable("run", out)
+    plots = False if args.no_plots else None
+    check_output_folder(out, scenario, plots=plots)  # a folder named report.json, before the work
     result = run_timeline(scenario)
-    files = write_report(result, scenario, out, plots=False if args.no_plots else None)
+    files = write_report(result, scenario, out, plots=plots)
     print((out / "report.txt").read_text(encoding="utf-8"), end="")
     print(f"{len(files)} files written to {out}/")
     return 0

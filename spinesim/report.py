@@ -1,11 +1,6 @@
 """The files of one run (``spinesim run``): report.json, report.txt, timeline.csv, the standard
 figures and VTU fields for ParaView.
 
-Everything is written atomically (temporary name, then rename), so a run killed half way
-leaves either the previous file or the new one, never half of one. The figures are rendered
-from the written files alone (:func:`spinesim.figures.render_plots`), which is what
-``spinesim plot DIR`` does for a finished run.
-
 Layout of a run folder::
 
     report.json          verdicts, outcomes, scenario (resolved), model info
@@ -15,19 +10,47 @@ Layout of a run folder::
     plots/*.png          race, bone fraction, tissue phases, micromotion, screw pullout, ROM,
                          damage, S-N
     fields/week_XXX.vtu  displacement, von Mises, moduli, graft tissue level per reported week
+
+How a run folder is written (:func:`write_report`). The whole run goes to a hidden staging
+folder ``.<name>.partial-<random>`` on the output folder's filesystem: inside the output folder
+when it exists, next to it when it does not (so only the folder that ``spinesim run`` checks
+for write access is written to). The figures are rendered from the staged files alone
+(:func:`spinesim.figures.render_plots`, which is what ``spinesim plot DIR`` does for a
+finished run). Only when every file is staged is the run moved into place:
+
+* a new output folder is the staging folder renamed: it appears complete or not at all;
+* in an existing output folder the spinesim-owned entries of an earlier run (the files of
+  :data:`REPORT_FILES`, ``fields/`` and ``plots/`` with anything put inside them) are replaced
+  as a whole, one rename each, and those this run does not write (``plots/`` after
+  ``--no-plots``) are removed, so no stale VTU file or figure survives; anything else in the
+  folder is left alone. An entry in the way (a folder named report.json, a file named fields)
+  is refused before anything is moved.
+
+Any error (a file that cannot be written, a full disk, a figure that cannot be drawn, a rename
+that fails) removes the staging folder and leaves the output folder as it was (a failed rename
+undoes the ones before it), and is raised as a :class:`SpinesimError` that names the output
+file in plain words, never a temporary name. Not atomic: a crash or kill of the process
+*during* the final renames of an existing folder (a few renames, microseconds) can leave a mix
+of the earlier run's and this run's entries, and a hidden staging folder holding the rest;
+every single file is still whole (each is written to a temporary name and renamed). Parent
+folders of a new output folder are created and stay even when the run then fails.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from spinesim import __version__
-from spinesim.atomic import atomic_path, json_safe, write_csv, write_json
+from spinesim.atomic import _umask, atomic_path, json_safe, write_csv, write_json
 from spinesim.errors import SpinesimError
 from spinesim.figures import PLOTS, render_plots
 from spinesim.outcomes import FAILURE_MODES, first_week, outcomes
@@ -39,10 +62,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PLOTS", "REPORT_FILES", "report_dict", "report_text", "write_report"]
+__all__ = ["PLOTS", "REPORT_FILES", "check_output_folder", "report_dict", "report_text",
+           "write_report"]
 
 #: Files every run folder holds.
 REPORT_FILES = ("report.json", "report.txt", "timeline.csv", "scenario.toml")
+#: Folders of a run folder; with REPORT_FILES the entries a rerun replaces or removes.
+REPORT_FOLDERS = ("fields", "plots")
 _MODE_TEXT = {"insufficient_support": "insufficient support (screw loosening)",
               "hardware_fatigue": "hardware fatigue (rod/screw crack)",
               "nonunion": "nonunion (no bridging bone)"}
@@ -241,7 +267,8 @@ def _write_text(path: Path, text: str) -> None:
 
 def write_report(result: TimelineResult, scenario: Scenario, out_dir: str | os.PathLike, *,
                  plots: bool | None = None, vtu: bool = True) -> list[Path]:
-    """Write a run folder (module notes) and return the files written.
+    """Write a run folder through a staging folder (module notes) and return the files written,
+    in their final places.
 
     Parameters
     ----------
@@ -253,48 +280,188 @@ def write_report(result: TimelineResult, scenario: Scenario, out_dir: str | os.P
     Raises
     ------
     SpinesimError
-        ``out_dir`` cannot be created or written (the message names it).
+        ``out_dir`` cannot be created or written, a file cannot be written or moved into
+        place, or an entry of another kind stands where the run writes one (the message names
+        the folder and the file). The output folder is then left as it was.
     """
     out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SpinesimError(f"output folder {out}: cannot create it ({exc.strerror})") from exc
-    if not os.access(out, os.W_OK):
-        raise SpinesimError(f"output folder {out}: not writable")
     report = report_dict(result, scenario)
-    written = []
-    write_csv(out / "timeline.csv", result.timeline, index=False, float_format="%.6g")
-    written.append(out / "timeline.csv")
-    _write_text(out / "scenario.toml", scenario.toml_text(full=True))
-    written.append(out / "scenario.toml")
-    if vtu and result.fields:
-        written += _write_fields(result, out / "fields")
-    write_json(out / "report.json", report)  # the figures are rendered from the files
+    draw = scenario.get("output.plots") if plots is None else plots
+    stage = _staging_folder(out)
+    try:
+        names = _write_staged(stage, out, result, scenario, report, draw=draw, vtu=vtu)
+        _move_into_place(stage, out, {Path(n).parts[0] for n in names})
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if stage.exists():
+            log.warning("output folder %s: could not remove the staging folder %s", out, stage)
+    log.info("output folder %s: %d files written", out, len(names))
+    return [out / n for n in names]
+
+
+def check_output_folder(out_dir: str | os.PathLike, scenario: Scenario, *,
+                        plots: bool | None = None, vtu: bool = True) -> None:
+    """Refuse, before the work, an entry of ``out_dir`` that stands where :func:`write_report`
+    (same ``plots`` and ``vtu``) would write a run file or folder but is of the other kind,
+    e.g. a folder named report.json or a file named fields (SpinesimError naming both)."""
+    names = set(REPORT_FILES)
     if scenario.get("output.plots") if plots is None else plots:
-        written += render_plots(out)
-    report["files"] = sorted(str(p.relative_to(out)) for p in
-                             [*written, out / "report.json", out / "report.txt"])
-    write_json(out / "report.json", report)
-    _write_text(out / "report.txt", report_text(report))
-    return [*written, out / "report.json", out / "report.txt"]
+        names.add("plots")
+    if vtu and scenario.get("output.vtu_weeks"):
+        names.add("fields")
+    out = Path(out_dir)
+    if out.resolve().is_dir():
+        _refuse_in_the_way(out, names)
 
 
-def _write_fields(result: TimelineResult, folder: Path) -> list[Path]:
+def _staging_folder(out: Path) -> Path:
+    """A new hidden folder on the filesystem of ``out``: inside ``out`` if it exists, else
+    next to it (its parents created)."""
+    target = out.resolve()
+    if target.exists() and not target.is_dir():
+        raise SpinesimError(f"output folder {out}: is a file; give a folder")
+    where = target if target.is_dir() else target.parent
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=where))
+        os.chmod(stage, 0o777 & ~_umask())  # mkdtemp gives 0700; a new folder is renamed
+    except OSError as exc:
+        doing = "write in" if target.is_dir() else "create"
+        raise SpinesimError(f"output folder {out}: cannot {doing} it ({exc.strerror})") from exc
+    return stage
+
+
+@contextmanager
+def _writing(out: Path, stage: Path, name: str) -> Iterator[None]:
+    """Turn an error while staging ``name`` into a SpinesimError naming the output folder and
+    the file, never the staging folder or a temporary name."""
+    try:
+        yield
+    except OSError as exc:
+        why = exc.strerror or str(exc).replace(str(stage), str(out))
+        raise SpinesimError(f"output folder {out}: cannot write {name} ({why})") from exc
+    except SpinesimError as exc:  # a MeshError, or a figure that cannot be drawn
+        why = str(exc).replace(str(stage), str(out))
+        raise SpinesimError(f"output folder {out}: cannot write {name}: {why}") from exc
+
+
+def _staged(stage: Path, out: Path, name: str, write: Callable[[Path], Any]) -> str:
+    """Run ``write(stage / name)`` with errors naming ``name``; return ``name``."""
+    with _writing(out, stage, name):
+        write(stage / name)
+    return name
+
+
+def _write_staged(stage: Path, out: Path, result: TimelineResult, scenario: Scenario,
+                  report: dict[str, Any], *, draw: bool, vtu: bool) -> list[str]:
+    """Write every file of the run into ``stage``; return their names relative to it (the
+    order of :func:`write_report`'s return value)."""
+    names = [
+        _staged(stage, out, "timeline.csv", lambda p: write_csv(
+            p, result.timeline, index=False, float_format="%.6g")),
+        _staged(stage, out, "scenario.toml", lambda p: _write_text(
+            p, scenario.toml_text(full=True))),
+    ]
+    if vtu and result.fields:
+        names += _write_fields(result, stage, out)
+    _staged(stage, out, "report.json", lambda p: write_json(p, report))  # for the figures
+    if draw:
+        with _writing(out, stage, "plots"):
+            names += [str(p.relative_to(stage)) for p in render_plots(stage)]
+    names += ["report.json", "report.txt"]
+    report["files"] = sorted(names)
+    _staged(stage, out, "report.json", lambda p: write_json(p, report))
+    _staged(stage, out, "report.txt", lambda p: _write_text(p, report_text(report)))
+    return names
+
+
+def _write_fields(result: TimelineResult, stage: Path, out: Path) -> list[str]:
+    """Stage fields/week_XXX.vtu per reported week and fields/hardware_segments.json."""
     from spinesim.mesh.io import write_mesh
 
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
+    _staged(stage, out, "fields", lambda p: p.mkdir())
+    names = []
     for week, f in sorted(result.fields.items()):
-        path = folder / f"week_{int(round(week)):03d}.vtu"
-        write_mesh(path, result.mesh, point_data={"displacement_mm": f["displacement_mm"]},
-                   cell_data={"von_mises_mpa": f["von_mises_mpa"], "E_mpa": f["E_mpa"],
-                              "nu": f["nu"], "tissue_level": f["tissue_level"]})
-        paths.append(path)
+        names.append(_staged(
+            stage, out, os.path.join("fields", f"week_{int(round(week)):03d}.vtu"),
+            lambda p, f=f: write_mesh(
+                p, result.mesh, point_data={"displacement_mm": f["displacement_mm"]},
+                cell_data={"von_mises_mpa": f["von_mises_mpa"], "E_mpa": f["E_mpa"],
+                           "nu": f["nu"], "tissue_level": f["tissue_level"]})))
     if result.hardware_segments is not None:  # rods and screws as straight segments, mm
-        seg = folder / "hardware_segments.json"
-        write_json(seg, np.asarray(result.hardware_segments, float).round(6).tolist())
-        paths.append(seg)
-    return paths
+        segments = np.asarray(result.hardware_segments, float).round(6).tolist()
+        names.append(_staged(stage, out, os.path.join("fields", "hardware_segments.json"),
+                             lambda p: write_json(p, segments)))
+    return names
 
 
+def _kind(path: Path) -> str:
+    """``folder``, ``file`` (symbolic links followed) or ``link or special file``."""
+    return "folder" if path.is_dir() else "file" if path.is_file() else "link or special file"
+
+
+def _owned(target: Path) -> list[str]:
+    """The spinesim entries of an earlier run in ``target``: its files and folders of the
+    names and kinds a run writes."""
+    return [n for n in REPORT_FILES if (target / n).is_file()] + \
+        [n for n in REPORT_FOLDERS if (target / n).is_dir()]
+
+
+def _refuse_in_the_way(out: Path, names: set[str]) -> None:
+    """SpinesimError if an entry of ``out`` named as one of ``names`` is of the other kind."""
+    target = out.resolve()
+    for name in sorted(names):
+        path = target / name
+        want = "folder" if name in REPORT_FOLDERS else "file"
+        if os.path.lexists(path) and _kind(path) != want:
+            raise SpinesimError(f"output folder {out}: cannot write {name} (there is a "
+                                f"{_kind(path)} of that name; move it away)")
+
+
+def _move_into_place(stage: Path, out: Path, names: set[str]) -> None:
+    """Move the staged entries ``names`` into ``out``: rename the staging folder to a new
+    ``out``, or replace the entries of an earlier run one rename each (module notes)."""
+    target = out.resolve()
+    fresh = not target.exists()
+    if not fresh:
+        _refuse_in_the_way(out, names)
+    trash = stage / ".earlier"  # staged names never start with a dot
+    try:
+        if fresh:
+            os.rename(stage, target)
+            return
+        trash.mkdir()
+    except OSError as exc:
+        raise SpinesimError(f"output folder {out}: cannot move the run into place "
+                            f"({exc.strerror})") from exc
+    old = _owned(target)
+    order = [n for n in (*REPORT_FILES, *REPORT_FOLDERS) if n in names or n in old]
+    moves = []
+    for name in order:
+        if name in old:
+            moves.append((target / name, trash / name))
+        if name in names:
+            moves.append((stage / name, target / name))
+    _renames(out, moves)
+
+
+def _renames(out: Path, moves: list[tuple[Path, Path]]) -> None:
+    """Rename each (source, destination) in turn; on an error undo the done ones in reverse
+    and raise SpinesimError naming the entry."""
+    done = []
+    try:
+        for src, dst in moves:
+            os.rename(src, dst)
+            done.append((src, dst))
+    except BaseException as exc:
+        undone = 0
+        for back_src, back_dst in reversed(done):
+            with suppress(OSError):
+                os.rename(back_dst, back_src)
+                undone += 1
+        if isinstance(exc, OSError):
+            state = "left as it was" if undone == len(done) else \
+                f"partly replaced ({len(done) - undone} rename(s) could not be undone)"
+            raise SpinesimError(f"output folder {out}: cannot replace {src.name} "
+                                f"({exc.strerror}); the folder is {state}") from exc
+        raise

@@ -1,10 +1,14 @@
 """`spinesim run` and `spinesim plot`: the run folder (report.json/.txt, timeline.csv,
-scenario.toml, figures, VTU fields), written atomically, on a short coarse run."""
+scenario.toml, figures, VTU fields), written through a staging folder, on a short coarse run."""
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
+import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,6 +18,13 @@ from spinesim.outcomes import FAILURE_MODES
 from spinesim.report import PLOTS
 
 ARGS = ["--weeks", "3", "--resolution", "0.3"]
+RERUN = ["--weeks", "2", "--resolution", "0.3"]  # shorter than the module's run
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +45,8 @@ def test_run_writes_the_documented_files(run_dir):
     assert len(segments) > 0 and all(len(s) == 2 and len(s[0]) == 3 for s in segments)
     leftovers = [p for p in run_dir.rglob(".*") if p.is_file()]
     assert leftovers == []  # no temporary files left behind
+    assert list(run_dir.parent.glob(".*")) == []  # nor the staging folder it was renamed from
+    assert run_dir.stat().st_mode & 0o777 == 0o777 & ~_umask()  # not mkdtemp's 0700
 
 
 def test_report_json_holds_the_verdicts_with_their_exact_keys(run_dir):
@@ -275,3 +288,140 @@ def test_a_rod_that_breaks_on_the_first_load_is_reported_not_a_crash(tmp_path):
     assert 2.0 * point["amplitude_mpa"] >= 860.0
     assert report["fatigue"]["rod"]["static_overload"] is True
     assert (out / "plots" / "sn_curve.png").is_file()
+
+
+# ------------------------------------------------------------- rerun into an earlier run folder
+def _earlier_run(run_dir, tmp_path, *ignore):
+    """A copy of the module's 3-week run folder (without the entries ``ignore``) holding a
+    file of the user's, notes.txt."""
+    folder = tmp_path / "out"
+    shutil.copytree(run_dir, folder, ignore=shutil.ignore_patterns(*ignore))
+    (folder / "notes.txt").write_text("mine")
+    return folder
+
+
+def _tree(folder):
+    """Every file under ``folder``, hidden ones too -> its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def _no_staging_left(folder):
+    """Neither a staging folder (inside or next to ``folder``) nor a temporary file."""
+    hidden = [p for p in (*folder.rglob(".*"), *folder.parent.glob(".*"))]
+    assert hidden == []
+
+
+def _only_this_run(folder):
+    """The files of ``folder`` are exactly its report.json's "files" and the user's notes."""
+    report = json.loads((folder / "report.json").read_text())
+    assert sorted(_tree(folder)) == sorted([*report["files"], "notes.txt"])
+    assert (folder / "notes.txt").read_text() == "mine"
+    _no_staging_left(folder)
+    return report
+
+
+def test_rerun_into_an_earlier_longer_run_leaves_only_its_fields_and_plots(run_dir, tmp_path):
+    """A 2-week rerun into the folder of a 3-week run: week_003.vtu and its von Mises figure
+    go (they used to survive, and `spinesim plot` then drew the stale week); the user's file
+    stays."""
+    folder = _earlier_run(run_dir, tmp_path)
+    assert (folder / "fields" / "week_003.vtu").is_file()
+    assert main(["run", "-o", str(folder), *RERUN]) == 0
+    report = _only_this_run(folder)
+    vtus = sorted(p.name for p in (folder / "fields").glob("*.vtu"))
+    assert vtus == ["week_000.vtu", "week_002.vtu"]
+    assert vtus == [f"week_{w:03d}.vtu" for w in report["scenario"]["output"]["vtu_weeks"]]
+    assert {p.stem for p in (folder / "plots").glob("*.png")} == \
+        set(PLOTS) | {"von_mises_week_000", "von_mises_week_002"}
+    assert pd.read_csv(folder / "timeline.csv")["week"].tolist() == [1.0, 2.0]
+
+
+def test_no_plots_rerun_removes_the_earlier_figures(run_dir, tmp_path):
+    folder = _earlier_run(run_dir, tmp_path)
+    assert (folder / "plots").is_dir()
+    assert main(["run", "-o", str(folder), *RERUN, "--no-plots"]) == 0
+    assert not (folder / "plots").exists()
+    _only_this_run(folder)
+
+
+def _refused(capsys, folder, before, message, *extra):
+    """`spinesim run -o folder` exits 2 with one line holding ``message`` and no temporary
+    name, and leaves ``folder`` byte for byte as ``before`` (None: as it is now)."""
+    before = _tree(folder) if before is None else before
+    capsys.readouterr()
+    assert main(["run", "-o", str(folder), *RERUN, *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert ".tmp" not in err and "partial" not in err, err
+    assert _tree(folder) == before
+    _no_staging_left(folder)
+
+
+def test_a_folder_in_the_way_of_report_json_is_refused_before_the_run(run_dir, tmp_path,
+                                                                     capsys):
+    """report.json is a folder in a folder holding an earlier run: refused with a message
+    naming the file, before the timeline is computed; it used to overwrite timeline.csv,
+    scenario.toml and the VTU files and then fail on a temporary name."""
+    folder = _earlier_run(run_dir, tmp_path)
+    (folder / "report.json").unlink()
+    (folder / "report.json").mkdir()
+    (folder / "report.json" / "keep.txt").write_text("x")
+    _refused(capsys, folder, None, f"output folder {folder}: cannot write report.json (there "
+             "is a folder of that name; move it away)")
+
+
+def test_an_entry_in_the_way_when_the_run_ends_leaves_the_folder_as_it_was(
+        run_dir, tmp_path, capsys, monkeypatch):
+    """A file named plots appears while the timeline runs: the run is refused when it would be
+    moved into place, and the earlier run's files stay as they were."""
+    import spinesim.simulate
+
+    folder = _earlier_run(run_dir, tmp_path, "plots")
+    real, snapshot = spinesim.simulate.run_timeline, {}
+
+    def run_then_block(*args, **kwargs):
+        out = real(*args, **kwargs)
+        (folder / "plots").write_text("not a folder")
+        snapshot.update(_tree(folder))
+        return out
+
+    monkeypatch.setattr(spinesim.simulate, "run_timeline", run_then_block)
+    _refused(capsys, folder, snapshot, "cannot write plots (there is a file of that name")
+
+
+def test_a_full_disk_while_writing_names_the_file_and_leaves_the_folder_as_it_was(
+        run_dir, tmp_path, capsys, monkeypatch):
+    """The disk fills up at the second VTU file (an OSError carrying a temporary name): one
+    line naming fields/week_002.vtu and the reason, the earlier run untouched."""
+    import spinesim.mesh.io
+
+    folder = _earlier_run(run_dir, tmp_path)
+    real = spinesim.mesh.io.write_mesh
+
+    def full(path, *args, **kwargs):
+        if Path(path).name == "week_002.vtu":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC),
+                          str(Path(path).parent / ".week_002.vtu.k2j4.tmp"))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(spinesim.mesh.io, "write_mesh", full)
+    _refused(capsys, folder, None, f"output folder {folder}: cannot write "
+             f"{os.path.join('fields', 'week_002.vtu')} (No space left on device)",
+             "--no-plots")
+
+
+def test_a_failed_rename_into_place_is_undone(run_dir, tmp_path, capsys, monkeypatch):
+    """The new fields/ cannot be moved in (EACCES) after timeline.csv and the others were
+    replaced: those renames are undone, the earlier run is left as it was."""
+    folder = _earlier_run(run_dir, tmp_path)
+    real = os.rename
+
+    def denied(src, dst):  # the staged fields/ only, not the undo of the earlier one
+        if Path(dst) == folder.resolve() / "fields" and ".partial-" in Path(src).parent.name:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(src), str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "rename", denied)
+    _refused(capsys, folder, None, "cannot replace fields (Permission denied); the folder is "
+             "left as it was", "--no-plots")
