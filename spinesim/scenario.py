@@ -37,8 +37,8 @@ from typing import Any
 
 from spinesim.atomic import atomic_path
 from spinesim.errors import SpinesimError
-from spinesim.scenario_schema import (_EXPECTED, CONSTRUCT_PARTS, FIELDS, SECTION_DOCS,
-                                      SECTIONS, ActivityEntry, DependsOn,
+from spinesim.scenario_schema import (_EXPECTED, ACTIVITIES, CONSTRUCT_PARTS, FIELDS,
+                                      SECTION_DOCS, SECTIONS, ActivityEntry, DependsOn,
                                       DimensionOverrides, Field,
                                       FieldValueError, _kind_of,
                                       _show, check, contradictions, field, screw_count,
@@ -90,7 +90,17 @@ def _raise(source: str, problems: list[tuple[str, str]]) -> None:
 
 # ------------------------------------------------------------------------------ flatten
 def _suggest(key: str) -> str:
-    """'; did you mean ...?' (the closest valid key), else the valid keys of the table."""
+    """'; did you mean ...?' (the closest valid key), else the valid keys of the table; for an
+    unknown table under [activity], also where a new activity goes."""
+    parts = key.split(".")
+    if parts[0] == "activity" and len(parts) >= 2 and parts[1] not in ACTIVITIES \
+            and f"activity.{parts[1]}" not in _BY_KEY:
+        return (_closest(key) + f"; or, for a new activity, a [[activity.custom]] table with "
+                f"name = {parts[1]!r}, its loads and cycles per day")
+    return _closest(key)
+
+
+def _closest(key: str) -> str:
     if key in _ALIASES:
         return f"; did you mean {_ALIASES[key]!r}?"
     parent, _, name = key.rpartition(".")

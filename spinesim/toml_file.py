@@ -65,6 +65,10 @@ def read_toml(path: str | os.PathLike, what: str = "scenario file",
         where = f"line {m.group(1)}, column {m.group(2)}" if m else \
             "the end of the file" if "end of document" in msg else "an unknown line"
         what_wrong = re.sub(r"\s*\(at [^)]*\)\s*$", "", msg)
-        raise error(f"{path}: TOML syntax error at {where}: {what_wrong}") from None
+        lines = text.splitlines()
+        shown = lines[int(m.group(1)) - 1].strip() if m and int(m.group(1)) <= len(lines) \
+            else ""
+        shown = f" in {shown[:80]!r}" if shown else ""
+        raise error(f"{path}: TOML syntax error at {where}{shown}: {what_wrong}") from None
     except RecursionError:
         raise error(f"{path}: TOML nested too deeply to read") from None
