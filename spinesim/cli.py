@@ -1,6 +1,6 @@
 """The ``spinesim`` command line. Subcommands arrive with the issues that build them; today:
 
-    spinesim results DIR [--csv FILE]     summary of a results store, optional CSV export
+    spinesim results DIR [--csv FILE]     summary of a results store (read-only), CSV export
     spinesim rom [--levels L4-L5] [--construct C] [--moment 7.5] [--preload N]
                  [--bone-density G_CM3 | --bone-quality osteoporotic] [--json FILE]
                                           range of motion under the pure-moment protocol
@@ -41,7 +41,7 @@ def _results(args: argparse.Namespace) -> int:
     if not db.is_file():
         raise SystemExit(f"spinesim results: no results store at {db} (expected a folder with "
                          f"{STORE_NAME} or the store file itself)")
-    with ResultsStore(db) as store:
+    with ResultsStore(db, readonly=True) as store:  # a summary never writes to the store
         counts = store.summary()
         parts = ", ".join(f"{n} {k}" for k, n in counts.items())
         print(f"{db}: {sum(counts.values())} cases ({parts})")
@@ -342,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
     p.add_argument("-q", "--quiet", action="store_true", help="log errors only")
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("results", help="summarise a results store and export its table")
+    r = sub.add_parser("results", help="summarise a results store and export its table "
+                       "(opened read-only: the store is never written to)")
     r.add_argument("dir", help="output folder of a run or sweep (or the store file)")
     r.add_argument("--csv", help="write the table of cases to this CSV file")
     r.set_defaults(func=_results)

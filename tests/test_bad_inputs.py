@@ -68,6 +68,16 @@ def folder(p: Path) -> None:
     p.mkdir()
 
 
+def foreign_sqlite(p: Path) -> None:
+    """An SQLite database of another program (a table 'notes', no 'cases')."""
+    import sqlite3
+
+    conn = sqlite3.connect(p)
+    conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.commit()
+    conn.close()
+
+
 GOOD_SWEEP = """
 [sweep]
 design = "grid"
@@ -330,6 +340,10 @@ ROWS = [
         ["somefile/sub", "not a writable folder"]),
     Row("results-not-a-store", {"d": folder}, ["results", "d"], 2,
         ["no results store", "results.sqlite"]),
+    Row("results-foreign-sqlite", {"d/results.sqlite": foreign_sqlite}, ["results", "d"], 2,
+        ["d/results.sqlite: not a spinesim results store (no 'cases' table)"]),
+    Row("results-empty-file", {"r.sqlite": b""}, ["results", "r.sqlite", "--csv", "t.csv"], 2,
+        ["r.sqlite: not a spinesim results store (no 'cases' table)"], ["t.csv"]),
     # -------------------------------------------------------------------- Python API only
     Row("api-screw-outside-the-bone", {}, lambda tmp: _screw_outside(), MeshError,
         ["screw 'too long' node", "outside every solid cell"]),

@@ -33,3 +33,32 @@ def test_unknown_subcommand_exits_2():
     proc = subprocess.run([sys.executable, "-m", "spinesim.cli", "frobnicate"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def _foreign_sqlite(path) -> None:
+    """An SQLite file of another program: one table, not 'cases'."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.execute("INSERT INTO notes VALUES ('keep me')")
+    conn.commit()
+    conn.close()
+
+
+def test_results_refuses_a_file_that_is_not_a_store_and_leaves_it_unchanged(tmp_path, capsys):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    _foreign_sqlite(foreign / STORE_NAME)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / STORE_NAME).write_bytes(b"")
+    for folder in (foreign, empty):
+        before = (folder / STORE_NAME).read_bytes()
+        assert main(["results", str(folder), "--csv", str(tmp_path / "t.csv")]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and len(err.strip().splitlines()) == 1, err
+        assert f"{folder / STORE_NAME}: not a spinesim results store (no 'cases' table)" in err
+        assert (folder / STORE_NAME).read_bytes() == before  # not modified
+        assert sorted(p.name for p in folder.iterdir()) == [STORE_NAME]  # no -wal/-shm
+    assert not (tmp_path / "t.csv").exists()
