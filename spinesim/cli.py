@@ -36,6 +36,8 @@ from spinesim.sweeps import STORE_NAME
 def _results(args: argparse.Namespace) -> int:
     from spinesim.store import ResultsStore
 
+    if args.csv is not None:
+        _check_output_file("results", "--csv", args.csv)
     folder = Path(args.dir)
     db = folder / STORE_NAME if folder.is_dir() else folder
     if not db.is_file():
@@ -45,7 +47,7 @@ def _results(args: argparse.Namespace) -> int:
         counts = store.summary()
         parts = ", ".join(f"{n} {k}" for k, n in counts.items())
         print(f"{db}: {sum(counts.values())} cases ({parts})")
-        if args.csv:
+        if args.csv is not None:
             out = store.export_csv(args.csv)
             print(f"table written to {out}")
     return 0
@@ -57,9 +59,7 @@ def _rom(args: argparse.Namespace) -> int:
     from spinesim.model.segment import SegmentOptions
 
     if args.json is not None:
-        parent = Path(args.json).resolve().parent
-        if not parent.is_dir():
-            raise SystemExit(f"spinesim rom: --json {args.json}: folder {parent} does not exist")
+        _check_output_file("rom", "--json", args.json)
     dims = _dimensions_file(args.dimensions) if args.dimensions is not None else None
     opts = SegmentOptions(levels=args.levels, construct=args.construct,
                           resolution=args.resolution, bone_quality=args.bone_quality,
@@ -149,8 +149,6 @@ def _risk_field(flag: str, text: str | None, key: str, command: str = "risk"
 
 
 def _risk(args: argparse.Namespace) -> int:
-    import os
-
     from spinesim.atomic import write_json
     from spinesim.montecarlo import risk
     from spinesim.scenario import Scenario
@@ -161,20 +159,9 @@ def _risk(args: argparse.Namespace) -> int:
     resolution = _risk_field("--resolution", args.resolution, "segment.resolution")
     weeks = _risk_field("--weeks", args.weeks, "timeline.weeks")
     if args.json is not None:
-        target = Path(args.json)
-        parent = target.resolve().parent
-        if target.is_dir():
-            raise SystemExit(f"spinesim risk: --json {args.json}: is a folder; give a file name")
-        if not parent.is_dir():
-            raise SystemExit(f"spinesim risk: --json {args.json}: folder {parent} does not exist")
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise SystemExit(f"spinesim risk: --json {args.json}: folder {parent} is not "
-                             "writable")
-    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
-        raise SystemExit(f"spinesim risk: -o {args.out}: is a file; give a folder (created if "
-                         "missing) for the results store")
+        _check_output_file("risk", "--json", args.json)
     if args.out is not None:
-        _check_writable("risk", Path(args.out))
+        _out_folder("risk", args.out)
     scenario = Scenario.default() if args.scenario is None else Scenario.from_toml(args.scenario)
     _check_timeline("risk", scenario)  # fails here, not once per sample
     result = risk(scenario, samples=samples, seed=seed, workers=workers or 1,
@@ -217,11 +204,8 @@ def _sweep(args: argparse.Namespace) -> int:
     from spinesim.sweeps import _one_line, sweep_scenarios
 
     path = Path(args.file)
-    out = Path(args.out) if args.out else Path("results") / path.stem
-    if out.exists() and not out.is_dir():
-        raise SystemExit(f"spinesim sweep: -o {out}: is a file; give a folder (created if "
-                         "missing)")
-    _check_writable("sweep", out)
+    out = _out_folder("sweep", str(Path("results") / path.stem) if args.out is None
+                      else args.out)
     try:
         df = sweep_scenarios(path, out, workers=args.workers, scheduler=args.scheduler)
     except SpinesimError as exc:
@@ -251,10 +235,7 @@ def _run(args: argparse.Namespace) -> int:
     from spinesim.scenario import Scenario
     from spinesim.simulate import run_timeline
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise SystemExit(f"spinesim run: -o {args.out}: is a file; give a folder (created if "
-                         "missing)")
+    out = _out_folder("run", args.out)
     scenario = Scenario.default() if args.scenario is None else Scenario.from_toml(args.scenario)
     overrides = {}
     if args.weeks is not None:
@@ -266,7 +247,6 @@ def _run(args: argparse.Namespace) -> int:
     if overrides:
         scenario = scenario.with_values(overrides)
     _check_timeline("run", scenario)
-    _check_writable("run", out)
     result = run_timeline(scenario)
     files = write_report(result, scenario, out, plots=False if args.no_plots else None)
     print((out / "report.txt").read_text(encoding="utf-8"), end="")
@@ -297,6 +277,43 @@ def _check_writable(command: str, folder: Path) -> None:
         raise SystemExit(f"spinesim {command}: -o {folder}: {probe} is not a writable folder")
 
 
+def _out_folder(command: str, text: str) -> Path:
+    """The ``-o`` folder of ``command``, checked before the work: a name (not empty), not a
+    file, and creatable and writable."""
+    if not text:
+        raise SystemExit(f"spinesim {command}: -o: empty folder name")
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"spinesim {command}: -o {text}: is a file; give a folder (created if "
+                         "missing)")
+    _check_writable(command, out)
+    return out
+
+
+def _check_output_file(command: str, flag: str, text: str) -> Path:
+    """Fail before the work if the file ``text`` given with ``flag`` (``--json``, ``--csv``)
+    cannot be written: an empty name, a folder, a path through a file, a missing or unwritable
+    folder. The folder is not created."""
+    import os
+
+    if not text:
+        raise SystemExit(f"spinesim {command}: {flag}: empty file name")
+    target = Path(text)
+    if target.is_dir():
+        raise SystemExit(f"spinesim {command}: {flag} {text}: is a folder; give a file name")
+    parent = target.resolve().parent
+    probe = parent
+    while not probe.exists():  # the nearest existing folder above it (the root exists)
+        probe = probe.parent
+    if not probe.is_dir():
+        raise SystemExit(f"spinesim {command}: {flag} {text}: {probe} is a file, not a folder")
+    if probe != parent:
+        raise SystemExit(f"spinesim {command}: {flag} {text}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SystemExit(f"spinesim {command}: {flag} {text}: folder {parent} is not writable")
+    return target
+
+
 def _plot(args: argparse.Namespace) -> int:
     from spinesim.figures import render_folder
 
@@ -304,7 +321,7 @@ def _plot(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise SystemExit(f"spinesim plot: {args.dir}: no such folder (give the output folder "
                          "of `spinesim run`, `spinesim risk -o` or `spinesim sweep`)")
-    out = Path(args.out) if args.out else folder / "plots"
+    out = folder / "plots" if args.out is None else _out_folder("plot", args.out)
     _check_writable("plot", out)
     paths = render_folder(folder, out)
     print(f"{len(paths)} figures written to {out}/: " + ", ".join(p.name for p in paths))
@@ -345,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("results", help="summarise a results store and export its table "
                        "(opened read-only: the store is never written to)")
     r.add_argument("dir", help="output folder of a run or sweep (or the store file)")
-    r.add_argument("--csv", help="write the table of cases to this CSV file")
+    r.add_argument("--csv", help="write the table of cases to this CSV file (its folder must "
+                   "exist)")
     r.set_defaults(func=_results)
     from spinesim.model.segment import CONSTRUCTS, DEFAULT_RESOLUTION
 
@@ -377,7 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a TOML file whose [segment.dimensions.L4] ... tables replace the "
                         "cited dimensions (e.g. the subject_dimensions.toml of "
                         "examples/anatomy_comparison.py --fit)")
-    m.add_argument("--json", help="write the results to this JSON file")
+    m.add_argument("--json", help="write the results to this JSON file (its folder must exist; "
+                   "checked before the solve)")
     m.set_defaults(func=_rom)
     k = sub.add_parser("risk", help="Monte Carlo failure probabilities over the uncertain "
                        "inputs of a scenario")
@@ -396,7 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("-o", "--out", metavar="DIR", help="keep the results store in DIR (run "
                    "again to resume); default a temporary folder")
     k.add_argument("--json", metavar="FILE", help="write probabilities, sensitivities and "
-                   "run info to this JSON file")
+                   "run info to this JSON file (its folder must exist; checked before the "
+                   "samples run)")
     k.set_defaults(func=_risk)
     w = sub.add_parser("sweep", help="run a parameter sweep file (grid, random or Latin "
                        "hypercube over scenario keys), one full timeline per case")

@@ -68,6 +68,15 @@ def folder(p: Path) -> None:
     p.mkdir()
 
 
+def results_store(p: Path) -> None:
+    """A spinesim results store with one done case."""
+    from spinesim.store import ResultsStore
+
+    with ResultsStore(p) as store:
+        params = {"rod": {"diameter_mm": 5.5}}
+        store.put(store.key(params), params, {"years": 55.0}, 1.0)
+
+
 def foreign_sqlite(p: Path) -> None:
     """An SQLite database of another program (a table 'notes', no 'cases')."""
     import sqlite3
@@ -312,6 +321,13 @@ ROWS = [
         ["--json nodir/r.json", "does not exist"], ["nodir"]),
     Row("risk-json-is-a-folder", {"r.json": folder}, ["risk", "--samples", "2", "--json",
                                                       "r.json"], 2, ["r.json", "is a folder"]),
+    Row("risk-json-empty", {}, ["risk", "--samples", "2", "--json", ""], 2,
+        ["--json: empty file name"]),
+    Row("risk-json-under-a-file", SOMEFILE, ["risk", "--samples", "2", "--json",
+                                             "somefile/r.json"], 2,
+        ["--json somefile/r.json", "somefile is a file, not a folder"]),
+    Row("risk-out-empty", {}, ["risk", "--samples", "2", "--weeks", "2", "--resolution", "0.3",
+                               "-o", ""], 2, ["-o: empty folder name"]),
     Row("risk-out-is-a-file", SOMEFILE, ["risk", "--samples", "2", "-o", "somefile"], 2,
         ["-o somefile", "is a file"]),
     Row("risk-out-unwritable", SOMEFILE, ["risk", "--samples", "2", "-o", "somefile/sub"], 2,
@@ -326,6 +342,27 @@ ROWS = [
         ["-o somefile", "is a file"]),
     Row("run-out-unwritable", SOMEFILE, ["run", "-o", "somefile/sub"], 2,
         ["somefile/sub", "not a writable folder"]),
+    Row("run-out-empty", {}, ["run", "-o", "", "--weeks", "2", "--resolution", "0.3",
+                              "--no-plots"], 2, ["-o: empty folder name"]),
+    Row("sweep-out-empty", {"w.toml": GOOD_SWEEP}, ["sweep", "w.toml", "-o", ""], 2,
+        ["-o: empty folder name"], ["results"]),
+    Row("plot-out-empty", {"run1": folder}, ["plot", "run1", "-o", ""], 2,
+        ["-o: empty folder name"]),
+    Row("rom-json-is-a-folder", {"r.json": folder},
+        ["rom", "--resolution", "0.3", "--json", "r.json"], 2, ["--json r.json", "is a folder"]),
+    Row("rom-json-empty", {}, ["rom", "--resolution", "0.3", "--json", ""], 2,
+        ["--json: empty file name"]),
+    Row("rom-json-under-a-file", SOMEFILE, ["rom", "--json", "somefile/r.json"], 2,
+        ["--json somefile/r.json", "somefile is a file, not a folder"]),
+    Row("results-csv-is-a-folder", {"results.sqlite": results_store, "t.csv": folder},
+        ["results", ".", "--csv", "t.csv"], 2, ["--csv t.csv", "is a folder"]),
+    Row("results-csv-empty", {"results.sqlite": results_store},
+        ["results", ".", "--csv", ""], 2, ["--csv: empty file name"]),
+    Row("results-csv-under-a-file", {"results.sqlite": results_store, **SOMEFILE},
+        ["results", ".", "--csv", "somefile/t.csv"], 2,
+        ["--csv somefile/t.csv", "somefile is a file, not a folder"]),
+    Row("results-csv-into-missing-folder", {"results.sqlite": results_store},
+        ["results", ".", "--csv", "nodir/t.csv"], 2, ["--csv nodir/t.csv", "does not exist"]),
     Row("rom-json-into-missing-folder", {}, ["rom", "--json", "nodir/r.json"], 2,
         ["--json nodir/r.json", "does not exist"], ["nodir"]),
     Row("rom-moment-out-of-range", {}, ["rom", "--moment", "100", "--json", "r.json"], 2,
