@@ -60,17 +60,19 @@ def _rom(args: argparse.Namespace) -> int:
 
     if args.json is not None:
         _check_output_file("rom", "--json", args.json)
+    _check_mesh_options(args)
     dims = _dimensions_file(args.dimensions) if args.dimensions is not None else None
-    opts = SegmentOptions(levels=args.levels, construct=args.construct,
-                          resolution=args.resolution, bone_quality=args.bone_quality,
-                          rho_app_g_cm3=args.bone_density, rod_material=args.rod_material,
-                          rod_diameter_mm=args.rod_diameter, cage_material=args.cage_material,
-                          mesh_path=args.mesh, dimensions=dims.items if dims else (),
-                          fibre_target_deg=args.fibre_target)
+    generator = {name: getattr(args, dest) for dest, name, _ in _GENERATOR_OPTIONS
+                 if dest != "dimensions" and getattr(args, dest) is not None}
+    opts = SegmentOptions(**generator, bone_quality=args.bone_quality,
+                          rho_app_g_cm3=args.bone_density, cage_material=args.cage_material,
+                          mesh_path=args.mesh, dimensions=dims.items if dims else ())
     out = rom_study(opts, moment_nm=args.moment, preload_n=args.preload)
     if dims is not None:
         out["dimensions"] = dims.as_dict()
-    print(f"{args.levels} {args.construct}, {args.moment:g} N·m, preload {args.preload:g} N "
+    model = (f"given mesh {args.mesh} (as meshed: no soft tissue, screws or rods added)"
+             if args.mesh is not None else f"{opts.levels} {opts.construct}")
+    print(f"{model}, {args.moment:g} N·m, preload {args.preload:g} N "
           f"({out['model']['dofs']} DOF, {out['seconds']:.0f} s); ROM one-sided, degrees")
     for name, row in out["cases"].items():
         extra = ""
@@ -86,6 +88,32 @@ def _rom(args: argparse.Namespace) -> int:
         write_json(args.json, out)
         print(f"written: {args.json}")
     return 0
+
+
+#: ``spinesim rom`` options that shape the generated segment: (argparse dest, SegmentOptions
+#: field, flag). They default to None (SegmentOptions supplies the default), so that one given
+#: with --mesh is seen and refused.
+_GENERATOR_OPTIONS = (("levels", "levels", "--levels"), ("construct", "construct", "--construct"),
+                      ("resolution", "resolution", "--resolution"),
+                      ("rod_material", "rod_material", "--rod-material"),
+                      ("rod_diameter", "rod_diameter_mm", "--rod-diameter"),
+                      ("fibre_target", "fibre_target_deg", "--fibre-target"),
+                      ("dimensions", "dimensions", "--dimensions"))
+
+
+def _check_mesh_options(args: argparse.Namespace) -> None:
+    """With ``--mesh``, refuse the options that only shape a generated segment, naming them:
+    an imported mesh is the model as meshed (no generated geometry, screws, rods or soft
+    tissue), so they would be ignored silently."""
+    if args.mesh is None:
+        return
+    given = [flag for dest, _, flag in _GENERATOR_OPTIONS if getattr(args, dest) is not None]
+    if given:
+        verb = "does" if len(given) == 1 else "do"
+        raise SystemExit(f"spinesim rom: --mesh {args.mesh}: {', '.join(given)} {verb} not apply "
+                         "to a given mesh (it is the model as meshed: no generated geometry, "
+                         "screws, rods or soft tissue); with --mesh give only --moment, "
+                         "--preload, --bone-quality, --bone-density, --cage-material, --json")
 
 
 def _dimensions_file(path: str):
@@ -368,8 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     from spinesim.model.segment import CONSTRUCTS, DEFAULT_RESOLUTION
 
     m = sub.add_parser("rom", help="range of motion of a lumbar segment under pure moments")
-    m.add_argument("--levels", default="L4-L5", help="adjacent vertebrae, e.g. L4-L5 or L3-L5")
-    m.add_argument("--construct", default="intact", choices=CONSTRUCTS)
+    m.add_argument("--levels", help="adjacent vertebrae, e.g. L4-L5 (default) or L3-L5")
+    m.add_argument("--construct", choices=CONSTRUCTS, help="construct to build (default intact)")
     m.add_argument("--moment", type=_positive("--moment", 0.1, 30.0, "N·m"), default=7.5,
                    help="pure moment in N·m (default 7.5)")
     m.add_argument("--preload", type=_positive("--preload", 0.0, 3000.0, "N"), default=0.0,
@@ -378,14 +406,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cancellous apparent density in g/cm3 (Morgan et al. 2003 modulus)")
     m.add_argument("--bone-quality", choices=("healthy", "osteoporotic"), default="healthy")
     m.add_argument("--resolution", type=_positive("--resolution", 0.3, 4.0, "(-)"),
-                   default=DEFAULT_RESOLUTION, help="mesh resolution (default %(default)s)")
-    m.add_argument("--rod-material", choices=("ti6al4v", "cocr", "ss316l"), default="ti6al4v")
+                   help=f"mesh resolution (default {DEFAULT_RESOLUTION})")
+    m.add_argument("--rod-material", choices=("ti6al4v", "cocr", "ss316l"),
+                   help="rod alloy (default ti6al4v)")
     m.add_argument("--rod-diameter", type=_positive("--rod-diameter", 2.0, 12.0, "mm"),
-                   default=5.5, help="rod diameter in mm (default 5.5)")
-    m.add_argument("--cage-material", choices=("peek", "titanium"), default="peek")
+                   help="rod diameter in mm (default 5.5)")
+    m.add_argument("--cage-material", choices=("peek", "titanium"), default="peek",
+                   help="cage material, also of the cage region of a --mesh (default peek)")
     m.add_argument("--mesh", help="your own segment mesh (any meshio format) with named regions "
-                   "and the node sets upper_endplate_top / lower_endplate_bottom; no soft "
-                   "tissue or screws are added to it")
+                   "and the node sets upper_endplate_top / lower_endplate_bottom; the model "
+                   "as meshed: no soft tissue, screws or rods are added, and --levels, "
+                   "--construct, --resolution, --rod-material, --rod-diameter, --fibre-target "
+                   "and --dimensions are refused with it")
     m.add_argument("--fibre-target", type=_positive("--fibre-target", 5.0, 60.0, "deg"),
                    default=None, metavar="DEG",
                    help="annulus fibre angle the fibre layout aims at (default 30 deg; the "
