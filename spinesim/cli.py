@@ -30,7 +30,12 @@ import sys
 from pathlib import Path
 
 from spinesim import __version__
-from spinesim.sweeps import STORE_NAME
+from spinesim.sweeps import STORE_NAME, available_cpus
+
+#: Most ``--workers`` per available CPU that ``risk`` and ``sweep`` accept: a worker is a
+#: single-threaded process that builds its own segment model, so beyond the CPUs more of them
+#: only share the CPUs and multiply the memory; 2 keeps ``--workers 2`` valid on one CPU.
+WORKERS_PER_CPU = 2
 
 
 def _results(args: argparse.Namespace) -> int:
@@ -152,6 +157,30 @@ def _risk_int(flag: str, text: str | None, low: int, what: str) -> int | None:
     return value
 
 
+def _workers(command: str, text: str | None) -> int | None:
+    """``--workers`` of ``risk`` and ``sweep`` (None if not given): an integer from 1 to
+    :data:`WORKERS_PER_CPU` per available CPU; one-line error otherwise."""
+    if text is None:
+        return None
+    cap = WORKERS_PER_CPU * available_cpus()
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= cap:
+        raise SystemExit(f"spinesim {command}: --workers {text}: must be an integer >= 1 and at "
+                         f"most {cap} ({WORKERS_PER_CPU} per CPU available here: each worker is "
+                         "a single-threaded process with its own segment model)")
+    return value
+
+
+def _workers_help(default: str) -> str:
+    """Help text of ``--workers``: the bound and why."""
+    return (f"worker processes (default {default}), up to {WORKERS_PER_CPU} per available CPU "
+            f"({WORKERS_PER_CPU * available_cpus()} here): each is a single-threaded process "
+            "with its own segment model, so more only share the CPUs and multiply the memory")
+
+
 def _risk_field(flag: str, text: str | None, key: str, command: str = "risk"
                 ) -> float | int | None:
     """A ``spinesim risk``/``run`` flag that overrides scenario field ``key`` (None if not
@@ -183,7 +212,7 @@ def _risk(args: argparse.Namespace) -> int:
 
     samples = _risk_int("--samples", args.samples, 1, "number of Monte Carlo samples")
     seed = _risk_int("--seed", args.seed, 0, "root seed of the draws")
-    workers = _risk_int("--workers", args.workers, 1, "worker processes")
+    workers = _workers("risk", args.workers)
     resolution = _risk_field("--resolution", args.resolution, "segment.resolution")
     weeks = _risk_field("--weeks", args.weeks, "timeline.weeks")
     if args.json is not None:
@@ -231,11 +260,12 @@ def _sweep(args: argparse.Namespace) -> int:
     from spinesim.outcomes import FAILURE_MODES
     from spinesim.sweeps import _one_line, sweep_scenarios
 
+    workers = _workers("sweep", args.workers)
     path = Path(args.file)
     out = _out_folder("sweep", str(Path("results") / path.stem) if args.out is None
                       else args.out)
     try:
-        df = sweep_scenarios(path, out, workers=args.workers, scheduler=args.scheduler)
+        df = sweep_scenarios(path, out, workers=workers, scheduler=args.scheduler)
     except SpinesimError as exc:
         raise SystemExit(f"spinesim sweep: {_one_line(exc)}") from None
     counts = df.attrs.get("counts", {})
@@ -369,18 +399,6 @@ def _positive(kind: str, lo: float, hi: float, unit: str):
     return parse
 
 
-def _count(flag: str):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 1, got {text!r}")
-        if v < 1:
-            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 1, got {v}")
-        return v
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spinesim", description="Spinal fusion failure simulation.")
     p.add_argument("--version", action="version", version=f"spinesim {__version__}")
@@ -438,8 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "risk.samples of the scenario)")
     k.add_argument("--seed", metavar="S", help="root seed of the draws, >= 0 (default: "
                    "risk.seed of the scenario)")
-    k.add_argument("--workers", metavar="W", default="1", help="worker processes, >= 1 "
-                   "(default 1)")
+    k.add_argument("--workers", metavar="W", default="1", help=_workers_help("1"))
     k.add_argument("--resolution", metavar="R", help="mesh resolution of every sample "
                    "(default: segment.resolution)")
     k.add_argument("--weeks", metavar="W", help="timeline length in weeks of every sample "
@@ -455,8 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("file", help="sweep file (TOML): [sweep], [sweep.parameters], [scenario]")
     w.add_argument("-o", "--out", metavar="DIR",
                    help="output folder (default results/<sweep file name>)")
-    w.add_argument("--workers", type=_count("--workers"), default=None, metavar="N",
-                   help="local worker processes (default: one per CPU, at most one per case)")
+    w.add_argument("--workers", metavar="N",
+                   help=_workers_help("one per CPU, at most one per case"))
     w.add_argument("--scheduler", metavar="ADDRESS",
                    help="Dask scheduler address (tcp://host:8786): run on that cluster")
     w.set_defaults(func=_sweep)

@@ -875,7 +875,8 @@ def sweep_scenarios(path_or_spec: str | os.PathLike | Mapping, out_dir: str | os
         group_key = _by_model(models)
         fn = _default_case_fn(shared=len(set(models.values())) < len(models))
     if workers is None:
-        workers = 1 if scheduler is not None else max(1, min(_cpus(), len(sw.cases)))
+        workers = 1 if scheduler is not None else max(1, min(available_cpus(),
+                                                             len(sw.cases)))
     df = _run_into(out_dir, sw.cases, sw.description(), fn, workers=workers,
                    scheduler=scheduler, progress=progress, retry_failed=retry_failed,
                    group_key=group_key)
@@ -915,7 +916,9 @@ def _timeline_models(sw: ScenarioSweep) -> dict[str, Hashable]:
     return models
 
 
-def _cpus() -> int:
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. a batch job's share; the machine's
+    count where there is no affinity)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

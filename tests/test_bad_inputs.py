@@ -94,6 +94,8 @@ design = "grid"
 "hardware.rod.diameter_mm" = [5.5, 6.0]
 """
 
+TINY_SWEEP = GOOD_SWEEP + "[scenario]\ntimeline.weeks = 2\nsegment.resolution = 0.3\n"
+
 
 def sweep(params: str, head: str = 'design = "grid"', extra: str = "") -> str:
     return f"[sweep]\n{head}\n{extra}\n[sweep.parameters]\n{params}\n"
@@ -271,6 +273,9 @@ ROWS = [
         ["out"]),
     Row("sweep-workers-zero", {"w.toml": GOOD_SWEEP}, ["sweep", "w.toml", "--workers", "0"], 2,
         ["--workers", "integer >= 1", "0"]),
+    Row("sweep-workers-too-many", {"w.toml": TINY_SWEEP},
+        ["sweep", "w.toml", "-o", "out", "--workers", "100000"], 2,
+        ["--workers 100000", "at most", "per CPU available"], ["out"]),
     # -------------------------------------------------------------------- mesh files
     Row("mesh-missing", {}, ["rom", "--mesh", "nope.vtu", "--json", "r.json"], 2,
         ["nope.vtu", "not found"], ["r.json"]),
@@ -310,6 +315,9 @@ ROWS = [
         ["--samples 0", "integer >= 1"], ["r.json"]),
     Row("risk-workers-zero", {}, ["risk", "--samples", "2", "--workers", "0"], 2,
         ["--workers 0", "integer >= 1"]),
+    Row("risk-workers-too-many", {}, ["risk", "--samples", "2", "--weeks", "2",
+                                      "--resolution", "0.3", "--workers", "100000"], 2,
+        ["--workers 100000", "at most", "per CPU available"]),
     Row("risk-seed-negative", {}, ["risk", "--samples", "2", "--seed", "-1"], 2,
         ["--seed -1", "integer >= 0"]),
     Row("risk-weeks-out-of-range", {}, ["risk", "--samples", "2", "--weeks", "600"], 2,
