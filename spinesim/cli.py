@@ -258,9 +258,14 @@ def _risk(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from spinesim.errors import SpinesimError
     from spinesim.outcomes import FAILURE_MODES
-    from spinesim.sweeps import _one_line, sweep_scenarios
+    from spinesim.sweeps import _one_line, check_scheduler_address, sweep_scenarios
 
     workers = _workers("sweep", args.workers)
+    if args.scheduler is not None:  # before the sweep file is read or the folder created
+        try:
+            check_scheduler_address(args.scheduler, "--scheduler", allow_inproc=False)
+        except SpinesimError as exc:  # one line already (_one_line would strip the "--")
+            raise SystemExit(f"spinesim sweep: {exc}") from None
     path = Path(args.file)
     out = _out_folder("sweep", str(Path("results") / path.stem) if args.out is None
                       else args.out)
@@ -475,7 +480,10 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--workers", metavar="N",
                    help=_workers_help("one per CPU, at most one per case"))
     w.add_argument("--scheduler", metavar="ADDRESS",
-                   help="Dask scheduler address (tcp://host:8786): run on that cluster")
+                   help="Dask scheduler address, [scheme://]host:port, e.g. tcp://host:8786 "
+                   "(schemes dask connects over: tcp, tls, ws, wss; port 1-65535): run on that "
+                   "cluster. The address is checked and the scheduler connected (30 s timeout) "
+                   "before the output folder is created")
     w.set_defaults(func=_sweep)
     u = sub.add_parser("run", help="the main job: coupled healing, loosening and fatigue "
                        "timeline of a fused segment, with report, plots and VTU fields")
