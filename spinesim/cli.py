@@ -384,8 +384,7 @@ def _plot(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise SystemExit(f"spinesim plot: {args.dir}: no such folder (give the output folder "
                          "of `spinesim run`, `spinesim risk -o` or `spinesim sweep`)")
-    out = folder / "plots" if args.out is None else _out_folder("plot", args.out)
-    _check_writable("plot", out)
+    out = _out_folder("plot", str(folder / "plots") if args.out is None else args.out)
     paths = render_folder(folder, out)
     print(f"{len(paths)} figures written to {out}/: " + ", ".join(p.name for p in paths))
     return 0
