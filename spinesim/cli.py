@@ -1,6 +1,6 @@
 """The ``spinesim`` command line. Subcommands arrive with the issues that build them; today:
 
-    spinesim results DIR [--csv FILE]     summary of a results store, optional CSV export
+    spinesim results DIR [--csv FILE]     summary of a results store (read-only), CSV export
     spinesim rom [--levels L4-L5] [--construct C] [--moment 7.5] [--preload N]
                  [--bone-density G_CM3 | --bone-quality osteoporotic] [--json FILE]
                                           range of motion under the pure-moment protocol
@@ -30,22 +30,29 @@ import sys
 from pathlib import Path
 
 from spinesim import __version__
-from spinesim.sweeps import STORE_NAME
+from spinesim.sweeps import STORE_NAME, available_cpus
+
+#: Most ``--workers`` per available CPU that ``risk`` and ``sweep`` accept: a worker is a
+#: single-threaded process that builds its own segment model, so beyond the CPUs more of them
+#: only share the CPUs and multiply the memory; 2 keeps ``--workers 2`` valid on one CPU.
+WORKERS_PER_CPU = 2
 
 
 def _results(args: argparse.Namespace) -> int:
     from spinesim.store import ResultsStore
 
+    if args.csv is not None:
+        _check_output_file("results", "--csv", args.csv)
     folder = Path(args.dir)
     db = folder / STORE_NAME if folder.is_dir() else folder
     if not db.is_file():
         raise SystemExit(f"spinesim results: no results store at {db} (expected a folder with "
                          f"{STORE_NAME} or the store file itself)")
-    with ResultsStore(db) as store:
+    with ResultsStore(db, readonly=True) as store:  # a summary never writes to the store
         counts = store.summary()
         parts = ", ".join(f"{n} {k}" for k, n in counts.items())
         print(f"{db}: {sum(counts.values())} cases ({parts})")
-        if args.csv:
+        if args.csv is not None:
             out = store.export_csv(args.csv)
             print(f"table written to {out}")
     return 0
@@ -57,20 +64,20 @@ def _rom(args: argparse.Namespace) -> int:
     from spinesim.model.segment import SegmentOptions
 
     if args.json is not None:
-        parent = Path(args.json).resolve().parent
-        if not parent.is_dir():
-            raise SystemExit(f"spinesim rom: --json {args.json}: folder {parent} does not exist")
+        _check_output_file("rom", "--json", args.json)
+    _check_mesh_options(args)
     dims = _dimensions_file(args.dimensions) if args.dimensions is not None else None
-    opts = SegmentOptions(levels=args.levels, construct=args.construct,
-                          resolution=args.resolution, bone_quality=args.bone_quality,
-                          rho_app_g_cm3=args.bone_density, rod_material=args.rod_material,
-                          rod_diameter_mm=args.rod_diameter, cage_material=args.cage_material,
-                          mesh_path=args.mesh, dimensions=dims.items if dims else (),
-                          fibre_target_deg=args.fibre_target)
+    generator = {name: getattr(args, dest) for dest, name, _ in _GENERATOR_OPTIONS
+                 if dest != "dimensions" and getattr(args, dest) is not None}
+    opts = SegmentOptions(**generator, bone_quality=args.bone_quality,
+                          rho_app_g_cm3=args.bone_density, cage_material=args.cage_material,
+                          mesh_path=args.mesh, dimensions=dims.items if dims else ())
     out = rom_study(opts, moment_nm=args.moment, preload_n=args.preload)
     if dims is not None:
         out["dimensions"] = dims.as_dict()
-    print(f"{args.levels} {args.construct}, {args.moment:g} N·m, preload {args.preload:g} N "
+    model = (f"given mesh {args.mesh} (as meshed: no soft tissue, screws or rods added)"
+             if args.mesh is not None else f"{opts.levels} {opts.construct}")
+    print(f"{model}, {args.moment:g} N·m, preload {args.preload:g} N "
           f"({out['model']['dofs']} DOF, {out['seconds']:.0f} s); ROM one-sided, degrees")
     for name, row in out["cases"].items():
         extra = ""
@@ -86,6 +93,32 @@ def _rom(args: argparse.Namespace) -> int:
         write_json(args.json, out)
         print(f"written: {args.json}")
     return 0
+
+
+#: ``spinesim rom`` options that shape the generated segment: (argparse dest, SegmentOptions
+#: field, flag). They default to None (SegmentOptions supplies the default), so that one given
+#: with --mesh is seen and refused.
+_GENERATOR_OPTIONS = (("levels", "levels", "--levels"), ("construct", "construct", "--construct"),
+                      ("resolution", "resolution", "--resolution"),
+                      ("rod_material", "rod_material", "--rod-material"),
+                      ("rod_diameter", "rod_diameter_mm", "--rod-diameter"),
+                      ("fibre_target", "fibre_target_deg", "--fibre-target"),
+                      ("dimensions", "dimensions", "--dimensions"))
+
+
+def _check_mesh_options(args: argparse.Namespace) -> None:
+    """With ``--mesh``, refuse the options that only shape a generated segment, naming them:
+    an imported mesh is the model as meshed (no generated geometry, screws, rods or soft
+    tissue), so they would be ignored silently."""
+    if args.mesh is None:
+        return
+    given = [flag for dest, _, flag in _GENERATOR_OPTIONS if getattr(args, dest) is not None]
+    if given:
+        verb = "does" if len(given) == 1 else "do"
+        raise SystemExit(f"spinesim rom: --mesh {args.mesh}: {', '.join(given)} {verb} not apply "
+                         "to a given mesh (it is the model as meshed: no generated geometry, "
+                         "screws, rods or soft tissue); with --mesh give only --moment, "
+                         "--preload, --bone-quality, --bone-density, --cage-material, --json")
 
 
 def _dimensions_file(path: str):
@@ -124,6 +157,30 @@ def _risk_int(flag: str, text: str | None, low: int, what: str) -> int | None:
     return value
 
 
+def _workers(command: str, text: str | None) -> int | None:
+    """``--workers`` of ``risk`` and ``sweep`` (None if not given): an integer from 1 to
+    :data:`WORKERS_PER_CPU` per available CPU; one-line error otherwise."""
+    if text is None:
+        return None
+    cap = WORKERS_PER_CPU * available_cpus()
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= cap:
+        raise SystemExit(f"spinesim {command}: --workers {text}: must be an integer >= 1 and at "
+                         f"most {cap} ({WORKERS_PER_CPU} per CPU available here: each worker is "
+                         "a single-threaded process with its own segment model)")
+    return value
+
+
+def _workers_help(default: str) -> str:
+    """Help text of ``--workers``: the bound and why."""
+    return (f"worker processes (default {default}), up to {WORKERS_PER_CPU} per available CPU "
+            f"({WORKERS_PER_CPU * available_cpus()} here): each is a single-threaded process "
+            "with its own segment model, so more only share the CPUs and multiply the memory")
+
+
 def _risk_field(flag: str, text: str | None, key: str, command: str = "risk"
                 ) -> float | int | None:
     """A ``spinesim risk``/``run`` flag that overrides scenario field ``key`` (None if not
@@ -149,32 +206,19 @@ def _risk_field(flag: str, text: str | None, key: str, command: str = "risk"
 
 
 def _risk(args: argparse.Namespace) -> int:
-    import os
-
     from spinesim.atomic import write_json
     from spinesim.montecarlo import risk
     from spinesim.scenario import Scenario
 
     samples = _risk_int("--samples", args.samples, 1, "number of Monte Carlo samples")
     seed = _risk_int("--seed", args.seed, 0, "root seed of the draws")
-    workers = _risk_int("--workers", args.workers, 1, "worker processes")
+    workers = _workers("risk", args.workers)
     resolution = _risk_field("--resolution", args.resolution, "segment.resolution")
     weeks = _risk_field("--weeks", args.weeks, "timeline.weeks")
     if args.json is not None:
-        target = Path(args.json)
-        parent = target.resolve().parent
-        if target.is_dir():
-            raise SystemExit(f"spinesim risk: --json {args.json}: is a folder; give a file name")
-        if not parent.is_dir():
-            raise SystemExit(f"spinesim risk: --json {args.json}: folder {parent} does not exist")
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise SystemExit(f"spinesim risk: --json {args.json}: folder {parent} is not "
-                             "writable")
-    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
-        raise SystemExit(f"spinesim risk: -o {args.out}: is a file; give a folder (created if "
-                         "missing) for the results store")
+        _check_output_file("risk", "--json", args.json)
     if args.out is not None:
-        _check_writable("risk", Path(args.out))
+        _out_folder("risk", args.out)
     scenario = Scenario.default() if args.scenario is None else Scenario.from_toml(args.scenario)
     _check_timeline("risk", scenario)  # fails here, not once per sample
     result = risk(scenario, samples=samples, seed=seed, workers=workers or 1,
@@ -214,16 +258,19 @@ def _risk(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from spinesim.errors import SpinesimError
     from spinesim.outcomes import FAILURE_MODES
-    from spinesim.sweeps import _one_line, sweep_scenarios
+    from spinesim.sweeps import _one_line, check_scheduler_address, sweep_scenarios
 
+    workers = _workers("sweep", args.workers)
+    if args.scheduler is not None:  # before the sweep file is read or the folder created
+        try:
+            check_scheduler_address(args.scheduler, "--scheduler", allow_inproc=False)
+        except SpinesimError as exc:  # one line already (_one_line would strip the "--")
+            raise SystemExit(f"spinesim sweep: {exc}") from None
     path = Path(args.file)
-    out = Path(args.out) if args.out else Path("results") / path.stem
-    if out.exists() and not out.is_dir():
-        raise SystemExit(f"spinesim sweep: -o {out}: is a file; give a folder (created if "
-                         "missing)")
-    _check_writable("sweep", out)
+    out = _out_folder("sweep", str(Path("results") / path.stem) if args.out is None
+                      else args.out)
     try:
-        df = sweep_scenarios(path, out, workers=args.workers, scheduler=args.scheduler)
+        df = sweep_scenarios(path, out, workers=workers, scheduler=args.scheduler)
     except SpinesimError as exc:
         raise SystemExit(f"spinesim sweep: {_one_line(exc)}") from None
     counts = df.attrs.get("counts", {})
@@ -251,10 +298,7 @@ def _run(args: argparse.Namespace) -> int:
     from spinesim.scenario import Scenario
     from spinesim.simulate import run_timeline
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise SystemExit(f"spinesim run: -o {args.out}: is a file; give a folder (created if "
-                         "missing)")
+    out = _out_folder("run", args.out)
     scenario = Scenario.default() if args.scenario is None else Scenario.from_toml(args.scenario)
     overrides = {}
     if args.weeks is not None:
@@ -266,7 +310,6 @@ def _run(args: argparse.Namespace) -> int:
     if overrides:
         scenario = scenario.with_values(overrides)
     _check_timeline("run", scenario)
-    _check_writable("run", out)
     plots = False if args.no_plots else None
     check_output_folder(out, scenario, plots=plots)  # a folder named report.json, before the work
     result = run_timeline(scenario)
@@ -299,6 +342,43 @@ def _check_writable(command: str, folder: Path) -> None:
         raise SystemExit(f"spinesim {command}: -o {folder}: {probe} is not a writable folder")
 
 
+def _out_folder(command: str, text: str) -> Path:
+    """The ``-o`` folder of ``command``, checked before the work: a name (not empty), not a
+    file, and creatable and writable."""
+    if not text:
+        raise SystemExit(f"spinesim {command}: -o: empty folder name")
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"spinesim {command}: -o {text}: is a file; give a folder (created if "
+                         "missing)")
+    _check_writable(command, out)
+    return out
+
+
+def _check_output_file(command: str, flag: str, text: str) -> Path:
+    """Fail before the work if the file ``text`` given with ``flag`` (``--json``, ``--csv``)
+    cannot be written: an empty name, a folder, a path through a file, a missing or unwritable
+    folder. The folder is not created."""
+    import os
+
+    if not text:
+        raise SystemExit(f"spinesim {command}: {flag}: empty file name")
+    target = Path(text)
+    if target.is_dir():
+        raise SystemExit(f"spinesim {command}: {flag} {text}: is a folder; give a file name")
+    parent = target.resolve().parent
+    probe = parent
+    while not probe.exists():  # the nearest existing folder above it (the root exists)
+        probe = probe.parent
+    if not probe.is_dir():
+        raise SystemExit(f"spinesim {command}: {flag} {text}: {probe} is a file, not a folder")
+    if probe != parent:
+        raise SystemExit(f"spinesim {command}: {flag} {text}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SystemExit(f"spinesim {command}: {flag} {text}: folder {parent} is not writable")
+    return target
+
+
 def _plot(args: argparse.Namespace) -> int:
     from spinesim.figures import render_folder
 
@@ -306,8 +386,7 @@ def _plot(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise SystemExit(f"spinesim plot: {args.dir}: no such folder (give the output folder "
                          "of `spinesim run`, `spinesim risk -o` or `spinesim sweep`)")
-    out = Path(args.out) if args.out else folder / "plots"
-    _check_writable("plot", out)
+    out = _out_folder("plot", str(folder / "plots") if args.out is None else args.out)
     paths = render_folder(folder, out)
     print(f"{len(paths)} figures written to {out}/: " + ", ".join(p.name for p in paths))
     return 0
@@ -326,33 +405,23 @@ def _positive(kind: str, lo: float, hi: float, unit: str):
     return parse
 
 
-def _count(flag: str):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 1, got {text!r}")
-        if v < 1:
-            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 1, got {v}")
-        return v
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spinesim", description="Spinal fusion failure simulation.")
     p.add_argument("--version", action="version", version=f"spinesim {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
     p.add_argument("-q", "--quiet", action="store_true", help="log errors only")
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("results", help="summarise a results store and export its table")
+    r = sub.add_parser("results", help="summarise a results store and export its table "
+                       "(opened read-only: the store is never written to)")
     r.add_argument("dir", help="output folder of a run or sweep (or the store file)")
-    r.add_argument("--csv", help="write the table of cases to this CSV file")
+    r.add_argument("--csv", help="write the table of cases to this CSV file (its folder must "
+                   "exist)")
     r.set_defaults(func=_results)
     from spinesim.model.segment import CONSTRUCTS, DEFAULT_RESOLUTION
 
     m = sub.add_parser("rom", help="range of motion of a lumbar segment under pure moments")
-    m.add_argument("--levels", default="L4-L5", help="adjacent vertebrae, e.g. L4-L5 or L3-L5")
-    m.add_argument("--construct", default="intact", choices=CONSTRUCTS)
+    m.add_argument("--levels", help="adjacent vertebrae, e.g. L4-L5 (default) or L3-L5")
+    m.add_argument("--construct", choices=CONSTRUCTS, help="construct to build (default intact)")
     m.add_argument("--moment", type=_positive("--moment", 0.1, 30.0, "N·m"), default=7.5,
                    help="pure moment in N·m (default 7.5)")
     m.add_argument("--preload", type=_positive("--preload", 0.0, 3000.0, "N"), default=0.0,
@@ -361,14 +430,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cancellous apparent density in g/cm3 (Morgan et al. 2003 modulus)")
     m.add_argument("--bone-quality", choices=("healthy", "osteoporotic"), default="healthy")
     m.add_argument("--resolution", type=_positive("--resolution", 0.3, 4.0, "(-)"),
-                   default=DEFAULT_RESOLUTION, help="mesh resolution (default %(default)s)")
-    m.add_argument("--rod-material", choices=("ti6al4v", "cocr", "ss316l"), default="ti6al4v")
+                   help=f"mesh resolution (default {DEFAULT_RESOLUTION})")
+    m.add_argument("--rod-material", choices=("ti6al4v", "cocr", "ss316l"),
+                   help="rod alloy (default ti6al4v)")
     m.add_argument("--rod-diameter", type=_positive("--rod-diameter", 2.0, 12.0, "mm"),
-                   default=5.5, help="rod diameter in mm (default 5.5)")
-    m.add_argument("--cage-material", choices=("peek", "titanium"), default="peek")
+                   help="rod diameter in mm (default 5.5)")
+    m.add_argument("--cage-material", choices=("peek", "titanium"), default="peek",
+                   help="cage material, also of the cage region of a --mesh (default peek)")
     m.add_argument("--mesh", help="your own segment mesh (any meshio format) with named regions "
-                   "and the node sets upper_endplate_top / lower_endplate_bottom; no soft "
-                   "tissue or screws are added to it")
+                   "and the node sets upper_endplate_top / lower_endplate_bottom; the model "
+                   "as meshed: no soft tissue, screws or rods are added, and --levels, "
+                   "--construct, --resolution, --rod-material, --rod-diameter, --fibre-target "
+                   "and --dimensions are refused with it")
     m.add_argument("--fibre-target", type=_positive("--fibre-target", 5.0, 60.0, "deg"),
                    default=None, metavar="DEG",
                    help="annulus fibre angle the fibre layout aims at (default 30 deg; the "
@@ -378,7 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a TOML file whose [segment.dimensions.L4] ... tables replace the "
                         "cited dimensions (e.g. the subject_dimensions.toml of "
                         "examples/anatomy_comparison.py --fit)")
-    m.add_argument("--json", help="write the results to this JSON file")
+    m.add_argument("--json", help="write the results to this JSON file (its folder must exist; "
+                   "checked before the solve)")
     m.set_defaults(func=_rom)
     k = sub.add_parser("risk", help="Monte Carlo failure probabilities over the uncertain "
                        "inputs of a scenario")
@@ -388,8 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "risk.samples of the scenario)")
     k.add_argument("--seed", metavar="S", help="root seed of the draws, >= 0 (default: "
                    "risk.seed of the scenario)")
-    k.add_argument("--workers", metavar="W", default="1", help="worker processes, >= 1 "
-                   "(default 1)")
+    k.add_argument("--workers", metavar="W", default="1", help=_workers_help("1"))
     k.add_argument("--resolution", metavar="R", help="mesh resolution of every sample "
                    "(default: segment.resolution)")
     k.add_argument("--weeks", metavar="W", help="timeline length in weeks of every sample "
@@ -397,17 +470,21 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("-o", "--out", metavar="DIR", help="keep the results store in DIR (run "
                    "again to resume); default a temporary folder")
     k.add_argument("--json", metavar="FILE", help="write probabilities, sensitivities and "
-                   "run info to this JSON file")
+                   "run info to this JSON file (its folder must exist; checked before the "
+                   "samples run)")
     k.set_defaults(func=_risk)
     w = sub.add_parser("sweep", help="run a parameter sweep file (grid, random or Latin "
                        "hypercube over scenario keys), one full timeline per case")
     w.add_argument("file", help="sweep file (TOML): [sweep], [sweep.parameters], [scenario]")
     w.add_argument("-o", "--out", metavar="DIR",
                    help="output folder (default results/<sweep file name>)")
-    w.add_argument("--workers", type=_count("--workers"), default=None, metavar="N",
-                   help="local worker processes (default: one per CPU, at most one per case)")
+    w.add_argument("--workers", metavar="N",
+                   help=_workers_help("one per CPU, at most one per case"))
     w.add_argument("--scheduler", metavar="ADDRESS",
-                   help="Dask scheduler address (tcp://host:8786): run on that cluster")
+                   help="Dask scheduler address, [scheme://]host:port, e.g. tcp://host:8786 "
+                   "(schemes dask connects over: tcp, tls, ws, wss; port 1-65535): run on that "
+                   "cluster. The address is checked and the scheduler connected (30 s timeout) "
+                   "before the output folder is created")
     w.set_defaults(func=_sweep)
     u = sub.add_parser("run", help="the main job: coupled healing, loosening and fatigue "
                        "timeline of a fused segment, with report, plots and VTU fields")

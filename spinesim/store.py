@@ -201,6 +201,11 @@ class ResultsStore:
         ``spinesim.__version__`` by default.
     timeout_s : float
         Busy timeout: how long a write waits for another process's lock, in s.
+    readonly : bool
+        Open an existing store for reading only (SQLite ``mode=ro``): nothing is created or
+        written, not even the tables, and a file that is not a spinesim store (no ``cases``
+        table: another program's database, an empty file) is refused with a StoreError.
+        Writes raise StoreError. For summaries of a store another process may be writing.
 
     Notes
     -----
@@ -210,10 +215,11 @@ class ResultsStore:
     """
 
     def __init__(self, path: str | os.PathLike, version: str | None = None,
-                 timeout_s: float = BUSY_TIMEOUT_S) -> None:
+                 timeout_s: float = BUSY_TIMEOUT_S, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self.version = __version__ if version is None else version
         self.timeout_s = float(timeout_s)
+        self.readonly = bool(readonly)
         self._conn: sqlite3.Connection | None = None
         self._inherited: list[sqlite3.Connection] = []
         self._pid = os.getpid()
@@ -228,6 +234,8 @@ class ResultsStore:
             )
         if self.path.is_dir():
             raise StoreError(f"results store {str(self.path)!r} is a folder, not a file")
+        if self.readonly:
+            return self._open_readonly()
         try:
             # isolation_level="IMMEDIATE": every write transaction takes the write lock at
             # BEGIN, so a writer waits (busy timeout) instead of failing on a lock upgrade.
@@ -280,7 +288,40 @@ class ResultsStore:
             user_version = conn.execute("PRAGMA user_version").fetchone()[0]
             if user_version == 0:
                 conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        self._check_schema(conn)
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        """A read-only connection (URI ``mode=ro``) to an existing store, its schema checked."""
+        if not self.path.is_file():
+            raise StoreError(f"results store {str(self.path)!r} does not exist")
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=self.timeout_s)
+        except sqlite3.Error as exc:
+            raise StoreError(f"results store {str(self.path)!r} cannot be opened: {exc}") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
+            self._check_schema(conn)
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise StoreError(f"results store {str(self.path)!r} cannot be read: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(
+                f"results store {str(self.path)!r} is unreadable or not an SQLite database: "
+                f"{exc}"
+            ) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        """StoreError unless ``conn`` holds a ``cases`` table of this schema version."""
+        user_version = conn.execute("PRAGMA user_version").fetchone()[0]
         columns = tuple(r[1] for r in conn.execute("PRAGMA table_info(cases)"))
+        if not columns:
+            raise StoreError(f"{self.path}: not a spinesim results store (no 'cases' table)")
         if user_version > _SCHEMA_VERSION or set(_COLUMNS) - set(columns):
             raise StoreError(
                 f"results store {str(self.path)!r}: not a spinesim results store of "
@@ -312,10 +353,12 @@ class ResultsStore:
         self.close()
 
     def __getstate__(self) -> dict:
-        return {"path": self.path, "version": self.version, "timeout_s": self.timeout_s}
+        return {"path": self.path, "version": self.version, "timeout_s": self.timeout_s,
+                "readonly": self.readonly}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["path"], state["version"], state["timeout_s"])
+        self.__init__(state["path"], state["version"], state["timeout_s"],
+                      readonly=state.get("readonly", False))
 
     def __repr__(self) -> str:
         return f"ResultsStore({str(self.path)!r})"

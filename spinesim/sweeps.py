@@ -61,9 +61,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = ["SCENARIO_SEED_KEY", "STORE_NAME", "ScenarioSweep", "SweepError", "SweepSpec",
-           "apply_overrides", "case_seeds", "design_points", "expand", "load_spec",
-           "load_sweep", "parse_spec", "run_sweep", "sweep", "sweep_scenarios", "sweep_table",
-           "write_table"]
+           "apply_overrides", "available_cpus", "case_seeds", "check_scheduler_address",
+           "design_points", "expand", "load_spec", "load_sweep", "parse_spec", "run_sweep",
+           "sweep", "sweep_scenarios", "sweep_table", "write_table"]
 
 #: File name of the results store in a sweep's output folder.
 STORE_NAME = "results.sqlite"
@@ -219,8 +219,8 @@ def _run_pool(todo: list[tuple[str, dict]], fn: CaseFn, store: ResultsStore, wor
             raise
 
 
-def _run_dask(todo: list[tuple[str, dict]], fn: CaseFn, scheduler: Any
-              ) -> Iterator[tuple[str, dict, _Result]]:
+def _import_distributed() -> Any:
+    """The ``distributed`` module, or a SweepError saying how to install it."""
     try:
         import distributed
     except ImportError as exc:
@@ -228,17 +228,104 @@ def _run_dask(todo: list[tuple[str, dict]], fn: CaseFn, scheduler: Any
             "running a sweep on a Dask cluster needs dask.distributed; install it with "
             "`pip install spinesim[dask]` (or `pip install \"dask[distributed]\"`)"
         ) from exc
+    return distributed
+
+
+def _scheme_problem(scheme: str, allow_inproc: bool) -> str | None:
+    """Why dask cannot connect over address scheme ``scheme`` here (None if it can): unknown to
+    its comm registry (built-in backends and ``distributed.comm.backends`` entry points), a
+    backend that cannot make a connector (e.g. the ucx stub without UCX-Py), or inproc when
+    not allowed."""
+    from distributed.comm import registry
+
+    try:
+        backend = registry.get_backend(scheme)
+    except ValueError:
+        return f"unknown scheme {scheme!r}"
+    if scheme == "inproc" and not allow_inproc:
+        return ("an inproc address reaches only a scheduler inside the same process, which a "
+                "command does not have")
+    try:
+        backend.get_connector()
+    except Exception as exc:  # noqa: BLE001 - any failure means: not usable here
+        return f"dask cannot connect over {scheme!r} here: {_one_line(exc)}"
+    return None
+
+
+def check_scheduler_address(address: str, what: str = "Dask scheduler address", *,
+                            allow_inproc: bool = True) -> str:
+    """Check a Dask scheduler address before anything connects to it or is written.
+
+    The address is split as dask does (``distributed.comm.addressing.parse_address``, no
+    scheme meaning dask's default, tcp), its scheme must be one dask can connect over here
+    (its comm registry: tcp, tls, ws, wss, ...), and for a network scheme the location must
+    be ``host:port`` (``parse_host_port``; IPv6 in brackets) with a host and a port from 1 to
+    65535. ``inproc`` addresses (a scheduler in this process) pass unless ``allow_inproc`` is
+    False. Returns ``address``; raises SweepError naming ``what``, the address, the problem
+    and what is expected.
+    """
+    _import_distributed()
+    from distributed.comm import registry
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    def bad(problem: str) -> SweepError:
+        usable = ", ".join(k for k in sorted(registry.backends)
+                           if _scheme_problem(k, allow_inproc) is None)
+        return SweepError(f"{what} {address!r}: {problem}; expected [scheme://]host:port, e.g. "
+                          f"tcp://host:8786, with a scheme dask can connect over ({usable}) "
+                          "and a port from 1 to 65535")
+
+    if not isinstance(address, str) or not address.strip():
+        raise bad("empty address")
+    scheme, location = parse_address(address)
+    problem = _scheme_problem(scheme, allow_inproc)
+    if problem is not None:
+        raise bad(problem)
+    if scheme == "inproc":
+        return address
+    try:
+        host, port = parse_host_port(location)
+    except ValueError as exc:
+        raise bad(f"not host:port ({exc})") from None
+    if not host:
+        raise bad("no host")
+    if not 1 <= port <= 65535:
+        raise bad(f"port {port} is outside 1 to 65535")
+    return address
+
+
+@contextmanager
+def _dask_client(scheduler: Any) -> Iterator[Any]:
+    """A connected client for ``scheduler``: None for None; a client as given; an address (or
+    a LocalCluster's) checked, connected here and closed afterwards. SweepError if the
+    address is bad or the scheduler does not answer within 30 s."""
+    if scheduler is None:
+        yield None
+        return
+    distributed = _import_distributed()
     scheduler = getattr(scheduler, "scheduler_address", scheduler)  # a LocalCluster
-    own = isinstance(scheduler, (str, os.PathLike))
+    if not isinstance(scheduler, (str, os.PathLike)):
+        yield scheduler
+        return
+    address = check_scheduler_address(str(scheduler))
+    try:
+        client = distributed.Client(address, timeout="30s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SweepError(f"cannot connect to the Dask scheduler at {address!r}: "
+                         f"{_one_line(exc)}") from exc
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _run_dask(todo: list[tuple[str, dict]], fn: CaseFn, client: Any
+              ) -> Iterator[tuple[str, dict, _Result]]:
+    """Run ``todo`` on the cluster of a connected ``client``, yielding results as they
+    finish; unfinished cases are cancelled when the iteration stops."""
+    import distributed
+
     futures: dict[Any, tuple[str, dict]] = {}
-    if own:
-        try:
-            client = distributed.Client(str(scheduler), timeout="30s")
-        except (OSError, TimeoutError) as exc:
-            raise SweepError(f"cannot connect to the Dask scheduler at {str(scheduler)!r}: "
-                             f"{exc}") from exc
-    else:
-        client = scheduler
     try:
         futures = {client.submit(_run_case, fn, params, True, key=f"spinesim-case-{key}",
                                  pure=False): (key, params) for key, params in todo}
@@ -254,8 +341,6 @@ def _run_dask(todo: list[tuple[str, dict]], fn: CaseFn, scheduler: Any
     finally:
         if futures:
             client.cancel(list(futures))
-        if own:
-            client.close()
 
 
 # ------------------------------------------------------------------------------ the run
@@ -294,7 +379,9 @@ def run_sweep(cases: Iterable[Mapping], fn: CaseFn, store_path: str | os.PathLik
         ``1`` runs the cases in this process, uncapped.
     scheduler : str or distributed.Client, optional
         A Dask scheduler address (``tcp://host:8786``) or a connected client: run the cases
-        on that cluster instead of locally. Needs the ``spinesim[dask]`` extra.
+        on that cluster instead of locally. Needs the ``spinesim[dask]`` extra. An address is
+        checked (:func:`check_scheduler_address`) and connected before the store is opened,
+        so a bad or silent scheduler creates no store file.
     progress : bool, optional
         Show a tqdm progress bar on stderr; by default only when stderr is a terminal.
     retry_failed : bool
@@ -330,12 +417,9 @@ def run_sweep(cases: Iterable[Mapping], fn: CaseFn, store_path: str | os.PathLik
     group (as a job scheduler does) so that no orphaned worker keeps computing.
     """
     cases = [dict(c) for c in cases]
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise SweepError(f"workers must be an integer >= 1, got {workers!r}")
-    if scheduler is not None and workers != 1:
-        raise SweepError("give either workers (a local pool) or scheduler (a Dask cluster), "
-                         "not both: the cluster sets its number of workers")
-    with _open_store(store_path) as store:
+    _check_run_args(workers, scheduler)
+    # connected before the store is opened: a bad or silent scheduler creates no store file
+    with _dask_client(scheduler) as client, _open_store(store_path) as store:
         todo = store.pending(cases, retry_failed=retry_failed)
         if group_key is not None:
             todo = _grouped(todo, group_key)
@@ -343,8 +427,8 @@ def run_sweep(cases: Iterable[Mapping], fn: CaseFn, store_path: str | os.PathLik
         counts = {"done": 0, "failed": 0, "skipped": unique - len(todo)}
         logger.info("sweep: %d cases, %d to run, %d already stored in %s", unique, len(todo),
                     counts["skipped"], store.path)
-        if scheduler is not None:
-            results = _run_dask(todo, fn, scheduler)
+        if client is not None:
+            results = _run_dask(todo, fn, client)
         elif workers > 1 and len(todo) > 1:
             results = _run_pool(todo, fn, store, workers)
         else:
@@ -372,6 +456,15 @@ def run_sweep(cases: Iterable[Mapping], fn: CaseFn, store_path: str | os.PathLik
         df = sweep_table(cases, store)
     df.attrs["counts"] = counts
     return df
+
+
+def _check_run_args(workers: Any, scheduler: Any) -> None:
+    """SweepError for a bad ``workers`` or for both ``workers`` and ``scheduler``."""
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise SweepError(f"workers must be an integer >= 1, got {workers!r}")
+    if scheduler is not None and workers != 1:
+        raise SweepError("give either workers (a local pool) or scheduler (a Dask cluster), "
+                         "not both: the cluster sets its number of workers")
 
 
 def _grouped(todo: list[tuple[str, dict]], group_key: Callable[[dict], Hashable]
@@ -514,14 +607,18 @@ def sweep(base_params: Mapping, spec: Mapping | SweepSpec, fn: CaseFn,
 
 def _run_into(out_dir: str | os.PathLike, cases: list[dict], description: Mapping, fn: CaseFn,
               **run_kw: Any) -> pd.DataFrame:
-    """Run ``cases`` into ``out_dir``: sweep.json, the store, results.csv/.parquet."""
+    """Run ``cases`` into ``out_dir``: sweep.json, the store, results.csv/.parquet. The
+    arguments are checked and a scheduler connected before anything is created."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise SweepError(f"output folder {str(out_dir)!r} is a file")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / "sweep.json", description)
-    df = run_sweep(cases, fn, out_dir / STORE_NAME, **run_kw)
-    write_table(df, out_dir)
+    scheduler = run_kw.pop("scheduler", None)
+    _check_run_args(run_kw.get("workers", 1), scheduler)
+    with _dask_client(scheduler) as client:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_json(out_dir / "sweep.json", description)
+        df = run_sweep(cases, fn, out_dir / STORE_NAME, scheduler=client, **run_kw)
+        write_table(df, out_dir)
     return df
 
 
@@ -826,7 +923,8 @@ def sweep_scenarios(path_or_spec: str | os.PathLike | Mapping, out_dir: str | os
         Local worker processes (BLAS/OpenMP/numba capped at one thread each); ``1`` runs the
         cases in this process; ``None`` uses one per available CPU, at most one per case.
     scheduler : str or distributed.Client, optional
-        Dask scheduler address (``tcp://host:8786``): run on that cluster instead.
+        Dask scheduler address (``tcp://host:8786``): run on that cluster instead. Checked and
+        connected before ``out_dir`` is created or written to.
     progress : bool, optional
         tqdm progress bar on stderr; by default only when stderr is a terminal.
     case_fn : callable, optional
@@ -864,7 +962,8 @@ def sweep_scenarios(path_or_spec: str | os.PathLike | Mapping, out_dir: str | os
         group_key = _by_model(models)
         fn = _default_case_fn(shared=len(set(models.values())) < len(models))
     if workers is None:
-        workers = 1 if scheduler is not None else max(1, min(_cpus(), len(sw.cases)))
+        workers = 1 if scheduler is not None else max(1, min(available_cpus(),
+                                                             len(sw.cases)))
     df = _run_into(out_dir, sw.cases, sw.description(), fn, workers=workers,
                    scheduler=scheduler, progress=progress, retry_failed=retry_failed,
                    group_key=group_key)
@@ -904,7 +1003,9 @@ def _timeline_models(sw: ScenarioSweep) -> dict[str, Hashable]:
     return models
 
 
-def _cpus() -> int:
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. a batch job's share; the machine's
+    count where there is no affinity)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

@@ -82,12 +82,33 @@ def fifo(p: Path) -> None:
     os.mkfifo(p)
 
 
+def results_store(p: Path) -> None:
+    """A spinesim results store with one done case."""
+    from spinesim.store import ResultsStore
+
+    with ResultsStore(p) as store:
+        params = {"rod": {"diameter_mm": 5.5}}
+        store.put(store.key(params), params, {"years": 55.0}, 1.0)
+
+
+def foreign_sqlite(p: Path) -> None:
+    """An SQLite database of another program (a table 'notes', no 'cases')."""
+    import sqlite3
+
+    conn = sqlite3.connect(p)
+    conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.commit()
+    conn.close()
+
+
 GOOD_SWEEP = """
 [sweep]
 design = "grid"
 [sweep.parameters]
 "hardware.rod.diameter_mm" = [5.5, 6.0]
 """
+
+TINY_SWEEP = GOOD_SWEEP + "[scenario]\ntimeline.weeks = 2\nsegment.resolution = 0.3\n"
 
 
 def sweep(params: str, head: str = 'design = "grid"', extra: str = "") -> str:
@@ -287,6 +308,30 @@ ROWS = [
         ["out"]),
     Row("sweep-workers-zero", {"w.toml": GOOD_SWEEP}, ["sweep", "w.toml", "--workers", "0"], 2,
         ["--workers", "integer >= 1", "0"]),
+    Row("sweep-scheduler-not-a-url", {"w.toml": GOOD_SWEEP},
+        ["sweep", "w.toml", "-o", "out", "--scheduler", "not a url"], 2,
+        ["--scheduler 'not a url'", "missing port", "host:port", "tcp", "1 to 65535"], ["out"]),
+    Row("sweep-scheduler-without-port", {"w.toml": GOOD_SWEEP},
+        ["sweep", "w.toml", "-o", "out", "--scheduler", "tcp://127.0.0.1"], 2,
+        ["--scheduler 'tcp://127.0.0.1'", "missing port", "tcp://host:8786"], ["out"]),
+    Row("sweep-scheduler-empty", {"w.toml": GOOD_SWEEP},
+        ["sweep", "w.toml", "-o", "out", "--scheduler", ""], 2,
+        ["--scheduler '': empty address", "tcp://host:8786"], ["out"]),
+    Row("sweep-scheduler-unknown-scheme", {"w.toml": GOOD_SWEEP},
+        ["sweep", "w.toml", "-o", "out", "--scheduler", "foo://127.0.0.1:1"], 2,
+        ["--scheduler 'foo://127.0.0.1:1'", "unknown scheme 'foo'", "tcp, tls"], ["out"]),
+    Row("sweep-scheduler-port-out-of-range", {"w.toml": GOOD_SWEEP},
+        ["sweep", "w.toml", "-o", "out", "--scheduler", "tcp://127.0.0.1:99999"], 2,
+        ["--scheduler 'tcp://127.0.0.1:99999'", "port 99999", "1 to 65535"], ["out"]),
+    Row("sweep-scheduler-inproc", {"w.toml": GOOD_SWEEP},
+        ["sweep", "w.toml", "-o", "out", "--scheduler", "inproc://10.0.0.1/123/1"], 2,
+        ["--scheduler 'inproc://10.0.0.1/123/1'", "same process"], ["out"]),
+    Row("sweep-scheduler-and-workers", {"w.toml": GOOD_SWEEP},
+        ["sweep", "w.toml", "-o", "out", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
+        2, ["either workers", "or scheduler", "not both"], ["out"]),
+    Row("sweep-workers-too-many", {"w.toml": TINY_SWEEP},
+        ["sweep", "w.toml", "-o", "out", "--workers", "100000"], 2,
+        ["--workers 100000", "at most", "per CPU available"], ["out"]),
     # -------------------------------------------------------------------- mesh files
     Row("mesh-missing", {}, ["rom", "--mesh", "nope.vtu", "--json", "r.json"], 2,
         ["nope.vtu", "not found"], ["r.json"]),
@@ -326,6 +371,9 @@ ROWS = [
         ["--samples 0", "integer >= 1"], ["r.json"]),
     Row("risk-workers-zero", {}, ["risk", "--samples", "2", "--workers", "0"], 2,
         ["--workers 0", "integer >= 1"]),
+    Row("risk-workers-too-many", {}, ["risk", "--samples", "2", "--weeks", "2",
+                                      "--resolution", "0.3", "--workers", "100000"], 2,
+        ["--workers 100000", "at most", "per CPU available"]),
     Row("risk-seed-negative", {}, ["risk", "--samples", "2", "--seed", "-1"], 2,
         ["--seed -1", "integer >= 0"]),
     Row("risk-weeks-out-of-range", {}, ["risk", "--samples", "2", "--weeks", "600"], 2,
@@ -337,6 +385,13 @@ ROWS = [
         ["--json nodir/r.json", "does not exist"], ["nodir"]),
     Row("risk-json-is-a-folder", {"r.json": folder}, ["risk", "--samples", "2", "--json",
                                                       "r.json"], 2, ["r.json", "is a folder"]),
+    Row("risk-json-empty", {}, ["risk", "--samples", "2", "--json", ""], 2,
+        ["--json: empty file name"]),
+    Row("risk-json-under-a-file", SOMEFILE, ["risk", "--samples", "2", "--json",
+                                             "somefile/r.json"], 2,
+        ["--json somefile/r.json", "somefile is a file, not a folder"]),
+    Row("risk-out-empty", {}, ["risk", "--samples", "2", "--weeks", "2", "--resolution", "0.3",
+                               "-o", ""], 2, ["-o: empty folder name"]),
     Row("risk-out-is-a-file", SOMEFILE, ["risk", "--samples", "2", "-o", "somefile"], 2,
         ["-o somefile", "is a file"]),
     Row("risk-out-unwritable", SOMEFILE, ["risk", "--samples", "2", "-o", "somefile/sub"], 2,
@@ -351,8 +406,37 @@ ROWS = [
         ["-o somefile", "is a file"]),
     Row("run-out-unwritable", SOMEFILE, ["run", "-o", "somefile/sub"], 2,
         ["somefile/sub", "not a writable folder"]),
+    Row("run-out-empty", {}, ["run", "-o", "", "--weeks", "2", "--resolution", "0.3",
+                              "--no-plots"], 2, ["-o: empty folder name"]),
+    Row("sweep-out-empty", {"w.toml": GOOD_SWEEP}, ["sweep", "w.toml", "-o", ""], 2,
+        ["-o: empty folder name"], ["results"]),
+    Row("plot-out-empty", {"run1": folder}, ["plot", "run1", "-o", ""], 2,
+        ["-o: empty folder name"]),
+    Row("rom-json-is-a-folder", {"r.json": folder},
+        ["rom", "--resolution", "0.3", "--json", "r.json"], 2, ["--json r.json", "is a folder"]),
+    Row("rom-json-empty", {}, ["rom", "--resolution", "0.3", "--json", ""], 2,
+        ["--json: empty file name"]),
+    Row("rom-json-under-a-file", SOMEFILE, ["rom", "--json", "somefile/r.json"], 2,
+        ["--json somefile/r.json", "somefile is a file, not a folder"]),
+    Row("results-csv-is-a-folder", {"results.sqlite": results_store, "t.csv": folder},
+        ["results", ".", "--csv", "t.csv"], 2, ["--csv t.csv", "is a folder"]),
+    Row("results-csv-empty", {"results.sqlite": results_store},
+        ["results", ".", "--csv", ""], 2, ["--csv: empty file name"]),
+    Row("results-csv-under-a-file", {"results.sqlite": results_store, **SOMEFILE},
+        ["results", ".", "--csv", "somefile/t.csv"], 2,
+        ["--csv somefile/t.csv", "somefile is a file, not a folder"]),
+    Row("results-csv-into-missing-folder", {"results.sqlite": results_store},
+        ["results", ".", "--csv", "nodir/t.csv"], 2, ["--csv nodir/t.csv", "does not exist"]),
     Row("rom-json-into-missing-folder", {}, ["rom", "--json", "nodir/r.json"], 2,
         ["--json nodir/r.json", "does not exist"], ["nodir"]),
+    Row("rom-mesh-with-generator-options", {"m.vtu": mesh_file()},
+        ["rom", "--mesh", "m.vtu", "--construct", "bilateral-cage", "--levels", "L2-L3",
+         "--rod-diameter", "6", "--json", "r.json"], 2,
+        ["--mesh m.vtu", "--levels, --construct, --rod-diameter", "do not apply to a given mesh",
+         "--bone-quality, --bone-density, --cage-material"], ["r.json"]),
+    Row("rom-mesh-with-resolution-and-dimensions", {"m.vtu": mesh_file()},
+        ["rom", "--mesh", "m.vtu", "--resolution", "0.5", "--dimensions", "nope.toml"], 2,
+        ["--mesh m.vtu", "--resolution, --dimensions", "do not apply"]),
     Row("rom-moment-out-of-range", {}, ["rom", "--moment", "100", "--json", "r.json"], 2,
         ["--moment", "[0.1, 30] N·m", "100"], ["r.json"]),
     Row("rom-construct-unknown", {}, ["rom", "--construct", "fused", "--json", "r.json"], 2,
@@ -365,6 +449,10 @@ ROWS = [
         ["somefile/sub", "not a writable folder"]),
     Row("results-not-a-store", {"d": folder}, ["results", "d"], 2,
         ["no results store", "results.sqlite"]),
+    Row("results-foreign-sqlite", {"d/results.sqlite": foreign_sqlite}, ["results", "d"], 2,
+        ["d/results.sqlite: not a spinesim results store (no 'cases' table)"]),
+    Row("results-empty-file", {"r.sqlite": b""}, ["results", "r.sqlite", "--csv", "t.csv"], 2,
+        ["r.sqlite: not a spinesim results store (no 'cases' table)"], ["t.csv"]),
     # -------------------------------------------------------------------- Python API only
     Row("api-screw-outside-the-bone", {}, lambda tmp: _screw_outside(), MeshError,
         ["screw 'too long' node", "outside every solid cell"]),

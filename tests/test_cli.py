@@ -33,3 +33,61 @@ def test_unknown_subcommand_exits_2():
     proc = subprocess.run([sys.executable, "-m", "spinesim.cli", "frobnicate"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def _foreign_sqlite(path) -> None:
+    """An SQLite file of another program: one table, not 'cases'."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.execute("INSERT INTO notes VALUES ('keep me')")
+    conn.commit()
+    conn.close()
+
+
+def test_results_refuses_a_file_that_is_not_a_store_and_leaves_it_unchanged(tmp_path, capsys):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    _foreign_sqlite(foreign / STORE_NAME)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / STORE_NAME).write_bytes(b"")
+    for folder in (foreign, empty):
+        before = (folder / STORE_NAME).read_bytes()
+        assert main(["results", str(folder), "--csv", str(tmp_path / "t.csv")]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and len(err.strip().splitlines()) == 1, err
+        assert f"{folder / STORE_NAME}: not a spinesim results store (no 'cases' table)" in err
+        assert (folder / STORE_NAME).read_bytes() == before  # not modified
+        assert sorted(p.name for p in folder.iterdir()) == [STORE_NAME]  # no -wal/-shm
+    assert not (tmp_path / "t.csv").exists()
+
+
+def test_rom_of_a_given_mesh_reports_the_mesh_not_a_construct(tmp_path, capsys):
+    """An imported mesh is the model as meshed: the header and the JSON name the mesh and
+    claim no levels or construct (before: "L4-L5 intact", the option defaults)."""
+    import json
+
+    import numpy as np
+
+    from spinesim.mesh.generate import box
+    from spinesim.mesh.io import write_mesh
+    from spinesim.mesh.mesh import CellBlock, Mesh
+
+    m = box((20.0, 20.0, 10.0), (2, 2, 1), "tetra")
+    cells = m.blocks[0].cells
+    sets = {"upper_endplate_top": m.node_sets["zmax"],
+            "lower_endplate_bottom": m.node_sets["zmin"]}
+    mesh = tmp_path / "seg.vtu"
+    write_mesh(mesh, Mesh(m.points, (CellBlock("tetra", cells, np.ones(len(cells), np.int32)),),
+                          {1: "cancellous"}, sets))
+    out = tmp_path / "rom.json"
+    assert main(["rom", "--mesh", str(mesh), "--bone-quality", "osteoporotic", "--json",
+                 str(out)]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.startswith(f"given mesh {mesh} (as meshed"), header
+    assert "L4-L5" not in header and "intact" not in header
+    data = json.loads(out.read_text())
+    assert data["mesh"] == str(mesh) and data["levels"] is None and data["construct"] is None
+    assert all("rom_percent_of_intact" not in row for row in data["cases"].values())

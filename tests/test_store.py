@@ -217,6 +217,33 @@ def test_missing_folder_and_foreign_database_are_reported(tmp_path):
         ResultsStore(foreign)
 
 
+def test_readonly_store_reads_and_never_writes(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with pytest.raises(StoreError, match=r"s\.sqlite.* does not exist"):
+        ResultsStore(path, readonly=True)
+    assert not path.exists()  # not created
+    p = make_params(0, 1)[0]
+    with ResultsStore(path) as store:
+        store.put(case_key(p), p, {"v": 1}, 1.0)
+    before = path.read_bytes()
+    with ResultsStore(path, readonly=True) as store:
+        assert store.summary() == {"done": 1, "failed": 0}
+        assert store.get(case_key(p))["outcomes"] == {"v": 1}
+        with pytest.raises(StoreError, match="readonly database"):
+            store.put(case_key(p), p, {"v": 2}, 1.0)
+    assert path.read_bytes() == before
+    other = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    with pytest.raises(StoreError, match=r"other\.sqlite: not a spinesim results store "
+                                         r"\(no 'cases' table\)"):
+        ResultsStore(other, readonly=True)
+    assert other.read_bytes() == before
+
+
 def test_store_uses_wal_and_closes(tmp_path):
     store = ResultsStore(tmp_path / "s.sqlite")
     assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

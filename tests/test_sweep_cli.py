@@ -308,14 +308,60 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, text, expected):
 
 def test_cli_bad_options_exit_2(tmp_path, capsys):
     path = write(tmp_path / "s.toml", SMALL)
-    for argv in (["--workers", "0"], ["--workers", "two"]):
-        with pytest.raises(SystemExit) as info:
-            main(["sweep", str(path), *argv])
-        assert info.value.code == 2
-        assert "--workers must be an integer >= 1" in capsys.readouterr().err
+    for workers in ("0", "two"):
+        assert main(["sweep", str(path), "--workers", workers]) == 2
+        assert f"--workers {workers}: must be an integer >= 1" in capsys.readouterr().err
     assert main(["sweep", str(path), "-o", str(tmp_path / "o"), "--workers", "2",
                  "--scheduler", "tcp://127.0.0.1:1"]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def _unreachable(monkeypatch) -> list[str]:
+    """distributed.Client fails at once as for a scheduler that does not answer (dask retries
+    for its 30 s timeout first); returns the addresses it was asked for."""
+    distributed = pytest.importorskip("distributed")
+    asked = []
+
+    def client(address, **kw):
+        asked.append(address)
+        raise OSError(f"Timed out trying to connect to {address} after 30 s")
+
+    monkeypatch.setattr(distributed, "Client", client)
+    return asked
+
+
+def test_unreachable_scheduler_leaves_no_files(tmp_path, capsys, monkeypatch):
+    """The scheduler is connected before the output folder, sweep.json or the store exist."""
+    asked = _unreachable(monkeypatch)
+    path = write(tmp_path / "s.toml", SMALL)
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    for out in (tmp_path / "new" / "out", existing):
+        assert main(["sweep", str(path), "-o", str(out), "--scheduler",
+                     "tcp://127.0.0.1:8786"]) == 2
+        err = capsys.readouterr().err
+        assert "cannot connect to the Dask scheduler at 'tcp://127.0.0.1:8786'" in err
+        assert len(err.strip().splitlines()) == 1
+    assert asked == ["tcp://127.0.0.1:8786"] * 2
+    assert not (tmp_path / "new").exists() and not list(existing.iterdir())
+
+
+def test_api_checks_the_scheduler_address_before_the_store(tmp_path, monkeypatch):
+    from spinesim.sweeps import check_scheduler_address, run_sweep
+
+    asked = _unreachable(monkeypatch)
+    store = tmp_path / "s.sqlite"
+    with pytest.raises(SweepError, match=r"Dask scheduler address 'tcp://127.0.0.1:0': port 0 "
+                                         r"is outside 1 to 65535"):
+        run_sweep([{"i": 0}], fake_case, store, scheduler="tcp://127.0.0.1:0")
+    with pytest.raises(SweepError, match="cannot connect to the Dask scheduler"):
+        run_sweep([{"i": 0}], fake_case, store, scheduler="127.0.0.1:8786")
+    assert asked == ["127.0.0.1:8786"] and not store.exists()  # no scheme: dask's tcp
+    assert check_scheduler_address("tls://[::1]:8786") == "tls://[::1]:8786"
+    for bad, why in (("tcp://:8786", "no host"), ("tcp://h:x", "host:port"),
+                     ("tcp://h:8786/x", "host:port")):
+        with pytest.raises(SweepError, match=why):
+            check_scheduler_address(bad)
 
 
 # ------------------------------------------------------------------------------ Python API

@@ -2,12 +2,16 @@
 
 :func:`rom_study` builds the requested construct (and, for an instrumented or fused one, the
 intact segment with the same levels, bone and mesh), runs the six standard load cases and
-returns a JSON-ready table with the keys the ``spinesim rom`` command writes:
+returns a JSON-ready table with the keys the ``spinesim rom`` command writes. A given mesh
+(``SegmentOptions.mesh_path``) is run alone, as meshed, like an intact segment (its construct
+is a label only, there is no intact model to compare with); ``levels`` and ``construct`` are
+then None and ``mesh`` names the file:
 
 ``cases.<load case>.rom_deg`` for every construct; for constructs other than ``intact`` also
 ``rom_percent_of_intact``, ``rod_max_von_mises_mpa`` and ``screw_max_micromotion_um`` (``None``
 without rods or screws, e.g. ``cage-only``); for ``intact`` also ``intradiscal_pressure_mpa``
-(mean pressure in the nucleus). ROM is one-sided, degrees (see ``spinesim.model.loadcases``).
+(mean pressure in the nucleus; also for a given mesh). ROM is one-sided, degrees (see
+``spinesim.model.loadcases``).
 """
 
 from __future__ import annotations
@@ -34,24 +38,27 @@ def rom_study(opts: SegmentOptions | None = None, *, moment_nm: float = STANDARD
               preload_n: float = 0.0, directions: tuple[str, ...] = DIRECTIONS,
               keep_segments: bool = False) -> dict:
     """Run the pure-moment protocol on ``opts.construct`` (and on the intact segment when the
-    construct is not intact). Moments in N·m, preload in N; returns a JSON-ready dict."""
+    construct is not intact and no mesh is given). Moments in N·m, preload in N; returns a
+    JSON-ready dict."""
     opts = SegmentOptions() if opts is None else opts
     t0 = time.perf_counter()
     cases = moment_load_cases(moment_nm, preload_n, directions)
     segs: dict[str, Segment] = {}
     results = {}
-    names = ["intact"] if opts.construct == "intact" else ["intact", opts.construct]
+    given_mesh = opts.mesh_path is not None  # the construct is a label only: nothing to compare
+    compare = opts.construct != "intact" and not given_mesh
+    names = ["intact", opts.construct] if compare else [opts.construct]
     for name in names:
         seg = build_segment(replace(opts, construct=name))
         segs[name] = seg
         results[name] = solve_rom(seg, cases)
     main = results[opts.construct]
-    intact = results["intact"]
+    intact = results["intact"] if compare else None
     out_cases = {}
     for case in cases:
         r = main[case.name]
         row = {"rom_deg": r.rom_deg}
-        if opts.construct == "intact":
+        if not compare:
             row["intradiscal_pressure_mpa"] = _finite(r.intradiscal_pressure_mpa)
         else:
             base = intact[case.name].rom_deg
@@ -67,7 +74,9 @@ def rom_study(opts: SegmentOptions | None = None, *, moment_nm: float = STANDARD
         out_cases[case.name] = row
     seg = segs[opts.construct]
     out = {
-        "levels": opts.levels, "construct": opts.construct, "moment_nm": float(moment_nm),
+        "levels": None if given_mesh else opts.levels,
+        "construct": None if given_mesh else opts.construct, "mesh": opts.mesh_path,
+        "moment_nm": float(moment_nm),
         "preload_n": float(preload_n), "rom_convention": "one-sided, degrees",
         "options": asdict(opts), "cases": out_cases,
         "model": {"dofs": seg.info["dofs"], "cells": seg.info["cells"],
