@@ -525,6 +525,9 @@ def main(argv: list[str] | None = None) -> int:
     except (SpinesimError, OSError) as exc:
         print(f"spinesim {args.command}: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: files are written atomically, a sweep store resumes
+        print(f"spinesim {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -91,3 +91,18 @@ def test_rom_of_a_given_mesh_reports_the_mesh_not_a_construct(tmp_path, capsys):
     data = json.loads(out.read_text())
     assert data["mesh"] == str(mesh) and data["levels"] is None and data["construct"] is None
     assert all("rom_percent_of_intact" not in row for row in data["cases"].values())
+
+
+def test_ctrl_c_is_one_line_and_status_130(monkeypatch, capsys, tmp_path):
+    """Ctrl-C during a command ends it with 'interrupted' and the shell's status for SIGINT
+    (128 + 2), not a KeyboardInterrupt traceback; nothing is written."""
+    import spinesim.simulate
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(spinesim.simulate, "run_timeline", interrupted)
+    assert main(["run", "-o", str(tmp_path / "out"), "--weeks", "2"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "spinesim run: interrupted"
+    assert not (tmp_path / "out" / "report.json").exists()
