@@ -243,11 +243,18 @@ class ResultsStore:
                                    isolation_level="IMMEDIATE")
         except sqlite3.Error as exc:
             raise StoreError(f"results store {str(self.path)!r} cannot be opened: {exc}") from exc
+        return self._prepared(conn, "opened", lambda: self._setup_with_retry(conn))
+
+    def _prepared(self, conn: sqlite3.Connection, action: str,
+                  prepare: Callable[[], object]) -> sqlite3.Connection:
+        """``conn`` after ``prepare()``; on any error the connection is closed and an SQLite
+        error becomes a StoreError naming the store (``cannot be <action>``)."""
         try:
-            self._setup_with_retry(conn)
+            prepare()
         except sqlite3.OperationalError as exc:  # locked past the timeout, read-only, I/O
             conn.close()
-            raise StoreError(f"results store {str(self.path)!r} cannot be opened: {exc}") from exc
+            raise StoreError(f"results store {str(self.path)!r} cannot be {action}: "
+                             f"{exc}") from exc
         except sqlite3.DatabaseError as exc:  # not a database, malformed
             conn.close()
             raise StoreError(
@@ -299,22 +306,12 @@ class ResultsStore:
             conn = sqlite3.connect(uri, uri=True, timeout=self.timeout_s)
         except sqlite3.Error as exc:
             raise StoreError(f"results store {str(self.path)!r} cannot be opened: {exc}") from exc
-        try:
+
+        def prepare() -> None:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
             self._check_schema(conn)
-        except sqlite3.OperationalError as exc:
-            conn.close()
-            raise StoreError(f"results store {str(self.path)!r} cannot be read: {exc}") from exc
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise StoreError(
-                f"results store {str(self.path)!r} is unreadable or not an SQLite database: "
-                f"{exc}"
-            ) from exc
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+
+        return self._prepared(conn, "read", prepare)
 
     def _check_schema(self, conn: sqlite3.Connection) -> None:
         """StoreError unless ``conn`` holds a ``cases`` table of this schema version."""
