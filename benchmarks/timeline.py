@@ -38,7 +38,8 @@ SIX_ACTIVITIES = {
         {"name": "one_hand_carry", "per_day": 20.0, "compression_n": 190.0}]}
 
 
-def timeline(label: str, values: dict) -> dict:
+def timeline(label: str, values: dict, target_s: float | None = TIMELINE_TARGET_S) -> dict:
+    """One default 52-week run with ``values`` changed; ``target_s`` None: no target."""
     import numpy as np
 
     from spinesim.scenario import Scenario
@@ -66,7 +67,8 @@ def timeline(label: str, values: dict) -> dict:
             "solve_s": r.info["solve_s"],
             "unchanged_weeks_s": float(steps.sum() - changed.sum() - condensing),
             "mean_changed_week_s": float(changed.mean()) if len(changed) else 0.0,
-            "target_s": TIMELINE_TARGET_S, "meets_target": total < TIMELINE_TARGET_S,
+            "target_s": target_s,
+            "meets_target": None if target_s is None else bool(total < target_s),
             "union_week": r.verdicts["nonunion"]["value"], "peak_mb": peak_mb()}
 
 
@@ -134,7 +136,8 @@ def monte_carlo(samples: int, resolution: float | None, workers: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", help="write the records to this JSON file")
-    ap.add_argument("--mc-samples", type=int, default=40)
+    ap.add_argument("--mc-samples", type=int, default=40,
+                    help="Monte Carlo samples for the throughput estimate (0: skip it)")
     ap.add_argument("--mc-resolution", type=float, default=None,
                     help="mesh resolution of the Monte Carlo (default: the scenario's)")
     ap.add_argument("--workers", type=int, default=2)
@@ -144,8 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     records = [timeline("six activities (builds)", SIX_ACTIVITIES),
                timeline("default (3 activities)", {}),
                timeline("with lifting (4 activities)", {"activity.lifting.per_day": 20.0}),
-               # the interfaces change every week: the run condenses on its way
-               timeline("interfaces change weekly", {"loosening.initial_factor": 0.5})]
+               # the interfaces change every week: the run condenses on its way (no target:
+               # the issue's target is for the default timeline)
+               timeline("interfaces change weekly", {"loosening.initial_factor": 0.5}, None)]
     for r in records:
         switch = "" if r["condensed_from_week"] is None else \
             (f", condensed in week {r['condensed_from_week'] + 1:g}: "
@@ -157,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['changed_weeks_s']:.1f} s{switch}, other weeks "
               f"{r['unchanged_weeks_s']:.2f} s; refills {r['refill_s']:.2f} s, "
               f"factorizations {r['factorize_s']:.1f} s, other solve work "
-              f"{r['solve_s'] - r['factorize_s']:.1f} s); target {TIMELINE_TARGET_S:.0f} s: "
-              f"{VERDICT[r['meets_target']]}")
+              f"{r['solve_s'] - r['factorize_s']:.1f} s); "
+              + ("no target" if r["target_s"] is None else
+                 f"target {r['target_s']:.0f} s: {VERDICT[r['meets_target']]}"))
     for label, values in (("condensed, builds it", {}),
                           ("condensed, next case", {"activity.lifting.per_day": 20.0})):
         c = condensed(label, values)
@@ -166,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{c['total_s']:.1f} s (build {c['build_s']:.1f} s incl. condensation "
               f"{c['condense_setup_s']:.1f} s when new; {c['weeks']} weeks {c['weeks_s']:.2f} s)")
         records.append(c)
+    if args.mc_samples <= 0:
+        write_records(args.json, records)
+        return 0
     mc = monte_carlo(args.mc_samples, args.mc_resolution, args.workers)
     print(f"monte carlo: {mc['samples']} samples at resolution {mc['resolution'] or 'default'}"
           f" on {mc['workers']} workers in {mc['total_s']:.0f} s: {mc['models_built']} models "
