@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spinesim.errors import SpinesimError
 from spinesim.failure.pullout import screw_loads
 from spinesim.fem.condense import CondensedModel
 from spinesim.fem.post import MeshStrain, isotropic_stress, mesh_strain_operator, von_mises
@@ -174,8 +175,6 @@ class WeeklyModel:
                  graft_moduli: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
                  loads: list[np.ndarray], activity_cases: Sequence, rom_cases: Sequence,
                  strain_of: Callable, *, condense: bool | None, fields: bool) -> None:
-        from spinesim.errors import SpinesimError
-
         self.opts, self.seg, self.reused, self.graft = opts, seg, reused, graft
         self.hw, self.mesh = seg.hardware, seg.geometry.mesh
         self.graft_moduli, self.loads, self.strain_of = graft_moduli, loads, strain_of
