@@ -342,15 +342,27 @@ def _check_writable(command: str, folder: Path) -> None:
         raise SystemExit(f"spinesim {command}: -o {folder}: {probe} is not a writable folder")
 
 
+#: The file that marks the result folder of each command (``spinesim plot`` tells them apart
+#: by it).
+_RESULT_MARKERS = {"run": "report.json", "risk": "risk.json", "sweep": "sweep.json"}
+
+
 def _out_folder(command: str, text: str) -> Path:
     """The ``-o`` folder of ``command``, checked before the work: a name (not empty), not a
-    file, and creatable and writable."""
+    file, creatable and writable, and not the result folder of another command (a Monte Carlo
+    into a sweep's folder shares its results store, and ``spinesim plot`` then draws one of
+    them)."""
     if not text:
         raise SystemExit(f"spinesim {command}: -o: empty folder name")
     out = Path(text)
     if out.exists() and not out.is_dir():
         raise SystemExit(f"spinesim {command}: -o {text}: is a file; give a folder (created if "
                          "missing)")
+    if command in _RESULT_MARKERS and out.is_dir():
+        for other, marker in _RESULT_MARKERS.items():
+            if other != command and (out / marker).is_file():
+                raise SystemExit(f"spinesim {command}: -o {text}: holds the results of "
+                                 f"`spinesim {other}` ({marker}); give another folder")
     _check_writable(command, out)
     return out
 
