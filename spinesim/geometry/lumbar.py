@@ -211,8 +211,11 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
         nx, ny = 2 * nw[0] + nwin[0], 2 * nw[1] + nwin[1]
         for n, (a, b) in zip(names, ab):
             if np.hypot(0.5 * cage.width_mm / a, 0.5 * cage.depth_mm / b) > 0.8:
-                raise MeshError(f"cage {cage.width_mm} x {cage.depth_mm} mm does not fit the {n} "
-                                f"endplate ({2 * a:.1f} x {2 * b:.1f} mm) with room for the rim")
+                raise MeshError(f"cage {cage.width_mm} x {cage.depth_mm} mm (width x depth; "
+                                f"scenario cage.width_mm, cage.depth_mm) does not fit the {n} "
+                                f"endplate ({2 * a:.1f} x {2 * b:.1f} mm) with room for the "
+                                "rim: the cage's corners must lie within 80 % of the endplate "
+                                "ellipse")
     else:
         nx = ny = max(4, round(12 * r))
         taus = (tan_spacing(nx), tan_spacing(ny))
