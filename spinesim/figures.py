@@ -155,8 +155,9 @@ def _read_run(run_dir: Path) -> tuple[pd.DataFrame, dict]:
             not isinstance(report.get("outcomes"), dict):
         raise SpinesimError(f"{run_dir / 'report.json'}: lacks 'verdicts' and 'outcomes' "
                             "(write it with `spinesim run -o DIR`)")
-    _numeric_table(run_dir / "timeline.csv", table,
-                   [c for c in table.columns if c != "bridged" and not c.startswith("bridged_")])
+    drawn = ("graft_bone_fraction", "fraction_", "micromotion_", "pullout_", "rom_")
+    _numeric_table(run_dir / "timeline.csv", table,  # the columns the figures draw
+                   [c for c in table.columns if c in need or c.startswith(drawn)])
     return table, report
 
 
