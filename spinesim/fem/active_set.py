@@ -15,6 +15,10 @@ current displacement ``u_k`` towards the new solution ``u_N`` it takes the step 
 minimises the total potential energy along the line (exactly, by bisection on its derivative).
 With convex spring laws (non-decreasing segment stiffness, enforced by ``SpringSet``) the energy
 is convex, every such step descends, and the iteration converges to the unique equilibrium.
+At the equilibrium a spring may sit at its switch point (force about zero on both sides) and
+flip between two sets that both solve the problem: the damped step then falls to round-off
+(:data:`STALLED_STEP`), and the solution is accepted when it meets the spring laws to
+:data:`STALLED_RESIDUAL` (``ActiveSetReport.stalled``).
 
 Solver reuse: the pattern and the constraint reduction map are never rebuilt, and a set whose
 stiffnesses did not change is not refilled. Direct and PARDISO solvers refactor when spring
