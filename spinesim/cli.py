@@ -123,16 +123,11 @@ def _check_mesh_options(args: argparse.Namespace) -> None:
 
 def _dimensions_file(path: str):
     """The checked ``[segment.dimensions]`` tables of a TOML file (other tables ignored)."""
-    import tomllib
-
     from spinesim.scenario_schema import FieldValueError, check_dimensions, field
+    from spinesim.toml_file import read_toml
 
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SystemExit(f"spinesim rom: --dimensions {path}: file not found") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SystemExit(f"spinesim rom: --dimensions {path}: {exc}") from None
+    data = read_toml(path, "dimensions file",
+                     lambda message: SystemExit(f"spinesim rom: --dimensions {message}"))
     table = data.get("segment", {}).get("dimensions") if isinstance(data.get("segment"),
                                                                     dict) else None
     if table is None:

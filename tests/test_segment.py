@@ -199,7 +199,7 @@ def test_rom_command_takes_the_dimensions_of_a_scenario_fragment(tmp_path, capsy
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
     assert cli(["rom", "--dimensions", str(tmp_path / "none.toml")]) == 2
-    assert "none.toml: file not found" in capsys.readouterr().err
+    assert "none.toml: dimensions file not found" in capsys.readouterr().err
 
 
 def test_a_screw_longer_than_the_vertebra_is_refused_by_name():
