@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -326,15 +327,12 @@ def _check_timeline(command: str, scenario) -> None:
         raise SystemExit(f"spinesim {command}: {scenario.source}: {exc}") from None
 
 
-def _check_writable(command: str, folder: Path) -> None:
-    """Fail before the work if ``folder`` cannot be created or written."""
-    import os
-
-    probe = folder
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise SystemExit(f"spinesim {command}: -o {folder}: {probe} is not a writable folder")
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or the nearest of its parents that exists (the root does): where a file or
+    folder to be created would be written."""
+    while not path.exists():
+        path = path.parent
+    return path
 
 
 #: The file that marks the result folder of each command (``spinesim plot`` tells them apart
@@ -358,7 +356,9 @@ def _out_folder(command: str, text: str) -> Path:
             if other != command and (out / marker).is_file():
                 raise SystemExit(f"spinesim {command}: -o {text}: holds the results of "
                                  f"`spinesim {other}` ({marker}); give another folder")
-    _check_writable(command, out)
+    probe = _nearest_existing(out)  # the folder must be creatable and writable
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise SystemExit(f"spinesim {command}: -o {out}: {probe} is not a writable folder")
     return out
 
 
@@ -366,17 +366,13 @@ def _check_output_file(command: str, flag: str, text: str) -> Path:
     """Fail before the work if the file ``text`` given with ``flag`` (``--json``, ``--csv``)
     cannot be written: an empty name, a folder, a path through a file, a missing or unwritable
     folder. The folder is not created."""
-    import os
-
     if not text:
         raise SystemExit(f"spinesim {command}: {flag}: empty file name")
     target = Path(text)
     if target.is_dir():
         raise SystemExit(f"spinesim {command}: {flag} {text}: is a folder; give a file name")
     parent = target.resolve().parent
-    probe = parent
-    while not probe.exists():  # the nearest existing folder above it (the root exists)
-        probe = probe.parent
+    probe = _nearest_existing(parent)
     if not probe.is_dir():
         raise SystemExit(f"spinesim {command}: {flag} {text}: {probe} is a file, not a folder")
     if probe != parent:
