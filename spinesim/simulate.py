@@ -111,13 +111,14 @@ from spinesim.failure.loosening import loosening_rule
 from spinesim.failure.pullout import thread_shape_factor, tie_pullout_strengths_n
 from spinesim.fem.post import cell_strain_operator
 from spinesim.model.activity import activity_spectrum, cycles_between
-from spinesim.model.hardware import Interface, Screw, interface_values
+from spinesim.model.hardware import Interface, Screw
 from spinesim.model.implant_materials import implant_material
 from spinesim.model.loadcases import LOAD_CASES, LoadCase
 from spinesim.model.segment import Segment, SegmentOptions, build_segment, case_loads
 from spinesim.outcomes import first_week
 from spinesim.scenario import Scenario
-from spinesim.timeline_model import Response, WeeklyModel, cached_segment, solve_cases
+from spinesim.timeline_model import (Response, WeeklyModel, bonded_interfaces, cached_segment,
+                                     solve_cases)
 
 log = logging.getLogger(__name__)
 
@@ -482,8 +483,7 @@ def graft_state_segment(scenario: Scenario, resolution: float | None = None,
         np.full(len(cells), float(graft_level)),
         granulation_E_mpa=scenario.get("graft.initial_modulus_mpa"),
         undrained=scenario.get("graft.drainage") == "undrained")
-    n_tied = sum(len(t["node"]) for t in seg.hardware.ties.values())
-    seg.model.update(E=E, nu=nu, **interface_values(seg.hardware, np.ones(n_tied)))
+    seg.model.update(E=E, nu=nu, **bonded_interfaces(seg))
     return seg
 
 

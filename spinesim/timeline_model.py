@@ -39,8 +39,8 @@ from spinesim.model.hardware import hardware_results, interface_values, tie_scal
 from spinesim.model.loadcases import rom_deg
 from spinesim.model.segment import Segment, SegmentOptions, build_segment
 
-__all__ = ["CONDENSE_AFTER_FACTORIZATIONS", "Response", "WeeklyModel", "cached_segment",
-           "solve_cases"]
+__all__ = ["CONDENSE_AFTER_FACTORIZATIONS", "Response", "WeeklyModel", "bonded_interfaces",
+           "cached_segment", "solve_cases"]
 
 #: A run not told whether to condense (``condense=None``) condenses its model once it has
 #: refactorized this many times and then only its screw interfaces change (not the graft):
@@ -118,14 +118,17 @@ def response(seg: Segment, sol, strain_of: Callable, E_graft: np.ndarray,
                     sections["screw_beams"], tie.micromotion_um, screw_load)
 
 
-def _bonded(seg: Segment) -> np.ndarray:
-    return np.ones(sum(len(t["node"]) for t in seg.hardware.ties.values()))
+def bonded_interfaces(seg: Segment) -> dict[str, np.ndarray]:
+    """Element values of the segment's screw-bone interfaces with every tied node bonded
+    (stiffness factor 1; :func:`spinesim.model.hardware.interface_values`)."""
+    n_tied = sum(len(t["node"]) for t in seg.hardware.ties.values())
+    return interface_values(seg.hardware, np.ones(n_tied))
 
 
 def _to_reference(seg: Segment) -> None:
     """Refill the segment's model with the state it is condensed at: graft moduli as built,
     every screw interface bonded (factorized at the next solve)."""
-    seg.model.update(E=seg.E, nu=seg.nu, **interface_values(seg.hardware, _bonded(seg)))
+    seg.model.update(E=seg.E, nu=seg.nu, **bonded_interfaces(seg))
 
 
 def condensed_model(opts: SegmentOptions, seg: Segment, graft: np.ndarray, loads: list
