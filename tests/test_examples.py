@@ -131,8 +131,9 @@ def test_bone_strain_script_tabulates_each_scenario(tmp_path, capsys):
 def test_screw_pullout_script_loads_do_not_follow_the_interface_stiffness(tmp_path, capsys):
     """Osteoporotic lifter at resolution 0.4, bonded interface 10x and 0.1x the host E per mm:
     each screw's load on the bone is the rod's load on its head (equilibrium), which shifts
-    only a little between screws and cage (4-7 % for the loads over 20 N, measured) while the
-    micromotion grows 1.5-3x; the L4 screws are pulled out of the bone, far below their
+    only partly between screws and cage (6-18 % for the loads over 20 N, measured; 4-7 % when
+    the pedicles were 2-3x too long and most of the thread sat in the stiff arch) while the
+    micromotion grows 6-8.5x; the L4 screws are pulled out of the bone, far below their
     predicted pullout strength, which does not depend on the interface stiffness."""
     ex = load_example("screw_pullout")
     path = ROOT / "examples" / "scenarios" / "osteoporotic_loosening.toml"
@@ -146,8 +147,8 @@ def test_screw_pullout_script_loads_do_not_follow_the_interface_stiffness(tmp_pa
     big = stiff["pullout_n"].abs() > 20.0  # full flexion and lifting
     change = (soft["pullout_n"] / stiff["pullout_n"] - 1.0).abs()[big]
     growth = (soft["max_micromotion_um"] / stiff["max_micromotion_um"])[big]
-    assert len(change) == 6 and change.max() < 0.12
-    assert growth.min() > 1.4 and np.all(growth - 1.0 > 4 * change)
+    assert len(change) == 6 and change.max() < 0.25
+    assert growth.min() > 4.0 and np.all(growth - 1.0 > 4 * change)
     lift = stiff.xs("lifting", level="activity")
     assert lift.loc["L4 left", "pullout_n"] > 0 and lift.loc["L5 left", "pullout_n"] < 0
     assert np.all(stiff["strength_n"] > 0) and lift["safety_factor"].min() > 2.0

@@ -58,6 +58,18 @@ def plane_normal(points: np.ndarray) -> np.ndarray:
     return np.linalg.svd(centred, full_matrices=False)[2][-1]
 
 
+def body_wall_distance(seg, s) -> float:
+    """Distance (mm) from a screw's entry along its axis to the body's elliptical wall (the
+    generator's section: semi-axes half the endplate width and depth)."""
+    dims, frame = seg.dimensions[s.level], seg.frames[s.level]
+    a, b = dims.endplate_width_mm / 2, dims.endplate_depth_mm / 2
+    p = frame[:3, :3].T @ (s.entry - frame[:3, 3])
+    u = frame[:3, :3].T @ s.direction
+    A, B = (u[0] / a) ** 2 + (u[1] / b) ** 2, 2 * (p[0] * u[0] / a ** 2 + p[1] * u[1] / b ** 2)
+    C = (p[0] / a) ** 2 + (p[1] / b) ** 2 - 1
+    return float((-B - np.sqrt(B * B - 4 * A * C)) / (2 * A))
+
+
 # ---------------------------------------------------------------------- dimension table
 def test_every_table_value_has_a_source_and_a_provenance():
     for level in LEVELS:
@@ -78,6 +90,8 @@ def test_table_reproduces_sourced_values():
     assert level_dimensions("L5").pedicle_transverse_angle_deg == 32.0
     assert level_dimensions("L5").body_height_mm == pytest.approx((30.3 + 26.3) / 2)  # COOK21
     assert level_dimensions("L3").inferior_concavity_mm == 1.5       # WANG12
+    assert level_dimensions("S1").pedicle_path_length_mm == \
+        level_dimensions("L5").pedicle_path_length_mm                # L5 value reused
     assert level_dimensions("S1").disc_height_mm is None
     assert set(dimension_table()) == set(LEVELS)
 
@@ -97,6 +111,10 @@ def test_table_reproduces_sourced_values():
     (lambda: lumbar_segment("L4-L5", construct="fusion"), ["construct", "fused"]),
     (lambda: CageSpec(material="steel"), ["material", "peek", "titanium"]),
     (lambda: lumbar_segment("L4-L5", facet_gap_mm=-1), ["facet_gap_mm"]),
+    (lambda: lumbar_segment("L4-L5", dimensions={"L4": {"pedicle_path_length_mm": 40.0}}),
+     ["L4", "pedicle_path_length_mm=40", "longer than the", "canal_depth_mm"]),
+    (lambda: lumbar_segment("L4-L5", dimensions={"L5": {"pedicle_path_length_mm": 6.0}}),
+     ["L5", "pedicle_path_length_mm=6", "pedicle shorter than 2 mm"]),
     (lambda: lumbar_segment("L4-L5", construct="fused", cage=CageSpec(height_mm=4.0)),
      ["L4-L5", "posterior disc height", "cage height_mm = 4 mm", "lordosis"]),
 ])
@@ -268,23 +286,63 @@ def test_posterior_elements_keep_their_size_under_refinement():
 
 
 def test_screw_trajectories_run_inside_the_pedicles(fused):
+    """Each screw runs from its entry through posterior-element cells to the body wall, then
+    through cancellous bone to its tip; the wall lies where the chord leaves the body path:
+    chord (entry to anterior cortex, the cited pedicle chord length) minus the body's chord
+    along the axis (from the elliptical section of the generator)."""
     seg = fused
     assert {(s.level, s.side) for s in seg.screws} == {(lv, sd) for lv in ("L4", "L5")
                                                        for sd in ("left", "right")}
-    posterior = seg.mesh.region_id("posterior")
+    posterior, cancellous = seg.mesh.region_id("posterior"), seg.mesh.region_id("cancellous")
     for s in seg.screws:
         assert np.linalg.norm(s.direction) == pytest.approx(1.0)
         assert s.axis_to_wall_mm > 0 and s.wall_clearance_mm > 0
         assert s.tip_inside_body and s.tip_to_cortex_mm > 0
-        # points along the first 25 mm of the axis lie in posterior-element cells
-        pts = s.entry + np.linspace(1.0, 20.0, 12)[:, None] * s.direction
+        wall = body_wall_distance(seg, s)
+        assert wall == pytest.approx(seg.dimensions[s.level].pedicle_path_length_mm, abs=1e-6)
+        pts = s.entry + np.linspace(1.0, wall - 1.0, 12)[:, None] * s.direction
         loc = locate_points(seg.mesh, pts)
         assert loc.inside.all()
         assert np.all(seg.mesh.solid_regions[loc.cell] == posterior)
+        pts = s.entry + np.linspace(wall + 1.5, s.length_mm, 8)[:, None] * s.direction
+        loc = locate_points(seg.mesh, pts)
+        assert np.all(seg.mesh.solid_regions[loc.cell] == cancellous)
         # the screw converges medially: its lateral coordinate shrinks towards the tip
         assert abs(s.tip[0]) < abs(s.entry[0])
         record(f"screw {s.level} {s.side}: axis-to-wall {s.axis_to_wall_mm:.2f} mm, "
                f"clearance {s.wall_clearance_mm:.2f} mm, tip-to-cortex {s.tip_to_cortex_mm:.1f} mm")
+
+
+def test_screw_chord_equals_the_cited_pedicle_chord_length(fused):
+    """With the cited dimensions the trajectory's chord (entry to the anterior cortex) is the
+    CT mean of Misiani et al., 49.8 mm at L4 and 50.1 mm at L5 (with the pillars at the
+    lamina line it was 64.7 and 65.8 mm). A larger body keeps the path through the arch and
+    lengthens the chord; an overridden path moves the pillars."""
+    for s in fused.screws:
+        assert s.length_mm + s.tip_to_cortex_mm == pytest.approx(
+            {"L4": 49.8, "L5": 50.1}[s.level], abs=1e-6), (s.level, s.side)
+    big = lumbar_segment("L4-L5", construct="fused", dimensions={
+        "L4": {"endplate_width_mm": 52.0, "endplate_depth_mm": 38.0},
+        "L5": {"pedicle_path_length_mm": 20.0}})
+    for s in big.screws:
+        want = 20.0 if s.level == "L5" else level_dimensions("L4").pedicle_path_length_mm
+        assert body_wall_distance(big, s) == pytest.approx(want, abs=1e-6)
+        if s.level == "L4":
+            assert s.length_mm + s.tip_to_cortex_mm > 49.8 + 1.0
+    record("screw chord, fused L4-L5: " + ", ".join(
+        f"{s.level} {s.side} {s.length_mm + s.tip_to_cortex_mm:.2f} mm" for s in fused.screws))
+
+
+def test_laminae_slope_forward_from_the_midline_to_the_pillars(fused):
+    """The arch's anterior face: the lamina canal_depth_mm behind the body at the midline,
+    the pillars (and transverse processes) further forward; the ligamentum flavum still
+    inserts along the sloped laminae."""
+    from spinesim.geometry import lamina_front_y
+
+    d = fused.dimensions["L4"]
+    y = lamina_front_y(d, np.array([0.0, d.canal_width_mm / 2, d.canal_width_mm]))
+    assert y[0] == pytest.approx(-d.endplate_depth_mm / 2 - d.canal_depth_mm)
+    assert y[1] == y[2] > y[0] + 5.0
 
 
 @pytest.mark.parametrize("levels", ["L3-L5", "L5-S1"])

@@ -9,6 +9,7 @@ in degrees.
 
 from __future__ import annotations
 
+from spinesim.geometry._posterior import lamina_front_y
 from spinesim.geometry.dimensions import (
     LEVELS,
     REFERENCES,
@@ -29,4 +30,5 @@ from spinesim.geometry.segment import (
 
 __all__ = ["LEVELS", "REFERENCES", "REGION_TAGS", "CageSpec", "FacetPair", "LevelDimensions",
            "ScrewTrajectory", "SegmentGeometry", "TieGroup", "ValueSource", "dimension_sources",
-           "dimension_table", "level_dimensions", "lumbar_segment", "parse_levels"]
+           "dimension_table", "lamina_front_y", "level_dimensions", "lumbar_segment",
+           "parse_levels"]

@@ -1,5 +1,6 @@
 """Posterior elements of the lumbar mesh: the arch (laminae, articular pillars, spinous and
-transverse processes) as one conforming tensor-product block per vertebra, pedicles lofted
+transverse processes) as one conforming tensor-product block per vertebra, its laminae sheared
+forward from the midline to the pillars (:func:`pillar_offset_mm`), pedicles lofted
 between the body surface and the pillars, facet (articular) processes lofted from the pillars,
 and pedicle-screw trajectories. Lengths in mm, angles in radians inside. Private module."""
 
@@ -49,6 +50,113 @@ def _pedicle_root(s: int, alpha: float, x_q: float, y_c: float, a: float, b: flo
         raise MeshError(f"{level}: the pedicle axis misses the vertebral body; check "
                         "canal_width_mm, pedicle_width_mm and pedicle_transverse_angle_deg")
     return q + u * (-B - np.sqrt(disc)) / (2 * A)
+
+
+def _crossings(p: np.ndarray, u: np.ndarray, a: float, b: float) -> tuple[float, float]:
+    """Distances (mm) from ``p`` along ``u`` to the near and far crossings of the ellipse
+    (semi-axes a along x, b along y); NaN when the line misses it."""
+    A = (u[0] / a) ** 2 + (u[1] / b) ** 2
+    B = 2 * (p[0] * u[0] / a ** 2 + p[1] * u[1] / b ** 2)
+    C = (p[0] / a) ** 2 + (p[1] / b) ** 2 - 1
+    disc = B * B - 4 * A * C
+    if disc <= 0:
+        return float("nan"), float("nan")
+    return float((-B - np.sqrt(disc)) / (2 * A)), float((-B + np.sqrt(disc)) / (2 * A))
+
+
+#: Shortest pedicle (body wall to pillar along the pedicle axis, mm) the pillar placement may
+#: leave; below it the lofted pedicle degenerates (modelling choice).
+MIN_PEDICLE_MM = 2.0
+
+
+class _Trajectory:
+    """The left screw trajectory in a vertebra's local frame (x left, y anterior, mm) as a
+    function of how far the pillars sit in front of the lamina line (``shift``, mm)."""
+
+    def __init__(self, dims, a: float, b: float) -> None:
+        self.dims, self.a, self.b = dims, a, b
+        self.alpha = math.radians(dims.pedicle_transverse_angle_deg)
+        self.x_q = 0.5 * dims.canal_width_mm + 0.5 * dims.pedicle_width_mm / math.cos(self.alpha)
+        self.y_c = -b - dims.canal_depth_mm
+        self.u = np.array([-math.sin(self.alpha), math.cos(self.alpha)])
+        self.back = dims.lamina_thickness_mm / math.cos(self.alpha)
+
+    def crossings(self, shift: float) -> tuple[float, float]:
+        """Entry (pillar's posterior face) to the posterior body wall, and to the anterior
+        cortex (the chord), mm along the axis."""
+        return _crossings(np.array([self.x_q, self.y_c + shift]) - self.back * self.u, self.u,
+                          self.a, self.b)
+
+    def pedicle(self, shift: float) -> float:
+        q = np.array([self.x_q, self.y_c + shift])
+        return float(np.hypot(*(q - _pedicle_root(1, self.alpha, self.x_q, self.y_c + shift,
+                                                  self.a, self.b, self.dims.level))))
+
+    def shift_for(self, which: int, target: float, key: str) -> float:
+        """The shift at which crossing ``which`` (0 wall, 1 chord) lies ``target`` mm from the
+        entry (bisection: both shrink as the pillars move forward); MeshError naming ``key``
+        when the pillars would have to sit behind the lamina line or leave a pedicle shorter
+        than :data:`MIN_PEDICLE_MM`."""
+        level = self.dims.level
+        at_lamina = self.crossings(0.0)[which]
+        if target > at_lamina + 1e-9:
+            raise MeshError(f"{level}: {key}={target:g} is longer than the {at_lamina:.1f} mm "
+                            "with the pillars at the lamina (canal_depth_mm behind the body); "
+                            "lower it or raise canal_depth_mm")
+        lo, hi = 0.0, self.dims.canal_depth_mm
+        while self.pedicle(hi) < MIN_PEDICLE_MM:
+            hi *= 0.5
+        if self.crossings(hi)[which] > target:
+            raise MeshError(f"{level}: {key}={target:g} would leave a pedicle shorter than "
+                            f"{MIN_PEDICLE_MM:g} mm (the shortest is "
+                            f"{self.crossings(hi)[which]:.1f} mm); raise it")
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if self.crossings(mid)[which] > target else (lo, mid)
+        return 0.5 * (lo + hi)
+
+
+def pillar_offset_mm(dims, a: float, b: float) -> float:
+    """How far (mm) the articular pillars and transverse processes sit anterior of the lamina
+    line at the cited canal depth, so that the screw trajectory runs
+    ``dims.pedicle_path_length_mm`` through the posterior elements (entry on the pillar's
+    posterior face to the posterior body wall, along the pedicle axis).
+
+    With the pillars at the lamina line, ``canal_depth_mm`` behind the body, the trajectory's
+    chord (entry to the anterior cortex) comes out 15 mm longer than measured (65 against
+    50 mm at L4-L5): a real arch slopes forward from the midline lamina to the pillars. The
+    lamina between the spinous process and the pillars is sheared forward by the offset,
+    linearly in x (:func:`lamina_offset`). ``a``, ``b`` are the body's semi-axes (lateral,
+    antero-posterior, mm). MeshError for a path that does not fit (see
+    ``_Trajectory.shift_for``).
+    """
+    return _Trajectory(dims, a, b).shift_for(0, dims.pedicle_path_length_mm,
+                                             "pedicle_path_length_mm")
+
+
+def path_for_chord(dims, chord_mm: float) -> float:
+    """The screw path through the posterior elements (mm) at which the trajectory's chord,
+    entry to anterior cortex, is ``chord_mm`` for this vertebra's body (semi-axes from
+    ``endplate_width_mm`` and ``endplate_depth_mm``): how the cited chord becomes the
+    default ``pedicle_path_length_mm``."""
+    a, b = 0.5 * dims.endplate_width_mm, 0.5 * dims.endplate_depth_mm
+    trajectory = _Trajectory(dims, a, b)
+    return trajectory.crossings(trajectory.shift_for(1, chord_mm, "pedicle chord"))[0]
+
+
+def lamina_offset(x: np.ndarray, dims, offset: float) -> np.ndarray:
+    """Forward shift (mm) of the arch at local x (mm): 0 within the spinous process's
+    half-width, ``offset`` at and beyond the pillars, linear in between (the sloped laminae)."""
+    x_sp, x_pi = 0.5 * dims.lamina_thickness_mm, 0.5 * dims.canal_width_mm
+    return offset * np.clip((np.abs(x) - x_sp) / (x_pi - x_sp), 0.0, 1.0)
+
+
+def lamina_front_y(dims, x: np.ndarray) -> np.ndarray:
+    """Local y (mm, body centre at 0, anterior +) of the arch's anterior face at local x:
+    the lamina ``canal_depth_mm`` behind the body at the midline, sloping forward to the
+    pillars (:func:`pillar_offset_mm`). Where ligaments insert on the laminae."""
+    a, b = 0.5 * dims.endplate_width_mm, 0.5 * dims.endplate_depth_mm
+    return -b - dims.canal_depth_mm + lamina_offset(x, dims, pillar_offset_mm(dims, a, b))
 
 
 def _root_patch(outer_local: np.ndarray, root: np.ndarray, m: int) -> np.ndarray:
@@ -108,13 +216,14 @@ def build_arch(store: NodeStore, *, frame: Frame, a: float, b: float, dims, zl: 
     x_q = x_pi + 0.5 * width
     t_l = dims.lamina_thickness_mm
     x_sp = 0.5 * t_l                                       # spinous process half-width
-    y_c = -b - dims.canal_depth_mm                         # anterior face of lamina and pillars
+    y_c = -b - dims.canal_depth_mm                         # anterior face of the lamina
+    shift = pillar_offset_mm(dims, a, b)                   # pillars that far in front of it
     y_tip = -b - dims.spinous_process_length_mm
     sp_len = (y_c - t_l) - y_tip
     if sp_len < 2.0:
         raise MeshError(f"{dims.level}: spinous_process_length_mm={dims.spinous_process_length_mm} "
                         f"must exceed canal_depth_mm + lamina_thickness_mm + 2 mm")
-    roots = {s: _pedicle_root(s, alpha, x_q, y_c, a, b, dims.level) for s in (+1, -1)}
+    roots = {s: _pedicle_root(s, alpha, x_q, y_c + shift, a, b, dims.level) for s in (+1, -1)}
     m_x = _pedicle_divisions(outer_local, roots[+1], width)
     pos = _lines((0.0, x_sp, _n(x_sp, h)), (x_sp, x_pi, _n(x_pi - x_sp, h)), (x_pi, x_po, m_x),
                  (x_po, x_po + dims.transverse_process_length_mm,
@@ -122,6 +231,7 @@ def build_arch(store: NodeStore, *, frame: Frame, a: float, b: float, dims, zl: 
     X = np.concatenate([-pos[::-1], pos[1:]])
     Y = _lines((y_tip, y_c - t_l, _n(sp_len, h)), (y_c - t_l, y_c, _n(t_l, h, 2)))
     G = np.stack(np.meshgrid(X, Y, Z, indexing="ij"), axis=-1)
+    G[..., 1] += lamina_offset(X, dims, shift)[:, None, None]
     xyz = frame.apply(G)
     ids = store.add(xyz)
     xc, yc = 0.5 * (X[1:] + X[:-1]), 0.5 * (Y[1:] + Y[:-1])
@@ -138,7 +248,7 @@ def build_arch(store: NodeStore, *, frame: Frame, a: float, b: float, dims, zl: 
     sides, axes = {}, {}
     for s in (+1, -1):
         u = np.array([-s * np.sin(alpha), np.cos(alpha)])
-        q, root = np.array([s * x_q, y_c]), roots[s]
+        q, root = np.array([s * x_q, y_c + shift]), roots[s]
         patch = _root_patch(outer_local, root, m_x)
         root_ids = np.stack([outer_ids[k][patch] for k in range(k0, k1 + 1)], axis=1)
         root_xyz = np.stack([outer_xyz[k][patch] for k in range(k0, k1 + 1)], axis=1)

@@ -74,6 +74,11 @@ REFERENCES: dict[str, str] = {
         "(order not verified): Demkow U, Luczkiewicz P, Dzierzanowski J, Szarmach A, Radkowski M, "
         "Szmuda T, Szurowska E, Baczkowska-Waliszewska Z, Krakowiak M, Skotarczyk M, Sloniewski P, "
         "Winklewski PJ, Czapiewski P."),
+    "MISIANI": (
+        "Misiani VO, Muteti EN, ElBadawi MGY. Morphometric analysis of lumbar pedicles among "
+        "adult Kenyans using computer tomography scans and dry bone specimens. East African "
+        "Orthopaedic Journal (eISSN 1994-1072), ajol.info/index.php/eaoj/article/view/216204; "
+        "year not captured. CT of 100 adults: mean pedicle chord length L1-L5."),
     "WANGB24": (
         "Wang B, Sha ZJ, Wang L, Wang ZR, Li XB, Deng Q, Huang AB. CT-based 3D morphometry of the "
         "lumbar laminae for endoscopic laminar fenestration. World Neurosurg (2024, online "
@@ -149,11 +154,18 @@ class LevelDimensions:
     superior_concavity_mm, inferior_concavity_mm : float
         Depth of the concavity of the superior (cranial) and inferior (caudal) endplate.
     canal_width_mm, canal_depth_mm : float
-        Width and depth of the vertebral canal; they place the posterior elements.
+        Width and depth of the vertebral canal; the depth places the lamina at the midline.
     pedicle_width_mm, pedicle_height_mm : float
         Transverse (isthmus) width and sagittal height of the pedicle.
     pedicle_transverse_angle_deg : float
         Angle between the pedicle axis and the mid-sagittal plane in the axial plane.
+    pedicle_path_length_mm : float
+        Screw path through the posterior elements: from the entry point on the posterior
+        cortex along the pedicle axis to the posterior wall of the vertebral body. It places
+        the articular pillars and transverse processes (the laminae slope forward from the
+        midline to them). Default: derived from the measured pedicle chord length (entry to
+        the anterior cortex) for the cited body, so that a larger or smaller body keeps the
+        posterior elements' size.
     lamina_thickness_mm : float
         Antero-posterior thickness of the lamina.
     spinous_process_length_mm : float
@@ -192,6 +204,7 @@ class LevelDimensions:
     pedicle_width_mm: float
     pedicle_height_mm: float
     pedicle_transverse_angle_deg: float
+    pedicle_path_length_mm: float
     lamina_thickness_mm: float
     spinous_process_length_mm: float
     transverse_process_length_mm: float
@@ -221,6 +234,7 @@ BOUNDS: dict[str, tuple[float, float, str]] = {
     "pedicle_width_mm": (3.0, 25.0, "mm"),
     "pedicle_height_mm": (5.0, 30.0, "mm"),
     "pedicle_transverse_angle_deg": (0.0, 45.0, "deg"),
+    "pedicle_path_length_mm": (5.0, 60.0, "mm"),
     "lamina_thickness_mm": (2.0, 15.0, "mm"),
     "spinous_process_length_mm": (20.0, 90.0, "mm"),
     "transverse_process_length_mm": (3.0, 40.0, "mm"),
@@ -338,6 +352,17 @@ def _build_table() -> dict[str, dict[str, ValueSource]]:
     for lv, ang in zip(("L2", "L3", "L4", "L5"), (30.4, 38.7, 47.0, 47.3)):
         t[lv]["facet_angle_deg"] = V(ang, "JENTZSCH13", FOUND,
                                      "mean facet joint orientation (from the sagittal plane)")
+    # Screw path through the arch: the CT chord [MISIANI] less the body's share of it.
+    from spinesim.geometry._posterior import path_for_chord
+
+    for lv, chord in zip(LEVELS[:5], (48.6, 49.9, 50.1, 49.8, 50.1)):
+        dims = LevelDimensions(level=lv, pedicle_path_length_mm=0.0,
+                               **{k: v.value for k, v in t[lv].items()})
+        t[lv]["pedicle_path_length_mm"] = V(
+            path_for_chord(dims, chord), "MISIANI",
+            _derived(f"mean pedicle chord length on CT, {chord} mm (entry to anterior cortex; "
+                     "dry bone 47.0-48.9 mm), less the chord of the cited body section along "
+                     "the trajectory (spinesim.geometry._posterior.path_for_chord)"))
     # S1: only the upper part is modelled; every value is the L5 value (modelling choice) except
     # the flat superior endplate ("most lower lumbar endplates are concave besides the superior
     # endplate of S1" [SUN_EP]).

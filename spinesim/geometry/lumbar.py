@@ -4,9 +4,13 @@ Vertebral bodies are elliptical O-grids (structured hexahedra) with a cortical s
 cancellous core and bony endplates whose surfaces carry the endplate concavity; discs (annulus
 in radial layers, nucleus) or, for a fusion, a box cage with a graft window share the endplate
 nodes; the posterior elements are simplified blocks (pedicles, laminae, articular pillars,
-spinous and transverse processes, articular processes) that share nodes with the body. The whole
-mesh is conforming, so no tie constraints are needed. Lengths in mm, angles in degrees; axes x to
-the patient's left, y anterior, z cranial; the lowest vertebral body is centred at the origin.
+spinous and transverse processes, articular processes) that share nodes with the body: the
+lamina sits ``canal_depth_mm`` behind the body at the midline and slopes forward to the
+articular pillars, which sit where the screw trajectory runs ``pedicle_path_length_mm``
+through the arch (``_posterior.pillar_offset_mm``; by default the measured pedicle chord
+length, entry to anterior cortex, less the body's share). The whole mesh is conforming, so no
+tie constraints are needed. Lengths in mm, angles in degrees; axes x to the patient's left,
+y anterior, z cranial; the lowest vertebral body is centred at the origin.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from spinesim.errors import MeshError
+from spinesim.geometry import lamina_front_y
 from spinesim.fem.springs import SpringSet
 from spinesim.model.soft_tissue import (
     annulus_fibre_springs,
@@ -106,7 +107,7 @@ def ligament_insertions(geometry, upper: str, lower: str) -> dict[str, np.ndarra
 
     def lamina(lvl, dims):
         nodes, loc = post[lvl]
-        y_wall = -(dims.endplate_depth_mm / 2 + dims.canal_depth_mm)
+        y_wall = lamina_front_y(dims, loc[:, 0])
         m = (np.abs(loc[:, 0]) < dims.canal_width_mm / 2) & (np.abs(loc[:, 1] - y_wall) < 3.0)
         return nodes[m], loc[m]
 
