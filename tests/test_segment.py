@@ -314,17 +314,20 @@ def test_segment_options_check_dimensions_like_a_scenario():
 
 
 def test_an_active_set_that_stalls_at_a_switch_point_is_accepted_by_its_residual():
-    """A tall, wide L4 disc (25 mm high, endplate 30 mm wide) in axial rotation: the damped
-    active set reaches the equilibrium while one spring sits at its switch point and flips
-    between the sets (no descent left). Before, the loop ran to max_iter=50 and reported 'did
-    not converge' with 0 switches; now the solution is accepted by the spring laws' residual
-    (STALLED_RESIDUAL), and left and right rotation agree as the symmetric model demands.
-    (The case that first showed it, a 20 mm wide endplate in lateral bending, converges
-    normally since the arch's pillars moved forward with the cited pedicle chord.)"""
+    """A tall disc on a narrow L4 (disc 25 mm high, endplate 30 mm wide, 20.45 mm of screw
+    path through the arch) in axial rotation: the damped active set reaches the equilibrium
+    while one spring sits at its switch point and flips between the sets (no descent left).
+    Before, the loop ran to max_iter=50 and reported 'did not converge' with 0 switches; now
+    the solution is accepted by the spring laws' residual (STALLED_RESIDUAL), and left and
+    right rotation agree as the symmetric model demands. (The case that first showed it, a
+    20 mm wide endplate in lateral bending, converges normally since the arch's pillars moved
+    forward to the measured pedicle chord; a body this narrow cannot take the cited 15.1 mm
+    path, so the path is given.)"""
     from spinesim.fem.active_set import STALLED_RESIDUAL
 
     opts = SegmentOptions(construct="intact", resolution=0.3,
-                          dimensions={"L4": {"disc_height_mm": 25.0, "endplate_width_mm": 30.0}})
+                          dimensions={"L4": {"disc_height_mm": 25.0, "endplate_width_mm": 30.0,
+                                             "pedicle_path_length_mm": 20.45}})
     res = solve_rom(build_segment(opts), [load_case(n) for n in (
         "axial_rotation_left", "axial_rotation_right")], keep_solutions=True)
     left, right = res["axial_rotation_left"], res["axial_rotation_right"]

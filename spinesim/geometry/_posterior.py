@@ -104,9 +104,11 @@ class _Trajectory:
                             "with the pillars at the lamina (canal_depth_mm behind the body); "
                             "lower it or raise canal_depth_mm")
         lo, hi = 0.0, self.dims.canal_depth_mm
-        while self.pedicle(hi) < MIN_PEDICLE_MM:
+        for _ in range(60):  # the furthest forward the pillars may go
+            if self.pedicle(hi) >= MIN_PEDICLE_MM:
+                break
             hi *= 0.5
-        if self.crossings(hi)[which] > target:
+        if self.pedicle(hi) < MIN_PEDICLE_MM or self.crossings(hi)[which] > target:
             raise MeshError(f"{level}: {key}={target:g} would leave a pedicle shorter than "
                             f"{MIN_PEDICLE_MM:g} mm (the shortest is "
                             f"{self.crossings(hi)[which]:.1f} mm); raise it")
