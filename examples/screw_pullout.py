@@ -9,17 +9,17 @@ the bone), the transverse load (N), the largest micromotion (µm), the screw's p
 strength predicted from the bone its thread holds in (Chapman's thread shear-out with the
 bone's shear strength, ``spinesim.failure.pullout``; it does not depend on the interface
 stiffness) and the safety factor against it. The loads are what the rod puts on the screw
-heads; only their share between screws and cage moves with the tie factor (0.5-20 % for
-10 -> 0.1 at resolution 1.0), while the micromotion grows 2-5x. The table is written to
+heads; only their share between screws and cage moves with the tie factor (1-31 % for
+10 -> 0.1 at resolution 1.0), while the micromotion grows 6-13x. The table is written to
 ``OUT/screw_pullout.csv``.
 
 Where the predicted strength comes from is tabulated per scenario, screw and bone region of
 the thread (``spinesim.screw_pullout.thread_strengths``: thread length, modulus, shear
-strength, strength and share) in ``OUT/thread_strength.csv``: in the generated segment 28 of
-the 35 mm of thread lie in the posterior elements, which hold 99 % of it.
+strength, strength and share) in ``OUT/thread_strength.csv``: in the generated segment 15.6
+of the 35 mm of thread lie in the posterior elements, which hold 97-99 % of it.
 
 Run: ``python examples/screw_pullout.py [scenario.toml ...] [--out results/screw_pullout]
-[--resolution 1.0] [--tie-factors 10 1 0.1]`` (1 min 45 s for the three scenarios and
+[--resolution 1.0] [--tie-factors 10 1 0.1]`` (1 min 15 s for the three scenarios and
 three tie factors at resolution 1.0 on a 2-core machine, with the thread table).
 """
 
