@@ -286,10 +286,9 @@ def test_posterior_elements_keep_their_size_under_refinement():
 
 
 def test_screw_trajectories_run_inside_the_pedicles(fused):
-    """Each screw runs from its entry through posterior-element cells to the body wall, then
-    through cancellous bone to its tip; the wall lies where the chord leaves the body path:
-    chord (entry to anterior cortex, the cited pedicle chord length) minus the body's chord
-    along the axis (from the elliptical section of the generator)."""
+    """Each screw runs from its entry through posterior-element cells to the body wall, which
+    it meets ``pedicle_path_length_mm`` from the entry, then through cancellous bone to its
+    tip."""
     seg = fused
     assert {(s.level, s.side) for s in seg.screws} == {(lv, sd) for lv in ("L4", "L5")
                                                        for sd in ("left", "right")}
@@ -333,16 +332,23 @@ def test_screw_chord_equals_the_cited_pedicle_chord_length(fused):
         f"{s.level} {s.side} {s.length_mm + s.tip_to_cortex_mm:.2f} mm" for s in fused.screws))
 
 
-def test_laminae_slope_forward_from_the_midline_to_the_pillars(fused):
+def test_laminae_slope_forward_from_the_midline_to_the_pillars(intact):
     """The arch's anterior face: the lamina canal_depth_mm behind the body at the midline,
-    the pillars (and transverse processes) further forward; the ligamentum flavum still
-    inserts along the sloped laminae."""
+    the pillars (and transverse processes) further forward; the ligamentum flavum inserts
+    along the whole sloped lamina, not only at the midline."""
     from spinesim.geometry import lamina_front_y
+    from spinesim.model.segment_tissues import ligament_insertions
 
-    d = fused.dimensions["L4"]
+    seg, _ = intact
+    d = seg.dimensions["L4"]
     y = lamina_front_y(d, np.array([0.0, d.canal_width_mm / 2, d.canal_width_mm]))
     assert y[0] == pytest.approx(-d.endplate_depth_mm / 2 - d.canal_depth_mm)
     assert y[1] == y[2] > y[0] + 5.0
+    frame = seg.frames["L4"]
+    lf = ligament_insertions(seg, "L4", "L5")["LF"][:, 0]
+    local = (seg.mesh.points[lf] - frame[:3, 3]) @ frame[:3, :3]
+    assert np.abs(local[:, 0]).max() > d.canal_width_mm / 4
+    assert np.all(np.abs(local[:, 1] - lamina_front_y(d, local[:, 0])) < 3.0)
 
 
 @pytest.mark.parametrize("levels", ["L3-L5", "L5-S1"])
