@@ -42,24 +42,22 @@ def _pedicle_root(s: int, alpha: float, x_q: float, y_c: float, a: float, b: flo
     """Local (x, y) where the pedicle axis of side ``s`` meets the body's elliptical wall."""
     u = np.array([-s * np.sin(alpha), np.cos(alpha)])
     q = np.array([s * x_q, y_c])
-    A = (u[0] / a) ** 2 + (u[1] / b) ** 2
-    B = 2 * (q[0] * u[0] / a ** 2 + q[1] * u[1] / b ** 2)
-    C = (q[0] / a) ** 2 + (q[1] / b) ** 2 - 1
-    disc = B * B - 4 * A * C
-    if disc <= 0:
+    near, far = _crossings(q, u, a, b)
+    if not near < far:                               # missed (NaN) or only touched
         raise MeshError(f"{level}: the pedicle axis misses the vertebral body; check "
                         "canal_width_mm, pedicle_width_mm and pedicle_transverse_angle_deg")
-    return q + u * (-B - np.sqrt(disc)) / (2 * A)
+    return q + u * near
 
 
 def _crossings(p: np.ndarray, u: np.ndarray, a: float, b: float) -> tuple[float, float]:
     """Distances (mm) from ``p`` along ``u`` to the near and far crossings of the ellipse
-    (semi-axes a along x, b along y); NaN when the line misses it."""
+    (semi-axes a along x, b along y; equal where the line touches it); NaN when the line
+    misses it. The one line-ellipse intersection of this module."""
     A = (u[0] / a) ** 2 + (u[1] / b) ** 2
     B = 2 * (p[0] * u[0] / a ** 2 + p[1] * u[1] / b ** 2)
     C = (p[0] / a) ** 2 + (p[1] / b) ** 2 - 1
     disc = B * B - 4 * A * C
-    if disc <= 0:
+    if disc < 0:
         return float("nan"), float("nan")
     return float((-B - np.sqrt(disc)) / (2 * A)), float((-B + np.sqrt(disc)) / (2 * A))
 
@@ -357,12 +355,6 @@ def ellipse_exit(local_point: np.ndarray, local_dir: np.ndarray, a: float, b: fl
     """Distance (mm) from a point inside the ellipse along a direction (x, y used) to the
     ellipse; NaN when the point is outside."""
     p, u = local_point[:2], local_dir[:2]
-    A = (u[0] / a) ** 2 + (u[1] / b) ** 2
-    B = 2 * (p[0] * u[0] / a ** 2 + p[1] * u[1] / b ** 2)
-    C = (p[0] / a) ** 2 + (p[1] / b) ** 2 - 1
-    disc = B * B - 4 * A * C
-    if A <= 0 or disc < 0:
+    if not np.any(u) or (p[0] / a) ** 2 + (p[1] / b) ** 2 > 1:   # no direction, or outside
         return float("nan")
-    if C > 0:
-        return float("nan")
-    return float((-B + np.sqrt(disc)) / (2 * A))
+    return _crossings(p, u, a, b)[1]
