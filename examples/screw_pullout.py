@@ -8,7 +8,9 @@ the fused segment is solved in its day-0 state under the peak of every daily act
 the bone), the transverse load (N), the largest micromotion (µm), the screw's pullout
 strength predicted from the bone its thread holds in (Chapman's thread shear-out with the
 bone's shear strength, ``spinesim.failure.pullout``; it does not depend on the interface
-stiffness) and the safety factor against it. The loads are what the rod puts on the screw
+stiffness) and the safety factor against it. Where the largest micromotion is: which tied
+node (0 at the entry), the bone region holding it, and the motion there along and across the
+screw axis (µm). The loads are what the rod puts on the screw
 heads; only their share between screws and cage moves with the tie factor (1-31 % for
 10 -> 0.1 at resolution 1.0), while the micromotion grows 6-13x. The table is written to
 ``OUT/screw_pullout.csv``.
@@ -91,10 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     print("screw loads on the bone, day 0, peak of each activity (pullout > 0: out of the "
           "bone)")
     print(f"{'scenario':30s} {'tie':>5s} {'activity':12s} {'screw':9s} {'pullout':>8s} "
-          f"{'transverse':>10s} {'micromotion':>11s} {'strength':>8s} {'safety':>7s}")
+          f"{'transverse':>10s} {'micromotion':>11s} {'at node (0 = entry)':28s} "
+          f"{'axial':>7s} {'normal':>7s} {'strength':>8s} {'safety':>7s}")
     for r in table.itertuples():
+        at = f"{r.micromotion_node:2d} of {r.screw_nodes:2d}, {r.micromotion_region}"
         print(f"{r.scenario:30s} {r.tie_factor:5g} {r.activity:12s} {r.screw:9s} "
               f"{r.pullout_n:6.1f} N {r.transverse_n:8.1f} N {r.max_micromotion_um:8.1f} µm "
+              f"{at:28s} {r.micromotion_axial_um:7.1f} {r.micromotion_normal_um:7.1f} "
               f"{r.strength_n:6.0f} N {r.safety_factor:7.3g}")
     print(f"table: {args.out / 'screw_pullout.csv'}")
     threads = run_threads(args.out, args.scenarios, args.resolution)

@@ -37,7 +37,9 @@ THREAD_COLUMNS = ("screw", "region", "thread_mm", "modulus_mpa", "shear_strength
                   "strength_n", "share")
 #: Columns of :func:`day0_screw_loads`'s table.
 SCREW_LOAD_COLUMNS = ("activity", "screw", "pullout_n", "transverse_n", "max_micromotion_um",
-                      "strength_n", "safety_factor")
+                      "micromotion_node", "screw_nodes", "micromotion_region",
+                      "micromotion_axial_um", "micromotion_normal_um", "strength_n",
+                      "safety_factor")
 
 
 def day0_screw_loads(scenario: Scenario | None = None, resolution: float | None = None,
@@ -54,6 +56,10 @@ def day0_screw_loads(scenario: Scenario | None = None, resolution: float | None 
     DataFrame, one row per (activity, screw), columns :data:`SCREW_LOAD_COLUMNS`:
     ``pullout_n`` (N, along the screw axis, positive out of the bone, negative pushed in),
     ``transverse_n`` (N), ``max_micromotion_um`` (µm, largest over the screw's tied nodes),
+    where it is: ``micromotion_node`` (the tied node, counted from 0 at the entry; the tip
+    is ``screw_nodes - 1``), ``micromotion_region`` (the bone region of the cell holding
+    that node) and the motion there along and across the screw axis
+    (``micromotion_axial_um``, ``micromotion_normal_um``, µm),
     ``strength_n`` (N, the screw's predicted pullout strength, or
     ``loosening.pullout_strength_n`` when set) and ``safety_factor`` (strength over the
     pullout load; inf for a screw pushed in).
@@ -62,14 +68,18 @@ def day0_screw_loads(scenario: Scenario | None = None, resolution: float | None 
     seg, active, solutions = day0_activity_peaks(scenario, resolution)
     strength = pullout_strengths(scenario, seg)
     hw = seg.hardware
+    region = _tie_regions(seg)
     rows = []
     for activity, sol in zip(active, solutions):
         _, tie = hardware_results(hw, sol)
         names = np.asarray(tie.screw, dtype=str)
         for screw, load in screw_loads(tie.screw, tie.force_n, tie.axis).items():
-            micro = float(tie.micromotion_um[names == screw].max())
+            on = np.flatnonzero(names == screw)
+            at = on[np.argmax(tie.micromotion_um[on])]
             safety = strength[screw] / load.pullout_n if load.pullout_n > 0 else np.inf
-            rows.append((activity.name, screw, load.pullout_n, load.transverse_n, micro,
+            rows.append((activity.name, screw, load.pullout_n, load.transverse_n,
+                         float(tie.micromotion_um[at]), int(tie.index[at]), len(on),
+                         str(region[at]), float(tie.axial_um[at]), float(tie.normal_um[at]),
                          strength[screw], safety))
     logger.info("day-0 screw loads of %d activities, %d screws", len(active),
                 len(rows) // max(len(active), 1))
@@ -98,12 +108,11 @@ def thread_strengths(scenario: Scenario | None = None, resolution: float | None 
     """
     scenario = Scenario.default() if scenario is None else scenario
     seg = graft_state_segment(scenario, resolution, 0.0)  # refuses a construct without screws
-    mesh, ties = seg.geometry.mesh, seg.hardware.ties.values()
+    ties = seg.hardware.ties.values()
     screw = np.array([s for t in ties for s in t["screw"]], dtype=str)
     host = np.concatenate([t["host_cell"] for t in ties])
     length = np.concatenate([t["tributary_mm"] for t in ties])
-    tags, which = np.unique(mesh.solid_regions[host], return_inverse=True)
-    region = np.array([mesh.region_names.get(int(r), str(r)) for r in tags], dtype=str)[which]
+    region = _tie_regions(seg)
     shear = bone_shear_strength_mpa(seg.E[host],
                                     scenario.get("loosening.bone_shear_strength_ratio"))
     outer, tsf = thread_geometry(scenario, seg)
@@ -118,3 +127,12 @@ def thread_strengths(scenario: Scenario | None = None, resolution: float | None 
     table = pd.DataFrame(rows, columns=list(THREAD_COLUMNS[:-1]))
     table["share"] = table["strength_n"] / table.groupby("screw")["strength_n"].transform("sum")
     return table
+
+
+def _tie_regions(seg) -> np.ndarray:
+    """Bone region name of the cell holding each tied screw node, in the order of the ties
+    (and of :class:`spinesim.model.hardware.ScrewInterfaceResult`)."""
+    mesh = seg.geometry.mesh
+    host = np.concatenate([t["host_cell"] for t in seg.hardware.ties.values()])
+    tags, which = np.unique(mesh.solid_regions[host], return_inverse=True)
+    return np.array([mesh.region_names.get(int(r), str(r)) for r in tags], dtype=str)[which]

@@ -153,6 +153,14 @@ def test_screw_pullout_script_loads_do_not_follow_the_interface_stiffness(tmp_pa
     assert lift.loc["L4 left", "pullout_n"] > 0 and lift.loc["L5 left", "pullout_n"] < 0
     assert np.all(stiff["strength_n"] > 0) and lift["safety_factor"].min() > 2.0
     assert np.array_equal(stiff["strength_n"], soft["strength_n"])
+    # where the largest micromotion is: the L4 screws toggle about the pedicle, so it sits at
+    # the tip, in the cancellous body (resolutions 0.4-1.5, measured); split along and across
+    # the axis
+    l4 = stiff.xs("L4 left", level="screw")
+    assert np.all(l4["micromotion_node"] == l4["screw_nodes"] - 1)
+    assert set(l4["micromotion_region"]) == {"cancellous"}
+    assert np.allclose(np.hypot(table["micromotion_axial_um"], table["micromotion_normal_um"]),
+                       table["max_micromotion_um"], rtol=1e-9)
     threads = pd.read_csv(tmp_path / "thread_strength.csv")  # where that strength comes from
     per_screw = threads.groupby("screw")["strength_n"].sum()
     assert np.allclose(per_screw[stiff.index.get_level_values("screw")], stiff["strength_n"])
