@@ -217,6 +217,20 @@ def test_missing_folder_and_foreign_database_are_reported(tmp_path):
         ResultsStore(foreign)
 
 
+def test_foreign_database_is_refused_for_writing_and_left_as_it_was(tmp_path):
+    foreign = tmp_path / "results.sqlite"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.commit()
+    conn.close()
+    before = foreign.read_bytes()
+    with pytest.raises(StoreError, match=r"results\.sqlite: not a spinesim results store "
+                                         r"\(no 'cases' table\)"):
+        ResultsStore(foreign)
+    assert foreign.read_bytes() == before  # no 'cases' table added, not switched to WAL
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.sqlite"]
+
+
 def test_readonly_store_reads_and_never_writes(tmp_path):
     path = tmp_path / "s.sqlite"
     with pytest.raises(StoreError, match=r"s\.sqlite.* does not exist"):
