@@ -28,6 +28,8 @@ import logging
 import math
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from spinesim import __version__
@@ -73,7 +75,10 @@ def _rom(args: argparse.Namespace) -> int:
     opts = SegmentOptions(**generator, bone_quality=args.bone_quality,
                           rho_app_g_cm3=args.bone_density, cage_material=args.cage_material,
                           mesh_path=args.mesh, dimensions=dims.items if dims else ())
-    out = rom_study(opts, moment_nm=args.moment, preload_n=args.preload)
+    shaped_by = nullcontext() if dims is None else _geometry_from(
+        "rom", f"--dimensions {args.dimensions}")
+    with shaped_by:
+        out = rom_study(opts, moment_nm=args.moment, preload_n=args.preload)
     if dims is not None:
         out["dimensions"] = dims.as_dict()
     model = (f"given mesh {args.mesh} (as meshed: no soft tissue, screws or rods added)"
@@ -308,7 +313,8 @@ def _run(args: argparse.Namespace) -> int:
     _check_timeline("run", scenario)
     plots = False if args.no_plots else None
     check_output_folder(out, scenario, plots=plots)  # a folder named report.json, before the work
-    result = run_timeline(scenario)
+    with _geometry_from("run", scenario.source):
+        result = run_timeline(scenario)
     files = write_report(result, scenario, out, plots=plots)
     print((out / "report.txt").read_text(encoding="utf-8"), end="")
     print(f"{len(files)} files written to {out}/")
@@ -325,6 +331,19 @@ def _check_timeline(command: str, scenario) -> None:
         segment_options(scenario)
     except SpinesimError as exc:
         raise SystemExit(f"spinesim {command}: {scenario.source}: {exc}") from None
+
+
+@contextmanager
+def _geometry_from(command: str, where: str) -> Iterator[None]:
+    """Name ``where`` (the scenario or dimensions file whose values shape the segment) in a
+    MeshError raised inside: a cage or a dimension that does not fit is found only while the
+    geometry is built, and its message names the keys but not the file."""
+    from spinesim.errors import MeshError
+
+    try:
+        yield
+    except MeshError as exc:
+        raise SystemExit(f"spinesim {command}: {where}: {exc}") from None
 
 
 def _nearest_existing(path: Path) -> Path:
