@@ -405,6 +405,9 @@ def _plot(args: argparse.Namespace) -> int:
     from spinesim.figures import render_folder
 
     folder = Path(args.dir)
+    if folder.is_file():
+        raise SystemExit(f"spinesim plot: {args.dir}: is a file, not a folder; "
+                         + _result_folder_of(folder))
     if not folder.is_dir():
         raise SystemExit(f"spinesim plot: {args.dir}: no such folder (give the output folder "
                          "of `spinesim run`, `spinesim risk -o` or `spinesim sweep`)")
@@ -412,6 +415,19 @@ def _plot(args: argparse.Namespace) -> int:
     paths = render_folder(folder, out)
     print(f"{len(paths)} figures written to {out}/: " + ", ".join(p.name for p in paths))
     return 0
+
+
+def _result_folder_of(path: Path) -> str:
+    """What to give ``spinesim plot`` instead of the file ``path``: the result folder it
+    belongs to (its folder, or the one above for a file of fields/ or plots/), else a result
+    folder of any command."""
+    for folder in (path.parent, path.parent.parent):
+        for command, marker in _RESULT_MARKERS.items():
+            if (folder / marker).is_file():
+                return (f"give the result folder it belongs to: spinesim plot {folder} "
+                        f"(written by `spinesim {command}`)")
+    return ("give the output folder of `spinesim run`, `spinesim risk -o` or "
+            "`spinesim sweep`")
 
 
 def _positive(kind: str, lo: float, hi: float, unit: str):
