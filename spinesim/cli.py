@@ -70,6 +70,7 @@ def _rom(args: argparse.Namespace) -> int:
         _check_output_file("rom", "--json", args.json)
     _check_mesh_options(args)
     dims = _dimensions_file(args.dimensions) if args.dimensions is not None else None
+    _check_rom_options(args, dims)
     generator = {name: getattr(args, dest) for dest, name, _ in _GENERATOR_OPTIONS
                  if dest != "dimensions" and getattr(args, dest) is not None}
     opts = SegmentOptions(**generator, bone_quality=args.bone_quality,
@@ -125,6 +126,32 @@ def _check_mesh_options(args: argparse.Namespace) -> None:
                          "to a given mesh (it is the model as meshed: no generated geometry, "
                          "screws, rods or soft tissue); with --mesh give only --moment, "
                          "--preload, --bone-quality, --bone-density, --cage-material, --json")
+
+
+def _check_rom_options(args: argparse.Namespace, dims) -> None:
+    """Refuse, before the work and naming the flags, what the segment builder would refuse
+    under its own parameter names (``levels``, ``rho_app_g_cm3``, ``quality``, ``dimensions``):
+    a --levels that is not a span of vertebrae, --bone-density with --bone-quality osteoporotic,
+    a --dimensions table for a vertebra outside --levels."""
+    from spinesim.errors import SpinesimError
+    from spinesim.geometry.lumbar import parse_levels
+    from spinesim.model.segment import SegmentOptions
+
+    levels = SegmentOptions.levels if args.levels is None else args.levels
+    try:
+        span = parse_levels(levels, given_as=f"--levels {levels}")
+    except SpinesimError as exc:
+        raise SystemExit(f"spinesim rom: {exc}") from None
+    if args.bone_density is not None and args.bone_quality != "healthy":
+        raise SystemExit(f"spinesim rom: --bone-density {args.bone_density:g} with --bone-quality "
+                         f"{args.bone_quality}: give one or the other (the density already sets "
+                         "the cancellous modulus)")
+    outside = [lv for lv, _ in dims.items if lv not in span] if dims is not None else []
+    if outside:
+        given = "" if args.levels is not None else " (the default)"
+        raise SystemExit(f"spinesim rom: --dimensions {args.dimensions}: "
+                         f"[segment.dimensions.{outside[0]}] is given, but --levels "
+                         f"{levels}{given} spans {', '.join(span)}")
 
 
 def _dimensions_file(path: str):
@@ -465,7 +492,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--preload", type=_positive("--preload", 0.0, 3000.0, "N"), default=0.0,
                    help="compressive follower preload in N (default 0)")
     m.add_argument("--bone-density", type=_positive("--bone-density", 0.05, 1.0, "g/cm3"),
-                   help="cancellous apparent density in g/cm3 (Morgan et al. 2003 modulus)")
+                   help="cancellous apparent density in g/cm3 (Morgan et al. 2003 modulus); "
+                   "healthy bone only, not with --bone-quality osteoporotic")
     m.add_argument("--bone-quality", choices=("healthy", "osteoporotic"), default="healthy")
     m.add_argument("--resolution", type=_positive("--resolution", 0.3, 4.0, "(-)"),
                    help=f"mesh resolution (default {DEFAULT_RESOLUTION})")
