@@ -28,6 +28,8 @@ import logging
 import math
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from spinesim import __version__
@@ -68,12 +70,16 @@ def _rom(args: argparse.Namespace) -> int:
         _check_output_file("rom", "--json", args.json)
     _check_mesh_options(args)
     dims = _dimensions_file(args.dimensions) if args.dimensions is not None else None
+    _check_rom_options(args, dims)
     generator = {name: getattr(args, dest) for dest, name, _ in _GENERATOR_OPTIONS
                  if dest != "dimensions" and getattr(args, dest) is not None}
     opts = SegmentOptions(**generator, bone_quality=args.bone_quality,
                           rho_app_g_cm3=args.bone_density, cage_material=args.cage_material,
                           mesh_path=args.mesh, dimensions=dims.items if dims else ())
-    out = rom_study(opts, moment_nm=args.moment, preload_n=args.preload)
+    shaped_by = nullcontext() if dims is None else _geometry_from(
+        "rom", f"--dimensions {args.dimensions}")
+    with shaped_by:
+        out = rom_study(opts, moment_nm=args.moment, preload_n=args.preload)
     if dims is not None:
         out["dimensions"] = dims.as_dict()
     model = (f"given mesh {args.mesh} (as meshed: no soft tissue, screws or rods added)"
@@ -120,6 +126,32 @@ def _check_mesh_options(args: argparse.Namespace) -> None:
                          "to a given mesh (it is the model as meshed: no generated geometry, "
                          "screws, rods or soft tissue); with --mesh give only --moment, "
                          "--preload, --bone-quality, --bone-density, --cage-material, --json")
+
+
+def _check_rom_options(args: argparse.Namespace, dims) -> None:
+    """Refuse, before the work and naming the flags, what the segment builder would refuse
+    under its own parameter names (``levels``, ``rho_app_g_cm3``, ``quality``, ``dimensions``):
+    a --levels that is not a span of vertebrae, --bone-density with --bone-quality osteoporotic,
+    a --dimensions table for a vertebra outside --levels."""
+    from spinesim.errors import SpinesimError
+    from spinesim.geometry.lumbar import parse_levels
+    from spinesim.model.segment import SegmentOptions
+
+    levels = SegmentOptions.levels if args.levels is None else args.levels
+    try:
+        span = parse_levels(levels, given_as=f"--levels {levels}")
+    except SpinesimError as exc:
+        raise SystemExit(f"spinesim rom: {exc}") from None
+    if args.bone_density is not None and args.bone_quality != "healthy":
+        raise SystemExit(f"spinesim rom: --bone-density {args.bone_density:g} with --bone-quality "
+                         f"{args.bone_quality}: give one or the other (the density already sets "
+                         "the cancellous modulus)")
+    outside = [lv for lv, _ in dims.items if lv not in span] if dims is not None else []
+    if outside:
+        given = "" if args.levels is not None else " (the default)"
+        raise SystemExit(f"spinesim rom: --dimensions {args.dimensions}: "
+                         f"[segment.dimensions.{outside[0]}] is given, but --levels "
+                         f"{levels}{given} spans {', '.join(span)}")
 
 
 def _dimensions_file(path: str):
@@ -308,7 +340,8 @@ def _run(args: argparse.Namespace) -> int:
     _check_timeline("run", scenario)
     plots = False if args.no_plots else None
     check_output_folder(out, scenario, plots=plots)  # a folder named report.json, before the work
-    result = run_timeline(scenario)
+    with _geometry_from("run", scenario.source):
+        result = run_timeline(scenario)
     files = write_report(result, scenario, out, plots=plots)
     print((out / "report.txt").read_text(encoding="utf-8"), end="")
     print(f"{len(files)} files written to {out}/")
@@ -325,6 +358,19 @@ def _check_timeline(command: str, scenario) -> None:
         segment_options(scenario)
     except SpinesimError as exc:
         raise SystemExit(f"spinesim {command}: {scenario.source}: {exc}") from None
+
+
+@contextmanager
+def _geometry_from(command: str, where: str) -> Iterator[None]:
+    """Name ``where`` (the scenario or dimensions file whose values shape the segment) in a
+    MeshError raised inside: a cage or a dimension that does not fit is found only while the
+    geometry is built, and its message names the keys but not the file."""
+    from spinesim.errors import MeshError
+
+    try:
+        yield
+    except MeshError as exc:
+        raise SystemExit(f"spinesim {command}: {where}: {exc}") from None
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -386,6 +432,9 @@ def _plot(args: argparse.Namespace) -> int:
     from spinesim.figures import render_folder
 
     folder = Path(args.dir)
+    if folder.is_file():
+        raise SystemExit(f"spinesim plot: {args.dir}: is a file, not a folder; "
+                         + _result_folder_of(folder))
     if not folder.is_dir():
         raise SystemExit(f"spinesim plot: {args.dir}: no such folder (give the output folder "
                          "of `spinesim run`, `spinesim risk -o` or `spinesim sweep`)")
@@ -393,6 +442,19 @@ def _plot(args: argparse.Namespace) -> int:
     paths = render_folder(folder, out)
     print(f"{len(paths)} figures written to {out}/: " + ", ".join(p.name for p in paths))
     return 0
+
+
+def _result_folder_of(path: Path) -> str:
+    """What to give ``spinesim plot`` instead of the file ``path``: the result folder it
+    belongs to (its folder, or the one above for a file of fields/ or plots/), else a result
+    folder of any command."""
+    for folder in (path.parent, path.parent.parent):
+        for command, marker in _RESULT_MARKERS.items():
+            if (folder / marker).is_file():
+                return (f"give the result folder it belongs to: spinesim plot {folder} "
+                        f"(written by `spinesim {command}`)")
+    return ("give the output folder of `spinesim run`, `spinesim risk -o` or "
+            "`spinesim sweep`")
 
 
 def _positive(kind: str, lo: float, hi: float, unit: str):
@@ -430,7 +492,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--preload", type=_positive("--preload", 0.0, 3000.0, "N"), default=0.0,
                    help="compressive follower preload in N (default 0)")
     m.add_argument("--bone-density", type=_positive("--bone-density", 0.05, 1.0, "g/cm3"),
-                   help="cancellous apparent density in g/cm3 (Morgan et al. 2003 modulus)")
+                   help="cancellous apparent density in g/cm3 (Morgan et al. 2003 modulus); "
+                   "healthy bone only, not with --bone-quality osteoporotic")
     m.add_argument("--bone-quality", choices=("healthy", "osteoporotic"), default="healthy")
     m.add_argument("--resolution", type=_positive("--resolution", 0.3, 4.0, "(-)"),
                    help=f"mesh resolution (default {DEFAULT_RESOLUTION})")

@@ -439,7 +439,7 @@ def risk(scenario: Scenario | None = None, *, samples: int | None = None,
     errors = tuple(f"sample {i}: {e}" for i, e in zip(bad.index, bad["error"]))
     if ok.empty:
         first = f"; first error: {errors[0]}" if errors else ""
-        raise RiskError(f"all {n} Monte Carlo samples failed{first}")
+        raise RiskError(f"{scenario.source}: all {n} Monte Carlo samples failed{first}")
     probabilities = _probabilities(ok, level)
     sensitivity, constant = _sensitivity(ok, list(inputs))
     seconds = time.perf_counter() - t0

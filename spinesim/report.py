@@ -34,6 +34,18 @@ file in plain words, never a temporary name. Not atomic: a crash or kill of the 
 of the earlier run's and this run's entries, and a hidden staging folder holding the rest;
 every single file is still whole (each is written to a temporary name and renamed). Parent
 folders of a new output folder are created and stay even when the run then fails.
+
+A run killed while it writes (``kill -9``, a power cut) leaves its staging folder behind. A
+run holds an exclusive lock (``flock``) on its staging folder from right after making it until
+it is done, and the system drops the lock when the process ends, however it ends. So the next
+:func:`write_report` into the same output folder first removes each ``.<name>.partial-*``
+folder inside and next to it whose lock it can take, when the folder is at least
+:data:`STALE_AFTER_S` old (that covers the instant between making a folder and locking it, and
+clocks of a network file server a little behind). The staging folder of a concurrent run is
+locked and left alone. Where there are no such locks (no ``fcntl``, as on Windows; a file
+system that refuses them) nothing is removed. Not protected: two machines writing into one
+output folder at the same moment over a network file system whose locks each machine keeps to
+itself (NFS mounted with ``local_lock``).
 """
 
 from __future__ import annotations
@@ -42,6 +54,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -54,6 +67,11 @@ from spinesim.atomic import _umask, atomic_path, json_safe, write_csv, write_jso
 from spinesim.errors import SpinesimError
 from spinesim.figures import PLOTS, render_plots
 from spinesim.outcomes import FAILURE_MODES, first_week, outcomes
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so no staging folder is ever judged stale
+    fcntl = None
 
 if TYPE_CHECKING:
 
@@ -69,6 +87,8 @@ __all__ = ["PLOTS", "REPORT_FILES", "check_output_folder", "report_dict", "repor
 REPORT_FILES = ("report.json", "report.txt", "timeline.csv", "scenario.toml")
 #: Folders of a run folder; with REPORT_FILES the entries a rerun replaces or removes.
 REPORT_FOLDERS = ("fields", "plots")
+#: Age in s from which an unlocked staging folder is a killed run's leftover (module notes).
+STALE_AFTER_S = 60.0
 _MODE_TEXT = {"insufficient_support": "insufficient support (screw loosening)",
               "hardware_fatigue": "hardware fatigue (rod/screw crack)",
               "nonunion": "nonunion (no bridging bone)"}
@@ -287,14 +307,9 @@ def write_report(result: TimelineResult, scenario: Scenario, out_dir: str | os.P
     out = Path(out_dir)
     report = report_dict(result, scenario)
     draw = scenario.get("output.plots") if plots is None else plots
-    stage = _staging_folder(out)
-    try:
+    with _staging(out) as stage:
         names = _write_staged(stage, out, result, scenario, report, draw=draw, vtu=vtu)
         _move_into_place(stage, out, {Path(n).parts[0] for n in names})
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-        if stage.exists():
-            log.warning("output folder %s: could not remove the staging folder %s", out, stage)
     log.info("output folder %s: %d files written", out, len(names))
     return [out / n for n in names]
 
@@ -329,6 +344,68 @@ def _staging_folder(out: Path) -> Path:
         doing = "write in" if target.is_dir() else "create"
         raise SpinesimError(f"output folder {out}: cannot {doing} it ({exc.strerror})") from exc
     return stage
+
+
+@contextmanager
+def _staging(out: Path) -> Iterator[Path]:
+    """A new staging folder for ``out`` (:func:`_staging_folder`), locked until it is removed
+    at the end; the leftovers of killed runs are removed first (module notes)."""
+    _remove_stale_staging(out)
+    stage = _staging_folder(out)
+    lock = _try_lock(stage)
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if stage.exists():
+            log.warning("output folder %s: could not remove the staging folder %s", out, stage)
+        if lock is not None:
+            os.close(lock)
+
+
+def _try_lock(folder: Path) -> int | None:
+    """An open descriptor of ``folder`` holding an exclusive ``flock`` on it; None if there
+    are no such locks here or another process holds one."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Remove the staging folders of killed runs inside and next to ``out``: at least
+    :data:`STALE_AFTER_S` old and not locked (module notes). Never fails: a folder that cannot
+    be judged or removed stays."""
+    target = out.resolve()
+    prefix = f".{target.name}.partial-"
+    for where in (target, target.parent):
+        try:
+            with os.scandir(where) as entries:
+                found = [Path(e.path) for e in entries
+                         if e.name.startswith(prefix) and e.is_dir(follow_symlinks=False)]
+        except OSError:  # not there (a new output folder) or not readable
+            continue
+        for folder in found:
+            with suppress(OSError):
+                if time.time() - folder.lstat().st_mtime < STALE_AFTER_S:
+                    continue
+                lock = _try_lock(folder)
+                if lock is None:  # a live run's, or no locks to tell by
+                    continue
+                try:
+                    shutil.rmtree(folder)
+                    log.info("output folder %s: removed %s, left by a run that was killed",
+                             out, folder)
+                finally:
+                    os.close(lock)
 
 
 @contextmanager

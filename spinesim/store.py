@@ -195,7 +195,9 @@ class ResultsStore:
     Parameters
     ----------
     path : str or os.PathLike
-        Database file; created if missing. Its folder must exist.
+        Database file; created if missing. Its folder must exist. An existing database with
+        tables but no ``cases`` table (another program's) is refused with a StoreError and
+        left as it was.
     version : str, optional
         spinesim version recorded with each case and used for its key;
         ``spinesim.__version__`` by default.
@@ -282,6 +284,9 @@ class ResultsStore:
 
     def _setup(self, conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
+        # before anything is written: another program's database is refused, not given a
+        # 'cases' table (nor switched to WAL)
+        self._check_schema(conn, new_ok=True)
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
         if mode.lower() != "wal":  # persistent in the file: set once, by its creator
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -313,11 +318,14 @@ class ResultsStore:
 
         return self._prepared(conn, "read", prepare)
 
-    def _check_schema(self, conn: sqlite3.Connection) -> None:
-        """StoreError unless ``conn`` holds a ``cases`` table of this schema version."""
+    def _check_schema(self, conn: sqlite3.Connection, *, new_ok: bool = False) -> None:
+        """StoreError unless ``conn`` holds a ``cases`` table of this schema version or, with
+        ``new_ok``, is an empty database (no table at all: a store about to be created)."""
         user_version = conn.execute("PRAGMA user_version").fetchone()[0]
         columns = tuple(r[1] for r in conn.execute("PRAGMA table_info(cases)"))
         if not columns:
+            if new_ok and conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None:
+                return
             raise StoreError(f"{self.path}: not a spinesim results store (no 'cases' table)")
         if user_version > _SCHEMA_VERSION or set(_COLUMNS) - set(columns):
             raise StoreError(

@@ -616,6 +616,7 @@ def _run_into(out_dir: str | os.PathLike, cases: list[dict], description: Mappin
     _check_run_args(run_kw.get("workers", 1), scheduler)
     with _dask_client(scheduler) as client:
         out_dir.mkdir(parents=True, exist_ok=True)
+        _open_store(out_dir / STORE_NAME).close()  # another program's file: refused first
         write_json(out_dir / "sweep.json", description)
         df = run_sweep(cases, fn, out_dir / STORE_NAME, scheduler=client, **run_kw)
         write_table(df, out_dir)

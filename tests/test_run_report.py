@@ -8,6 +8,7 @@ import json
 import math
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -342,6 +343,40 @@ def test_no_plots_rerun_removes_the_earlier_figures(run_dir, tmp_path):
     assert (folder / "plots").is_dir()
     assert main(["run", "-o", str(folder), *RERUN, "--no-plots"]) == 0
     assert not (folder / "plots").exists()
+    _only_this_run(folder)
+
+
+def _staging_left(where, name, *, age_s):
+    """A staging folder ``where/name`` holding a half-written timeline.csv, ``age_s`` old."""
+    folder = where / name
+    folder.mkdir()
+    (folder / "timeline.csv").write_text("week,")
+    then = time.time() - age_s
+    os.utime(folder, (then, then))
+    return folder
+
+
+def test_a_killed_runs_staging_folders_are_removed_by_the_next_run(run_dir, tmp_path):
+    """Staging folders of killed runs (old, unlocked), inside the output folder and next to
+    it, go with the next run into it; a concurrent run's (locked) and a just-made one stay,
+    as does another output folder's."""
+    fcntl = pytest.importorskip("fcntl")
+    folder = _earlier_run(run_dir, tmp_path)
+    killed = [_staging_left(folder, ".out.partial-k1ll3d01", age_s=3600),
+              _staging_left(tmp_path, ".out.partial-k1ll3d02", age_s=3600)]
+    live = _staging_left(folder, ".out.partial-l1v3l1v3", age_s=3600)
+    kept = [live, _staging_left(folder, ".out.partial-n3wn3wn3", age_s=0),
+            _staging_left(tmp_path, ".other.partial-0th3r0th", age_s=3600)]
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as the run writing into it holds
+        assert main(["run", "-o", str(folder), *RERUN, "--no-plots"]) == 0
+    finally:
+        os.close(fd)
+    assert [p for p in killed if p.exists()] == []
+    assert [p for p in kept if not (p / "timeline.csv").is_file()] == []
+    for p in kept:
+        shutil.rmtree(p)
     _only_this_run(folder)
 
 

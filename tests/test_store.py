@@ -205,16 +205,32 @@ def test_corrupt_file_gives_an_error_naming_the_file(tmp_path):
         ResultsStore(path)
 
 
+def _other_programs_database(path, table="notes (text TEXT)"):
+    """An SQLite file written by another program: one table ``table``; returns its bytes."""
+    conn = sqlite3.connect(path)
+    conn.execute(f"CREATE TABLE {table}")
+    conn.commit()
+    conn.close()
+    return path.read_bytes()
+
+
 def test_missing_folder_and_foreign_database_are_reported(tmp_path):
     with pytest.raises(StoreError, match=r"folder .*nowhere.* does not exist"):
         ResultsStore(tmp_path / "nowhere" / "s.sqlite")
     foreign = tmp_path / "foreign.sqlite"
-    conn = sqlite3.connect(foreign)
-    conn.execute("CREATE TABLE cases (id INTEGER)")
-    conn.commit()
-    conn.close()
+    _other_programs_database(foreign, "cases (id INTEGER)")
     with pytest.raises(StoreError, match=r"foreign\.sqlite.*not a spinesim results store"):
         ResultsStore(foreign)
+
+
+def test_foreign_database_is_refused_for_writing_and_left_as_it_was(tmp_path):
+    foreign = tmp_path / "results.sqlite"
+    before = _other_programs_database(foreign)
+    with pytest.raises(StoreError, match=r"results\.sqlite: not a spinesim results store "
+                                         r"\(no 'cases' table\)"):
+        ResultsStore(foreign)
+    assert foreign.read_bytes() == before  # no 'cases' table added, not switched to WAL
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.sqlite"]
 
 
 def test_readonly_store_reads_and_never_writes(tmp_path):
@@ -233,11 +249,7 @@ def test_readonly_store_reads_and_never_writes(tmp_path):
             store.put(case_key(p), p, {"v": 2}, 1.0)
     assert path.read_bytes() == before
     other = tmp_path / "other.sqlite"
-    conn = sqlite3.connect(other)
-    conn.execute("CREATE TABLE notes (text TEXT)")
-    conn.commit()
-    conn.close()
-    before = other.read_bytes()
+    before = _other_programs_database(other)
     with pytest.raises(StoreError, match=r"other\.sqlite: not a spinesim results store "
                                          r"\(no 'cases' table\)"):
         ResultsStore(other, readonly=True)

@@ -62,22 +62,27 @@ ENDPLATE_THICKNESS_MM = 0.25
 _CORE_FRACTION = 0.35      # O-grid core half-size over the semi-axes (intact; modelling choice)
 
 
-def parse_levels(levels: str | Sequence[str]) -> tuple[str, ...]:
-    """``"L4-L5"`` or ``("L3", "L4", "L5")`` -> adjacent vertebrae, cranial to caudal."""
+def parse_levels(levels: str | Sequence[str], *, given_as: str | None = None
+                 ) -> tuple[str, ...]:
+    """``"L4-L5"`` or ``("L3", "L4", "L5")`` -> adjacent vertebrae, cranial to caudal.
+
+    ``given_as`` names the value in a MeshError (default ``levels='L4-L5'``), e.g. as the
+    command-line flag the user typed (``--levels L4-L5``).
+    """
+    where = f"levels={levels!r}" if given_as is None else given_as
     if isinstance(levels, str):
         parts = [p.strip().upper() for p in levels.replace("/", "-").split("-")]
         if len(parts) != 2:
-            raise MeshError(f"levels={levels!r}: write two vertebrae such as 'L4-L5'")
+            raise MeshError(f"{where}: write two vertebrae such as 'L4-L5'")
     else:
         parts = [str(p).strip().upper() for p in levels]
     for p in parts:
         if p not in LEVELS:
-            raise MeshError(f"levels={levels!r}: unknown vertebra {p!r}; allowed: "
-                            f"{', '.join(LEVELS)}")
+            raise MeshError(f"{where}: unknown vertebra {p!r}; allowed: {', '.join(LEVELS)}")
     i0, i1 = LEVELS.index(parts[0]), LEVELS.index(parts[-1])
     names = LEVELS[i0:i1 + 1]
     if i1 <= i0 or (not isinstance(levels, str) and tuple(parts) != names):
-        raise MeshError(f"levels={levels!r}: need two or more adjacent vertebrae, cranial first "
+        raise MeshError(f"{where}: need two or more adjacent vertebrae, cranial first "
                         "(e.g. 'L4-L5', 'L3-L5')")
     return names
 
