@@ -126,14 +126,13 @@ def test_bad_input_raises_an_error_naming_the_key(call, words):
 
 
 # ----------------------------------------------------------------------------- the mesh
-def test_default_segment_is_valid_fast_and_has_every_intact_region(intact):
-    seg, seconds = intact
+def test_default_segment_is_valid_and_has_every_intact_region(intact):
+    seg, _ = intact
     check_mesh(seg.mesh, "L4-L5 intact")
     names = set(seg.mesh.region_names.values())
     assert names == set(INTACT)
     for name in INTACT:
         assert seg.mesh.cells_in_region(name).any(), name
-    assert seconds < 10.0
     assert seg.quality["min_scaled_jacobian"] > 0.3
     assert seg.tie_groups == ()          # conforming: posterior elements share body nodes
 

@@ -386,4 +386,3 @@ def test_end_to_end_with_the_real_timeline(tmp_path, capsys):
         assert p["samples"] == 2 and p["failures"] in (0, 1, 2)
         assert 0.0 <= p["low"] <= p["probability"] <= p["high"] <= 1.0
     assert "nonunion" in capsys.readouterr().out
-    assert seconds < 60.0, f"the end-to-end risk run took {seconds:.0f} s"
