@@ -187,7 +187,7 @@ def test_rom_command_takes_the_dimensions_of_a_scenario_fragment(tmp_path, capsy
     assert data["dimensions"] == {"L4": {"endplate_width_mm": 52.0}}
     for text, message in (
             ("[segment.dimensions.L3]\nendplate_width_mm = 52.0\n",
-             "dimensions given for L3, which is not one of the vertebrae L4-L5"),
+             "[segment.dimensions.L3] is given, but --levels L4-L5 (the default) spans L4, L5"),
             ("[segment.dimensions.L4]\nendplate_widht_mm = 52.0\n",
              "did you mean 'endplate_width_mm'?"),
             ("[bone]\nquality = 'healthy'\n", "no [segment.dimensions.<vertebra>] table"),
