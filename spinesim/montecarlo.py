@@ -220,6 +220,20 @@ def _base(scenario: Scenario, seed: int, resolution: float | None,
                         f"{problems}") from exc
 
 
+def _check_geometry(base: Scenario) -> None:
+    """Refuse a scenario whose segment cannot be meshed before any sample runs: no uncertain
+    input is geometric (:func:`spinesim.scenario_schema.uncertain_fields`: moduli, loads,
+    healing, interface and fatigue parameters), so every sample would fail the same way, one
+    after the other (about 12 minutes for 1,000 samples at resolution 1)."""
+    from spinesim.model.segment import segment_geometry
+    from spinesim.simulate import segment_options
+
+    try:
+        segment_geometry(segment_options(base))
+    except SpinesimError as exc:
+        raise RiskError(f"{base.source}: {exc}") from None
+
+
 def _bounds(f: Field) -> tuple[float, float]:
     """Closed interval of allowed values of a numeric field (open bounds nudged inside)."""
     lo = -math.inf if f.low is None else float(f.low)
@@ -419,6 +433,7 @@ def risk(scenario: Scenario | None = None, *, samples: int | None = None,
         logger.info("%d of %d samples repeat an earlier one and share its run",
                     n - len(unique), n)
     if case_fn is None:  # the samples share segment models (module notes)
+        _check_geometry(base)
         case_fn = run_shared_case if len(unique) > 1 else run_case
     if out_dir is not None:
         out = Path(out_dir)

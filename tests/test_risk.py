@@ -386,3 +386,22 @@ def test_end_to_end_with_the_real_timeline(tmp_path, capsys):
         assert p["samples"] == 2 and p["failures"] in (0, 1, 2)
         assert 0.0 <= p["low"] <= p["probability"] <= p["high"] <= 1.0
     assert "nonunion" in capsys.readouterr().out
+
+
+def test_a_segment_that_cannot_be_meshed_is_refused_before_any_sample(tmp_path, monkeypatch):
+    """No uncertain input is geometric, so every sample of a scenario whose cage does not fit
+    would fail the same way: risk() meshes the base geometry once and refuses it, naming the
+    file and the keys, before the first sample runs."""
+    from spinesim.scenario_schema import uncertain_fields
+
+    geometric = ("segment.", "cage.", "hardware.screw.")
+    assert not [f.key for f in uncertain_fields() if f.key.startswith(geometric)]
+    ran = []
+    for name in ("run_case", "run_shared_case"):
+        monkeypatch.setattr(f"spinesim.montecarlo.{name}", lambda case: ran.append(case))
+    path = tmp_path / "wide_cage.toml"
+    path.write_text("[cage]\nwidth_mm = 60\ndepth_mm = 60\n")
+    with pytest.raises(RiskError) as err:
+        risk(Scenario.from_toml(path), samples=3, resolution=0.3, weeks=2)
+    assert str(err.value).startswith(f"{path}: cage 60.0 x 60.0 mm")
+    assert "cage.width_mm, cage.depth_mm" in str(err.value) and ran == []

@@ -44,7 +44,7 @@ from spinesim.model.segment_materials import cell_moduli, region_materials
 log = logging.getLogger(__name__)
 
 __all__ = ["CONSTRUCTS", "CaseResult", "Segment", "SegmentOptions", "build_segment",
-           "case_loads", "segment_solver", "solve_rom"]
+           "case_loads", "segment_geometry", "segment_solver", "solve_rom"]
 
 #: Default mesh resolution of the segment models: 61.4k DOF for intact L4-L5 (the issue asks
 #: for 50k-300k per level); intact ROM grows by 0.6-3.3 % from here to resolution 1.0.
@@ -207,23 +207,33 @@ class CaseResult:
     solution: object = None
 
 
-def _hardware(opts: SegmentOptions, geometry, E: np.ndarray):
-    from spinesim.model.hardware import Rod, Screw, build_hardware
+def _sides(construct: str) -> tuple[str, ...]:
+    """The sides a construct puts screws and a rod on."""
+    return () if construct in ("intact", "cage-only") else \
+        ("left",) if construct == "unilateral-cage" else ("left", "right")
 
-    sides = () if opts.construct in ("intact", "cage-only") else \
-        ("left",) if opts.construct == "unilateral-cage" else ("left", "right")
-    if opts.construct == "intact":
-        return None
-    screws = []
-    for t in geometry.screws:
-        if t.side not in sides:
-            continue
+
+def _screw_trajectories(opts: SegmentOptions, geometry) -> list:
+    """The screw trajectories of ``geometry`` that ``opts.construct`` instruments, each checked
+    to end inside its vertebral body (SpinesimError naming the screw otherwise)."""
+    used = [t for t in geometry.screws if t.side in _sides(opts.construct)]
+    for t in used:
         centre = geometry.frames[t.level][:3, 3]
         if not t.tip_inside_body and np.dot(t.tip - centre, t.direction) > 0.0:  # past the body
             raise SpinesimError(f"screw {t.level} {t.side}: a {t.length_mm:g} mm screw leaves the "
                                 f"vertebral body (its tip at {np.round(t.tip, 1).tolist()} mm lies "
                                 "outside it); use a shorter screw_length_mm "
                                 "(scenario: hardware.screw.length_mm)")
+    return used
+
+
+def _hardware(opts: SegmentOptions, geometry, E: np.ndarray):
+    from spinesim.model.hardware import Rod, Screw, build_hardware
+
+    if opts.construct == "intact":
+        return None
+    screws = []
+    for t in _screw_trajectories(opts, geometry):
         head = t.entry - opts.head_offset_mm * t.direction
         screws.append(Screw(f"{t.level} {t.side}", head=head, entry=t.entry,
                             direction=t.direction, length_mm=opts.screw_length_mm,
@@ -234,35 +244,46 @@ def _hardware(opts: SegmentOptions, geometry, E: np.ndarray):
     if not screws:
         return None
     rods = [Rod(f"rod {side}", tuple(f"{lvl} {side}" for lvl in geometry.levels),
-                opts.rod_diameter_mm, opts.rod_material) for side in sides]
+                opts.rod_diameter_mm, opts.rod_material) for side in _sides(opts.construct)]
     from spinesim.model.hardware import Interface
 
     iface = Interface(tie_factor=Interface().tie_factor * opts.interface_scale)
     return build_hardware(geometry.mesh, screws, rods, E, iface)
 
 
+def segment_geometry(opts: SegmentOptions | None = None):
+    """The meshed geometry of ``opts`` (generated, or imported from ``opts.mesh_path``), its
+    screws checked to end inside their vertebral bodies: the first step of
+    :func:`build_segment`, without materials, hardware or assembly (0.2 s at resolution
+    1), so a caller can refuse a cage, a dimension or a screw that does not fit before it
+    starts many runs. Raises MeshError or SpinesimError naming the scenario keys."""
+    opts = SegmentOptions() if opts is None else opts
+    from spinesim.geometry.lumbar import lumbar_segment
+
+    if opts.mesh_path is not None:
+        from spinesim.model.segment_import import import_segment_mesh
+
+        return import_segment_mesh(opts.mesh_path)
+    fused = opts.construct in _FUSED
+    instrumented = opts.construct not in ("intact", "cage-only")
+    geometry = lumbar_segment(opts.levels, construct="fused" if fused else "intact",
+                              resolution=opts.resolution, cage=_cage(opts) if fused else None,
+                              screw_levels=lumbar_levels(opts.levels) if instrumented else (),
+                              screw_diameter_mm=opts.screw_diameter_mm,
+                              screw_length_mm=opts.screw_length_mm,
+                              dimensions={lv: dict(kv) for lv, kv in opts.dimensions})
+    _screw_trajectories(opts, geometry)
+    return geometry
+
+
 def build_segment(opts: SegmentOptions | None = None) -> Segment:
     """Generate, mesh and assemble the segment model of ``opts`` (see the module notes)."""
     opts = SegmentOptions() if opts is None else opts
-    from spinesim.geometry.lumbar import lumbar_segment
     from spinesim.model.segment_tissues import segment_springs
 
     t0 = time.perf_counter()
     fused = opts.construct in _FUSED
-    instrumented = opts.construct not in ("intact", "cage-only")
-    if opts.mesh_path is not None:
-        from spinesim.model.segment_import import import_segment_mesh
-
-        geometry = import_segment_mesh(opts.mesh_path)
-    else:
-        geometry = lumbar_segment(opts.levels, construct="fused" if fused else "intact",
-                                  resolution=opts.resolution,
-                                  cage=_cage(opts) if fused else None,
-                                  screw_levels=lumbar_levels(opts.levels) if instrumented
-                                  else (),
-                                  screw_diameter_mm=opts.screw_diameter_mm,
-                                  screw_length_mm=opts.screw_length_mm,
-                                  dimensions={lv: dict(kv) for lv, kv in opts.dimensions})
+    geometry = segment_geometry(opts)
     t_geo = time.perf_counter()
     mesh = geometry.mesh
     mats = region_materials(bone_quality=opts.bone_quality, rho_app_g_cm3=opts.rho_app_g_cm3,
