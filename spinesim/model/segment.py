@@ -30,6 +30,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +41,10 @@ from spinesim.fem.dofs import DofLayout
 from spinesim.fem.static import LinearElasticModel
 from spinesim.model.loadcases import LoadCase, rom_deg
 from spinesim.model.segment_materials import cell_moduli, region_materials
+
+if TYPE_CHECKING:
+    from spinesim.geometry.segment import SegmentGeometry
+    from spinesim.model.segment_import import ImportedGeometry
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +256,8 @@ def _hardware(opts: SegmentOptions, geometry, E: np.ndarray):
     return build_hardware(geometry.mesh, screws, rods, E, iface)
 
 
-def segment_geometry(opts: SegmentOptions | None = None):
+def segment_geometry(opts: SegmentOptions | None = None
+                     ) -> SegmentGeometry | ImportedGeometry:
     """The meshed geometry of ``opts`` (generated, or imported from ``opts.mesh_path``), its
     screws checked to end inside their vertebral bodies: the first step of
     :func:`build_segment`, without materials, hardware or assembly (0.2 s at resolution
