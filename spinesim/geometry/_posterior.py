@@ -209,14 +209,14 @@ def build_arch(store: NodeStore, *, frame: Frame, a: float, b: float, dims, zl: 
     """
     k0, k1 = k_range
     Z = zl[k0:k1 + 1]
-    alpha = np.radians(dims.pedicle_transverse_angle_deg)
-    width = dims.pedicle_width_mm / np.cos(alpha)        # pillar face width along x
+    trajectory = _Trajectory(dims, a, b)                   # the screw path pillar_offset_mm sets
+    alpha, x_q = trajectory.alpha, trajectory.x_q          # pedicle axis at the pillar centre
+    width = dims.pedicle_width_mm / math.cos(alpha)        # pillar face width along x
     x_pi = 0.5 * dims.canal_width_mm
     x_po = x_pi + width
-    x_q = x_pi + 0.5 * width
     t_l = dims.lamina_thickness_mm
     x_sp = 0.5 * t_l                                       # spinous process half-width
-    y_c = -b - dims.canal_depth_mm                         # anterior face of the lamina
+    y_c = trajectory.y_c                                   # anterior face of the lamina
     shift = pillar_offset_mm(dims, a, b)                   # pillars that far in front of it
     y_tip = -b - dims.spinous_process_length_mm
     sp_len = (y_c - t_l) - y_tip
@@ -261,7 +261,7 @@ def build_arch(store: NodeStore, *, frame: Frame, a: float, b: float, dims, zl: 
                                ped[:, :, 0].ravel(), ped[:, :, -1].ravel()])
         sides[s] = np.unique(wall)
         u3 = np.array([u[0], u[1], 0.0])
-        entry = np.array([q[0], q[1], zc]) - (t_l / np.cos(alpha)) * u3
+        entry = np.array([q[0], q[1], zc]) - trajectory.back * u3
         axes[s] = (frame.apply(entry), frame.R @ u3)
     return Arch(np.concatenate(cells), ids, xyz, pillar_ix, lamina_iy, sides, axes)
 
