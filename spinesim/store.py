@@ -320,13 +320,18 @@ class ResultsStore:
 
     def _check_schema(self, conn: sqlite3.Connection, *, new_ok: bool = False) -> None:
         """StoreError unless ``conn`` holds a ``cases`` table of this schema version or, with
-        ``new_ok``, is an empty database (no table at all: a store about to be created)."""
-        user_version = conn.execute("PRAGMA user_version").fetchone()[0]
-        columns = tuple(r[1] for r in conn.execute("PRAGMA table_info(cases)"))
-        if not columns:
-            if new_ok and conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None:
+        ``new_ok``, is an empty database (no table at all: a store about to be created).
+
+        The tables are read in one query: with two reads, a store that another process
+        created between them (several workers opening one new store) looked like another
+        program's database, a table but no ``cases`` table."""
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "cases" not in tables:
+            if new_ok and not tables:
                 return
             raise StoreError(f"{self.path}: not a spinesim results store (no 'cases' table)")
+        user_version = conn.execute("PRAGMA user_version").fetchone()[0]
+        columns = tuple(r[1] for r in conn.execute("PRAGMA table_info(cases)"))
         if user_version > _SCHEMA_VERSION or set(_COLUMNS) - set(columns):
             raise StoreError(
                 f"results store {str(self.path)!r}: not a spinesim results store of "
