@@ -20,9 +20,16 @@ the thread (``spinesim.screw_pullout.thread_strengths``: thread length, modulus,
 strength, strength and share) in ``OUT/thread_strength.csv``: in the generated segment 15.6
 of the 35 mm of thread lie in the posterior elements, which hold 97-99 % of it.
 
+The posterior elements are one homogenized material (3 500 MPa) that osteoporosis leaves
+unscaled (no sourced factor). ``--posterior-scales`` repeats both tables with their modulus
+scaled (``bone.posterior_modulus_scale``, column ``posterior_scale``): 0.34 scales them like
+the osteoporotic cancellous bone, 0.01 (35 MPa) leaves no cortical bone in them at all, a
+lower bound on how much the posterior bone can soften the screws' hold.
+
 Run: ``python examples/screw_pullout.py [scenario.toml ...] [--out results/screw_pullout]
-[--resolution 1.0] [--tie-factors 10 1 0.1]`` (1 min 15 s for the three scenarios and
-three tie factors at resolution 1.0 on a 2-core machine, with the thread table).
+[--resolution 1.0] [--tie-factors 10 1 0.1] [--posterior-scales 1]`` (1 min 15 s for the
+three scenarios and three tie factors at resolution 1.0 on a 2-core machine, with the thread
+table; each further posterior scale adds about as much again).
 """
 
 from __future__ import annotations
@@ -35,47 +42,60 @@ HERE = Path(__file__).resolve().parent
 SCENARIOS = tuple(HERE / "scenarios" / f"{n}.toml" for n in
                   ("healthy_fusion", "osteoporotic_loosening", "smoker_nonunion_rod_fracture"))
 TIE_FACTORS = (10.0, 1.0, 0.1)
+POSTERIOR_SCALES = (1.0,)
+
+
+def _variants(path: Path, posterior_scales):
+    """(scale, scenario) of a scenario file for each posterior-modulus factor."""
+    from spinesim.scenario import Scenario
+
+    base = Scenario.from_toml(path)
+    for scale in posterior_scales:
+        yield float(scale), base.with_values({"bone.posterior_modulus_scale": float(scale)})
 
 
 def run(out: Path, scenarios=SCENARIOS, resolution: float | None = None,
-        tie_factors=TIE_FACTORS):
-    """The day-0 screw-load table of each scenario file and tie factor, one DataFrame with
-    ``scenario`` (file stem) and ``tie_factor`` columns, written atomically to
-    ``out/screw_pullout.csv``; returns it."""
+        tie_factors=TIE_FACTORS, posterior_scales=POSTERIOR_SCALES):
+    """The day-0 screw-load table of each scenario file, posterior-modulus factor and tie
+    factor, one DataFrame with ``scenario`` (file stem), ``posterior_scale`` and
+    ``tie_factor`` columns, written atomically to ``out/screw_pullout.csv``; returns it."""
     import pandas as pd
 
     from spinesim.atomic import write_csv
-    from spinesim.scenario import Scenario
     from spinesim.screw_pullout import day0_screw_loads
 
     tables = []
     for path in scenarios:
-        base = Scenario.from_toml(path)
-        for factor in tie_factors:
-            scenario = base.with_values({"loosening.bonded_tie_factor": float(factor)})
-            table = day0_screw_loads(scenario, resolution)
-            table.insert(0, "tie_factor", float(factor))
-            table.insert(0, "scenario", Path(path).stem)
-            tables.append(table)
+        for scale, base in _variants(path, posterior_scales):
+            for factor in tie_factors:
+                scenario = base.with_values({"loosening.bonded_tie_factor": float(factor)})
+                table = day0_screw_loads(scenario, resolution)
+                table.insert(0, "tie_factor", float(factor))
+                table.insert(0, "posterior_scale", scale)
+                table.insert(0, "scenario", Path(path).stem)
+                tables.append(table)
     table = pd.concat(tables, ignore_index=True)
     write_csv(out / "screw_pullout.csv", table, index=False)
     return table
 
 
-def run_threads(out: Path, scenarios=SCENARIOS, resolution: float | None = None):
-    """Each scenario file's thread-strength table by region, one DataFrame with a
-    ``scenario`` column, written atomically to ``out/thread_strength.csv``; returns it."""
+def run_threads(out: Path, scenarios=SCENARIOS, resolution: float | None = None,
+                posterior_scales=POSTERIOR_SCALES):
+    """Each scenario file's thread-strength table by region for each posterior-modulus factor,
+    one DataFrame with ``scenario`` and ``posterior_scale`` columns, written atomically to
+    ``out/thread_strength.csv``; returns it."""
     import pandas as pd
 
     from spinesim.atomic import write_csv
-    from spinesim.scenario import Scenario
     from spinesim.screw_pullout import thread_strengths
 
     tables = []
     for path in scenarios:
-        table = thread_strengths(Scenario.from_toml(path), resolution)
-        table.insert(0, "scenario", Path(path).stem)
-        tables.append(table)
+        for scale, scenario in _variants(path, posterior_scales):
+            table = thread_strengths(scenario, resolution)
+            table.insert(0, "posterior_scale", scale)
+            table.insert(0, "scenario", Path(path).stem)
+            tables.append(table)
     table = pd.concat(tables, ignore_index=True)
     write_csv(out / "thread_strength.csv", table, index=False)
     return table
@@ -88,26 +108,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resolution", type=float, help="coarser meshes for a quick look")
     ap.add_argument("--tie-factors", type=float, nargs="+", default=list(TIE_FACTORS),
                     help="bonded interface stiffness, x host E per mm of screw")
+    ap.add_argument("--posterior-scales", type=float, nargs="+",
+                    default=list(POSTERIOR_SCALES),
+                    help="factors on the posterior elements' modulus (3500 MPa), "
+                         "bone.posterior_modulus_scale")
     args = ap.parse_args(argv)
-    table = run(args.out, args.scenarios, args.resolution, args.tie_factors)
+    table = run(args.out, args.scenarios, args.resolution, args.tie_factors,
+                args.posterior_scales)
     print("screw loads on the bone, day 0, peak of each activity (pullout > 0: out of the "
           "bone)")
-    print(f"{'scenario':30s} {'tie':>5s} {'activity':12s} {'screw':9s} {'pullout':>8s} "
+    print(f"{'scenario':30s} {'post.':>5s} {'tie':>5s} {'activity':12s} {'screw':9s} {'pullout':>8s} "
           f"{'transverse':>10s} {'micromotion':>11s} {'at node (0 = entry)':28s} "
           f"{'axial':>7s} {'normal':>7s} {'strength':>8s} {'safety':>7s}")
     for r in table.itertuples():
         at = f"{r.micromotion_node:2d} of {r.screw_nodes:2d}, {r.micromotion_region}"
-        print(f"{r.scenario:30s} {r.tie_factor:5g} {r.activity:12s} {r.screw:9s} "
+        print(f"{r.scenario:30s} {r.posterior_scale:5g} {r.tie_factor:5g} {r.activity:12s} {r.screw:9s} "
               f"{r.pullout_n:6.1f} N {r.transverse_n:8.1f} N {r.max_micromotion_um:8.1f} µm "
               f"{at:28s} {r.micromotion_axial_um:7.1f} {r.micromotion_normal_um:7.1f} "
               f"{r.strength_n:6.0f} N {r.safety_factor:7.3g}")
     print(f"table: {args.out / 'screw_pullout.csv'}")
-    threads = run_threads(args.out, args.scenarios, args.resolution)
+    threads = run_threads(args.out, args.scenarios, args.resolution, args.posterior_scales)
     print("\nwhere the predicted pullout strength comes from (thread in each bone region)")
-    print(f"{'scenario':30s} {'screw':9s} {'region':12s} {'thread':>7s} {'E':>8s} "
+    print(f"{'scenario':30s} {'post.':>5s} {'screw':9s} {'region':12s} {'thread':>7s} {'E':>8s} "
           f"{'shear str.':>10s} {'strength':>8s} {'share':>6s}")
     for r in threads.itertuples():
-        print(f"{r.scenario:30s} {r.screw:9s} {r.region:12s} {r.thread_mm:4.1f} mm "
+        print(f"{r.scenario:30s} {r.posterior_scale:5g} {r.screw:9s} {r.region:12s} {r.thread_mm:4.1f} mm "
               f"{r.modulus_mpa:4.0f} MPa {r.shear_strength_mpa:6.2f} MPa {r.strength_n:6.0f} N "
               f"{100 * r.share:5.1f} %")
     print(f"table: {args.out / 'thread_strength.csv'}")

@@ -690,6 +690,15 @@ FIELDS: tuple[Field, ...] = (
           source=f"modelling default 1; range derived here from the spread of vertebral "
                  f"trabecular moduli in mechanical tests, 291 +- 113 MPa (mean +- SD, {_KK98}): "
                  "a uniform factor with mean 1 and the same relative SD, 0.39", confidence="M"),
+    Field("bone.posterior_modulus_scale", "float", 1.0,
+          "Factor on the posterior elements' homogenized modulus (3500 MPa), which "
+          "'bone.quality' leaves unscaled; 0.34 would scale them like osteoporotic cancellous "
+          "bone", "-", 0.01, 5.0,
+          bounds_note=_GUARD + "; 0.01 gives 35 MPa, about the osteoporotic cancellous "
+                      "modulus (34 MPa): posterior elements without any cortical bone",
+          source=f"modelling default 1 (3500 MPa: {_IJSS5781}); no osteoporotic scaling "
+                 "of the posterior elements is sourced (reference bone.md, 'Not sourced "
+                 "here'), so this factor is for sensitivity studies"),
     # -------------------------------------------------------------------------- hardware
     Field("hardware.rod.material", "str", "ti6al4v", "Rod alloy", "", choices=_MATERIALS,
           requires=_ROD,

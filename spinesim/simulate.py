@@ -276,6 +276,7 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
         rho_app_g_cm3=g("bone.apparent_density_g_cm3") if quality == "healthy" else None,
         density_relation=g("bone.density_relation") or d.density_relation,
         cancellous_scale=g("bone.cancellous_modulus_scale"),
+        posterior_scale=g("bone.posterior_modulus_scale"),
         rod_material=g("hardware.rod.material"), rod_diameter_mm=g("hardware.rod.diameter_mm"),
         screw_material=g("hardware.screw.material"),
         screw_diameter_mm=g("hardware.screw.diameter_mm"),

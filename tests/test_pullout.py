@@ -202,23 +202,29 @@ def test_predicted_strength_of_the_default_segment():
         assert healthy[screw] - porotic[screw] == pytest.approx(0.66 * share, rel=1e-9)
 
 
-def test_predicted_strength_is_linear_in_the_cancellous_modulus_factor():
-    """bone.cancellous_modulus_scale multiplies the cancellous cells' moduli and nothing
-    else, so each screw's strength is a + b x scale exactly (b its cancellous share)."""
+@pytest.mark.parametrize("key, region, modulus, other, other_modulus, scales", [
+    ("bone.cancellous_modulus_scale", "cancellous", 100.0, "cortical", 12000.0, (0.5, 1.0, 2.0)),
+    ("bone.posterior_modulus_scale", "posterior", 3500.0, "cancellous", 100.0, (0.25, 0.5, 1.0)),
+])
+def test_predicted_strength_is_linear_in_a_bone_modulus_factor(key, region, modulus, other,
+                                                               other_modulus, scales):
+    """bone.cancellous_modulus_scale and bone.posterior_modulus_scale multiply their
+    region's cell moduli and nothing else, so each screw's strength is a + b x scale exactly
+    (b the region's share of it)."""
     from spinesim.scenario import Scenario
     from spinesim.simulate import graft_state_segment, pullout_strengths
 
     got = {}
-    for scale in (0.5, 1.0, 2.0):
-        s = Scenario.default().with_values({"bone.cancellous_modulus_scale": scale})
+    for scale in scales:
+        s = Scenario.default().with_values({key: scale})
         seg = graft_state_segment(s, 0.4, 0.0)
         got[scale] = pullout_strengths(s, seg)
+        regions = seg.geometry.mesh.solid_regions
         mesh = seg.geometry.mesh
-        cancellous = mesh.solid_regions == mesh.region_id("cancellous")
-        assert np.allclose(seg.E[cancellous], 100.0 * scale)
-        assert np.allclose(seg.E[mesh.solid_regions == mesh.region_id("cortical")], 12000.0)
-    for screw in got[1.0]:
-        a, b, c = (got[x][screw] for x in (0.5, 1.0, 2.0))
+        assert np.allclose(seg.E[regions == mesh.region_id(region)], modulus * scale)
+        assert np.allclose(seg.E[regions == mesh.region_id(other)], other_modulus)
+    for screw in got[scales[1]]:
+        a, b, c = (got[x][screw] for x in scales)
         assert c - b == pytest.approx(2.0 * (b - a), rel=1e-9) and b > a
 
 

@@ -53,6 +53,25 @@ def test_density_relation_and_patient_factor_set_the_cancellous_modulus():
             region_materials(cancellous_scale=bad)
 
 
+def test_posterior_factor_scales_the_posterior_elements_only():
+    """bone.posterior_modulus_scale multiplies the homogenized 3500 MPa of the posterior
+    elements and no other region; bone quality does not scale them (no sourced factor)."""
+    third = region_materials(posterior_scale=0.34)
+    assert third["posterior"].E_mpa == pytest.approx(0.34 * 3500.0)
+    assert "bone.posterior_modulus_scale" in third["posterior"].source
+    for r in REGIONS:
+        if r != "posterior":
+            assert third[r] == region_materials()[r]
+    porotic = region_materials(bone_quality="osteoporotic")
+    assert porotic["posterior"] == region_materials()["posterior"]
+    both = region_materials(bone_quality="osteoporotic", cancellous_scale=2.0,
+                            posterior_scale=0.5)
+    assert (both["cancellous"].E_mpa, both["posterior"].E_mpa) == pytest.approx((68.0, 1750.0))
+    for bad in (0.0, -0.5, float("inf"), "soft", None):
+        with pytest.raises(MaterialError, match="posterior_scale"):
+            region_materials(posterior_scale=bad)
+
+
 def test_the_timeline_segment_uses_the_scenario_density_relation():
     """bone.density_relation reaches the segment (it was read but not used before)."""
     from spinesim.scenario import Scenario
@@ -65,6 +84,9 @@ def test_the_timeline_segment_uses_the_scenario_density_relation():
     assert (opts.rho_app_g_cm3, opts.density_relation, opts.cancellous_scale) == \
         (0.2, "kopperdahl2002", 1.5)
     assert segment_options(Scenario.default()).density_relation == "morgan2003"
+    assert segment_options(Scenario.default()).posterior_scale == 1.0
+    assert segment_options(Scenario.default().with_values(
+        {"bone.posterior_modulus_scale": 0.34})).posterior_scale == 0.34
     m = region_materials(rho_app_g_cm3=opts.rho_app_g_cm3,
                          density_relation=opts.density_relation,
                          cancellous_scale=opts.cancellous_scale)

@@ -74,6 +74,8 @@ class SegmentOptions:
     ``rho_app_g_cm3``, ``density_relation``, ``cancellous_scale``: the cancellous modulus
     from an apparent density and its relation (healthy bone), times a patient factor
     (:func:`spinesim.model.segment_materials.region_materials`).
+    ``posterior_scale``: factor on the posterior elements' homogenized modulus (3 500 MPa),
+    which bone quality leaves unscaled (no sourced osteoporotic factor).
     ``prestrain``: ligament and fibre strain in the neutral position (0: none; not sourced).
     ``interface_scale``: screw-bone interface stiffness relative to the bonded default
     (``spinesim.model.hardware.Interface``); < 1 for a loosened screw.
@@ -104,6 +106,7 @@ class SegmentOptions:
     rho_app_g_cm3: float | None = None
     density_relation: str = "morgan2003"
     cancellous_scale: float = 1.0
+    posterior_scale: float = 1.0
     rod_material: str = "ti6al4v"
     rod_diameter_mm: float = 5.5
     screw_material: str = "ti6al4v"
@@ -295,6 +298,7 @@ def build_segment(opts: SegmentOptions | None = None) -> Segment:
     mats = region_materials(bone_quality=opts.bone_quality, rho_app_g_cm3=opts.rho_app_g_cm3,
                             density_relation=opts.density_relation,
                             cancellous_scale=opts.cancellous_scale,
+                            posterior_scale=opts.posterior_scale,
                             cage_material=opts.cage_material)
     E, nu = cell_moduli(mesh, mats)
     if opts.soft_tissue and opts.mesh_path is None:

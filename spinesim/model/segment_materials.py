@@ -10,7 +10,7 @@ region         library material                       modifiers
 cortical       ``cortical_shell``                     bone quality (osteoporotic x 0.67)
 cancellous     ``cancellous_core``                    bone quality (x 0.34) or apparent density
 endplate       ``bony_endplate``                      —
-posterior      ``posterior_elements``                 —
+posterior      ``posterior_elements``                 patient factor (x ``posterior_scale``)
 annulus        ``annulus_ground``                     —
 nucleus        ``nucleus`` (nu 0.499)                 —
 cage           implant ``peek`` or ``ti6al4v``        cage material
@@ -54,7 +54,8 @@ class RegionMaterial:
 
 def region_materials(*, bone_quality: str = "healthy", rho_app_g_cm3: float | None = None,
                      density_relation: str = "morgan2003", cancellous_scale: float = 1.0,
-                     cage_material: str = "peek") -> dict[str, RegionMaterial]:
+                     posterior_scale: float = 1.0, cage_material: str = "peek"
+                     ) -> dict[str, RegionMaterial]:
     """Materials of all :data:`REGIONS` for a bone quality and a cage material.
 
     Parameters
@@ -69,12 +70,24 @@ def region_materials(*, bone_quality: str = "healthy", rho_app_g_cm3: float | No
     cancellous_scale : float
         Factor (> 0, -) on the cancellous modulus that bone quality or density give (the
         scenario's ``bone.cancellous_modulus_scale``: patient-to-patient variation).
+    posterior_scale : float
+        Factor (> 0, -) on the posterior elements' homogenized modulus (3 500 MPa; the
+        scenario's ``bone.posterior_modulus_scale``). Bone quality does not scale it: the
+        reference gives no osteoporotic factor for the posterior elements.
     cage_material : {"peek", "titanium"}
     """
-    scale = float(cancellous_scale)
-    if not (math.isfinite(scale) and scale > 0.0):
-        raise MaterialError(f"cancellous_scale = {cancellous_scale!r} must be a finite number "
-                            "> 0 (factor on the cancellous modulus)")
+    scales = {}                     # region -> (factor, scenario key)
+    for region, value, name, scenario_key in (
+            ("cancellous", cancellous_scale, "cancellous_scale", "bone.cancellous_modulus_scale"),
+            ("posterior", posterior_scale, "posterior_scale", "bone.posterior_modulus_scale")):
+        try:
+            factor = float(value)
+        except (TypeError, ValueError):
+            factor = math.nan
+        if not (math.isfinite(factor) and factor > 0.0):
+            raise MaterialError(f"{name} = {value!r} must be a finite number > 0 (factor on the "
+                                f"{region} modulus)")
+        scales[region] = (factor, scenario_key)
     bone = vertebral_bone(bone_quality, rho_app_g_cm3=rho_app_g_cm3,
                           relation=density_relation)
     key = str(cage_material).strip().lower()
@@ -89,11 +102,11 @@ def region_materials(*, bone_quality: str = "healthy", rho_app_g_cm3: float | No
                "nucleus": tissue_material("nucleus"),
                "graft": tissue_material("graft_day0")}
     out = {r: RegionMaterial(r, m.E_mpa, m.nu, m.name, m.source) for r, m in tissues.items()}
-    if scale != 1.0:
-        c = out["cancellous"]
-        out["cancellous"] = RegionMaterial("cancellous", c.E_mpa * scale, c.nu, c.material,
-                                           f"{c.source} Scaled by {scale:g} "
-                                           "(bone.cancellous_modulus_scale).")
+    for region, (factor, scenario_key) in scales.items():
+        if factor != 1.0:
+            c = out[region]
+            out[region] = RegionMaterial(region, c.E_mpa * factor, c.nu, c.material,
+                                         f"{c.source} Scaled by {factor:g} ({scenario_key}).")
     out["cage"] = RegionMaterial("cage", cage.E_mpa, float(cage.nu), cage.name, cage.source)
     return out
 
