@@ -117,24 +117,24 @@ def main(argv: list[str] | None = None) -> int:
                 args.posterior_scales)
     print("screw loads on the bone, day 0, peak of each activity (pullout > 0: out of the "
           "bone)")
-    print(f"{'scenario':30s} {'post.':>5s} {'tie':>5s} {'activity':12s} {'screw':9s} {'pullout':>8s} "
-          f"{'transverse':>10s} {'micromotion':>11s} {'at node (0 = entry)':28s} "
+    print(f"{'scenario':30s} {'post.':>5s} {'tie':>5s} {'activity':12s} {'screw':9s} "
+          f"{'pullout':>8s} {'transverse':>10s} {'micromotion':>11s} {'at node (0 = entry)':28s} "
           f"{'axial':>7s} {'normal':>7s} {'strength':>8s} {'safety':>7s}")
     for r in table.itertuples():
         at = f"{r.micromotion_node:2d} of {r.screw_nodes:2d}, {r.micromotion_region}"
-        print(f"{r.scenario:30s} {r.posterior_scale:5g} {r.tie_factor:5g} {r.activity:12s} {r.screw:9s} "
-              f"{r.pullout_n:6.1f} N {r.transverse_n:8.1f} N {r.max_micromotion_um:8.1f} µm "
-              f"{at:28s} {r.micromotion_axial_um:7.1f} {r.micromotion_normal_um:7.1f} "
-              f"{r.strength_n:6.0f} N {r.safety_factor:7.3g}")
+        print(f"{r.scenario:30s} {r.posterior_scale:5g} {r.tie_factor:5g} {r.activity:12s} "
+              f"{r.screw:9s} {r.pullout_n:6.1f} N {r.transverse_n:8.1f} N "
+              f"{r.max_micromotion_um:8.1f} µm {at:28s} {r.micromotion_axial_um:7.1f} "
+              f"{r.micromotion_normal_um:7.1f} {r.strength_n:6.0f} N {r.safety_factor:7.3g}")
     print(f"table: {args.out / 'screw_pullout.csv'}")
     threads = run_threads(args.out, args.scenarios, args.resolution, args.posterior_scales)
     print("\nwhere the predicted pullout strength comes from (thread in each bone region)")
-    print(f"{'scenario':30s} {'post.':>5s} {'screw':9s} {'region':12s} {'thread':>7s} {'E':>8s} "
-          f"{'shear str.':>10s} {'strength':>8s} {'share':>6s}")
+    print(f"{'scenario':30s} {'post.':>5s} {'screw':9s} {'region':12s} {'thread':>7s} "
+          f"{'E':>8s} {'shear str.':>10s} {'strength':>8s} {'share':>6s}")
     for r in threads.itertuples():
-        print(f"{r.scenario:30s} {r.posterior_scale:5g} {r.screw:9s} {r.region:12s} {r.thread_mm:4.1f} mm "
-              f"{r.modulus_mpa:4.0f} MPa {r.shear_strength_mpa:6.2f} MPa {r.strength_n:6.0f} N "
-              f"{100 * r.share:5.1f} %")
+        print(f"{r.scenario:30s} {r.posterior_scale:5g} {r.screw:9s} {r.region:12s} "
+              f"{r.thread_mm:4.1f} mm {r.modulus_mpa:4.0f} MPa {r.shear_strength_mpa:6.2f} MPa "
+              f"{r.strength_n:6.0f} N {100 * r.share:5.1f} %")
     print(f"table: {args.out / 'thread_strength.csv'}")
     return 0
 

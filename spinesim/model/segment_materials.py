@@ -10,7 +10,7 @@ region         library material                       modifiers
 cortical       ``cortical_shell``                     bone quality (osteoporotic x 0.67)
 cancellous     ``cancellous_core``                    bone quality (x 0.34) or apparent density
 endplate       ``bony_endplate``                      —
-posterior      ``posterior_elements``                 patient factor (x ``posterior_scale``)
+posterior      ``posterior_elements``                 sensitivity factor ``posterior_scale``
 annulus        ``annulus_ground``                     —
 nucleus        ``nucleus`` (nu 0.499)                 —
 cage           implant ``peek`` or ``ti6al4v``        cage material
