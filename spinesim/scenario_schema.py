@@ -991,6 +991,16 @@ FIELDS: tuple[Field, ...] = (
           requires=_SCREW, bounds_note=_NUMERIC_TIE,
           source="modelling default 1.0 (bonded): no day-0 interface stiffness is sourced; the "
                  "reference's loosening rule has the interface stiffen with osseointegration"),
+    Field("loosening.loosened_factor", "float", 0.5,
+          "A tied screw node counts as loosened when its interface stiffness falls below this "
+          "fraction of its day-0 stiffness", "-", 0.0, 1.0, low_open=True, requires=_SCREW,
+          source="modelling default 0.5 (half the day-0 stiffness lost), not sourced"),
+    Field("loosening.screw_share", "float", 0.5,
+          "A screw counts as loosened (insufficient support) when at least this share of its "
+          "tied nodes has loosened: 0.5 is most of its thread; a screw toggling about the "
+          "pedicle moves most at its tip, so a small share counts a loosened tip", "-", 0.0,
+          1.0, low_open=True, requires=_SCREW,
+          source="modelling default 0.5 ('most' of the thread), not sourced"),
     Field("loosening.transition_weeks", "float", 4.0,
           "Time constant (weeks) of the exponential approach of the interface stiffness "
           "to bonded or fibrous under sustained micromotion (63 % of the way after one "

@@ -28,6 +28,11 @@ def test_rule_from_default_scenario_uses_schema_values():
             r.transition_weeks) == (28.0, 150.0, 0.055, 4.0)
     assert loosening_rule({}) == r
     assert loosening_rule({"bone_threshold_um": 20.0}).bone_threshold_um == 20.0
+    assert (r.loosened_factor, r.screw_share) == (0.5, 0.5)
+    custom = loosening_rule(Scenario.default().with_values({"loosening.loosened_factor": 0.3,
+                                                             "loosening.screw_share": 0.1}))
+    assert (custom.loosened_factor, custom.screw_share) == (0.3, 0.1)
+    assert loosening_rule(Scenario.default(), screw_share=0.2).screw_share == 0.2
     assert r.between == "hold"
     linear = Scenario.default().with_values({"loosening.between": "linear"})
     assert loosening_rule(linear).between == "linear"
@@ -125,8 +130,9 @@ def test_loosened_screws_by_node_share():
     ({"transition_weeks": 0.0}, ["loosening.transition_weeks", "allowed range"]),
     ({"transition_weeks": float("nan")}, ["loosening.transition_weeks", "finite"]),
     ({"between": "sigmoid"}, ["between", "'hold', 'linear'"]),
-    ({"loosened_factor": 0.0}, ["loosened_factor", "(0, 1]"]),
-    ({"screw_share": 2.0}, ["screw_share", "(0, 1]"]),
+    ({"loosened_factor": 0.0}, ["loosening.loosened_factor = 0.0", "(0, 1]"]),
+    ({"screw_share": 2.0}, ["loosening.screw_share = 2.0", "(0, 1]"]),
+    ({"screw_share": float("nan")}, ["loosening.screw_share", "finite"]),
 ])
 def test_bad_parameters_give_clear_errors(kw, words):
     with pytest.raises(LooseningError) as err:

@@ -3,6 +3,7 @@ checks the direction of the response on short, coarse runs (resolution 0.3)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from spinesim.model.loadcases import LOAD_CASES, LoadCase
@@ -102,6 +103,26 @@ def test_the_mixed_zone_rule_loosens_only_when_linear():
     assert (linear[factors].iloc[-1] < 0.995).all()
     assert (linear[factors].diff().iloc[1:] <= 1e-12).all().all()  # loosening, week by week
     assert linear["max_micromotion_um"].iloc[-1] > hold["max_micromotion_um"].iloc[-1]
+
+
+def test_a_screw_loosened_at_its_tip_counts_only_with_a_small_screw_share():
+    """loosening.screw_share: a fibrous threshold a little under the day-0 micromotion lets
+    only the tied nodes near the L4 screws' tips (the screws toggle about the pedicle) turn
+    fibrous, within weeks at a one-week time constant. With the default share 0.5 (most of
+    the thread) no screw counts as loosened; with 0.05 the two L4 screws do. The interface
+    states are the same in both runs: the share only counts them."""
+    zone = {"loosening.bone_threshold_um": 0.05, "loosening.fibrous_threshold_um": 8.0,
+            "loosening.transition_weeks": 1.0}
+    most = _run(zone, weeks=3).timeline
+    tip = _run({**zone, "loosening.screw_share": 0.05}, weeks=3).timeline
+    factors = [c for c in most.columns if c.startswith("interface_factor_")]
+    assert most["max_micromotion_um"].iloc[0] > 8.0
+    assert np.allclose(most[factors], tip[factors], rtol=0, atol=1e-12)
+    last = most[factors].iloc[-1]
+    assert (last[["interface_factor_L4_left", "interface_factor_L4_right"]] < 0.95).all()
+    assert (last[["interface_factor_L5_left", "interface_factor_L5_right"]] == 1.0).all()
+    assert (most["loosened_screws"] == 0).all()
+    assert tip["loosened_screws"].iloc[-1] == 2
 
 
 def test_a_two_level_fusion_unites_when_both_levels_have_bridged():

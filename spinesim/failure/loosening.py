@@ -30,10 +30,10 @@ Carlo. The default "hold" between the thresholds is the literal reading of that 
 nothing about the mixed zone); "linear" is the alternative for sensitivity studies
 (``loosening.between`` in a scenario).
 
-Design choices (not sourced): ``tau`` is an exponential time constant (after ``tau`` weeks
-63 % of the way, after 3 ``tau`` 95 %); a node counts as loosened when ``f <
-loosened_factor`` (default 0.5: below half the bonded stiffness); a screw is loosened when at
-least ``screw_share`` (default 0.5, "most") of its tied nodes are.
+Design choices (not sourced; scenario fields too): ``tau`` is an exponential time constant
+(after ``tau`` weeks 63 % of the way, after 3 ``tau`` 95 %); a node counts as loosened when
+``f < loosened_factor`` (default 0.5: below half the bonded stiffness); a screw is loosened
+when at least ``screw_share`` (default 0.5, "most") of its tied nodes are.
 
 Both targets are ordered (1 >= clip(f) >= fibrous fraction), so more micromotion never gives a
 stiffer interface, for any state f.
@@ -69,6 +69,11 @@ class LooseningError(SpinesimError):
     """Loosening parameters or states are out of range (the message names key and value)."""
 
 
+#: The rule's numbers, each a scenario field ``loosening.<name>``.
+_NUMBERS = ("bone_threshold_um", "fibrous_threshold_um", "fibrous_stiffness_fraction",
+            "transition_weeks", "loosened_factor", "screw_share")
+
+
 def _checked(key: str, value: Any) -> float:
     try:
         return check(field(key), value)
@@ -93,7 +98,8 @@ class LooseningRule:
     between : {"hold", "linear"}
         Target between the thresholds (see the module table).
     loosened_factor : float
-        A node is loosened when its factor is below this, - (modelling default 0.5).
+        A node is loosened when its factor is below this, - in (0, 1] (modelling default
+        0.5).
     screw_share : float
         A screw is loosened when at least this share of its nodes is, - in (0, 1]
         (modelling default 0.5).
@@ -108,8 +114,7 @@ class LooseningRule:
     screw_share: float = 0.5
 
     def __post_init__(self) -> None:
-        for key in ("bone_threshold_um", "fibrous_threshold_um", "fibrous_stiffness_fraction",
-                    "transition_weeks"):
+        for key in _NUMBERS:
             object.__setattr__(self, key, _checked(f"loosening.{key}", getattr(self, key)))
         if self.bone_threshold_um >= self.fibrous_threshold_um:
             raise LooseningError(
@@ -118,14 +123,6 @@ class LooseningRule:
         if self.between not in BETWEEN_RULES:
             raise LooseningError(f"between = {self.between!r} is not one of the allowed "
                                  f"choices: {', '.join(map(repr, BETWEEN_RULES))}")
-        lf, share = float(self.loosened_factor), float(self.screw_share)
-        if not (math.isfinite(lf) and 0.0 < lf <= 1.0):
-            raise LooseningError(f"loosened_factor = {self.loosened_factor!r} is out of "
-                                 "range; allowed range (0, 1] (fraction of bonded stiffness)")
-        if not (math.isfinite(share) and 0.0 < share <= 1.0):
-            raise LooseningError(f"screw_share = {self.screw_share!r} is out of range; "
-                                 "allowed range (0, 1] (share of a screw's tied nodes)")
-
     # -- the rule ------------------------------------------------------------------------
     def target(self, factor: ArrayLike, micromotion_um: ArrayLike) -> np.ndarray:
         """Target factor T of each node for its micromotion (module table), -.
@@ -241,8 +238,8 @@ def loosening_rule(params: Any, **options: Any) -> LooseningRule:
         the ``loosening.*`` field names (with or without the ``loosening.`` prefix); a mapping
         without a key gets the schema default.
     **options
-        ``between`` (overrides ``loosening.between``), ``loosened_factor``, ``screw_share``
-        (see :class:`LooseningRule`).
+        Override the scenario's ``loosening.*`` of the same name (e.g. ``between``,
+        ``screw_share``; see :class:`LooseningRule`).
 
     Returns
     -------
@@ -250,10 +247,8 @@ def loosening_rule(params: Any, **options: Any) -> LooseningRule:
     """
     if isinstance(params, LooseningRule):
         return params
-    keys = ("bone_threshold_um", "fibrous_threshold_um", "fibrous_stiffness_fraction",
-            "transition_weeks")
     values = {}
-    for k in (*keys, "between"):
+    for k in (*_NUMBERS, "between"):
         key = f"loosening.{k}"
         if isinstance(params, Mapping):
             values[k] = params.get(key, params.get(k, field(key).default))
