@@ -149,6 +149,23 @@ def _rom_vs_intact(result: TimelineResult) -> dict[str, dict] | None:
     return out
 
 
+def _loosening(result: TimelineResult, scenario: Scenario) -> dict[str, Any] | None:
+    """The screw nearest to counting as loosened: the largest share of its tied nodes below
+    ``loosening.loosened_factor`` of their day-0 stiffness in any week, against
+    ``loosening.screw_share``; None without the per-screw columns."""
+    t = result.timeline
+    cols = [c for c in t.columns if c.startswith("loosened_share_")]
+    if not cols or t.empty:
+        return None
+    peak = t[cols].max()
+    col = str(peak.idxmax())
+    share = float(peak[col])
+    return {"screw": col[len("loosened_share_"):], "max_loosened_share": share,
+            "week": float(t["week"][t[col] == share].iloc[0]) if share > 0 else None,
+            "screw_share": float(scenario.get("loosening.screw_share")),
+            "loosened_factor": float(scenario.get("loosening.loosened_factor"))}
+
+
 def _levels(result: TimelineResult) -> dict[str, dict[str, Any]] | None:
     """Per fused level of a multi-level fusion: first bridged week and final bone fraction."""
     t = result.timeline
@@ -170,7 +187,10 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
     screw: damage per year, years to the first crack, critical point, safety factor; see
     :class:`spinesim.simulate.TimelineResult`), ``pullout`` (each screw's predicted pullout
     strength, the largest pullout and transverse loads, the screw nearest to pulling out, its
-    load, strength and safety factor, N),
+    load, strength and safety factor, N), ``loosening`` (the screw nearest to counting as
+    loosened: its largest share of tied nodes below ``loosening.loosened_factor`` of their
+    day-0 stiffness, the first week it reached it, and the ``loosening.screw_share`` from
+    which the screw counts as loosened),
     ``levels`` (a multi-level fusion: per fused level, e.g. ``"L3-L4"``, its first bridged
     week ``union_week`` or null and its graft's ``final_bone_fraction``; null for one level),
     ``rom_vs_intact`` (with ``output.intact_reference``, else null), ``scenario``
@@ -189,6 +209,7 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
         "rod_operating_points": _operating_points(result, scenario),
         "fatigue": info.get("fatigue", {}),
         "pullout": info.get("pullout"),
+        "loosening": _loosening(result, scenario),
         "levels": _levels(result),
         "model": model,
         "rom_vs_intact": _rom_vs_intact(result),
@@ -266,6 +287,17 @@ def report_text(report: dict[str, Any]) -> str:
     elif p and p.get("strength_n") is not None:
         lines.append(f"  screw pullout: no screw is pulled out of the bone (smallest strength "
                      f"{_fmt(p['strength_n'])} N)")
+    lo = report.get("loosening")
+    if lo and not lo["max_loosened_share"] > 0:
+        lines.append(f"  screw loosening: no tied node of any screw fell below "
+                     f"{_fmt(100.0 * lo['loosened_factor'])} % of its day-0 stiffness (a "
+                     f"screw counts as loosened from {_fmt(100.0 * lo['screw_share'])} % of "
+                     "its nodes)")
+    elif lo:
+        lines.append(f"  screw loosening: {lo['screw'].replace('_', ' ')} furthest, "
+                     f"{_fmt(100.0 * lo['max_loosened_share'])} % of its tied nodes below "
+                     f"{_fmt(100.0 * lo['loosened_factor'])} % of their day-0 stiffness (a "
+                     f"screw counts as loosened from {_fmt(100.0 * lo['screw_share'])} %)")
     if report.get("rom_vs_intact"):
         lines += ["", "ROM under the protocol moment and each activity's peak (deg, "
                   "one-sided): intact / fused at the end"]

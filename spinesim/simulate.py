@@ -181,7 +181,9 @@ class TimelineResult:
         screw ``micromotion_<screw>_um`` (µm, largest over its tied nodes),
         ``pullout_<screw>_n`` (N, its largest pullout load), ``interface_factor_<screw>``
         (mean interface stiffness over its tied nodes as a fraction of bonded: 1 bonded,
-        ``loosening.fibrous_stiffness_fraction`` loose),
+        ``loosening.fibrous_stiffness_fraction`` loose), ``loosened_share_<screw>`` (-,
+        share of its tied nodes below ``loosening.loosened_factor`` of their day-0
+        stiffness; the screw counts as loosened from ``loosening.screw_share``),
         per active activity ``activity_rom_<activity>_deg`` (rotation of the top vertebra
         about the activity's moment axis at its peak, deg), and per tissue phase
         ``fraction_<phase>`` (-, share of graft elements whose dominant
@@ -667,6 +669,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         # loosened: a screw whose interface lost more than the rule's share of its day-0
         # stiffness (bonded at day 0 by default; an unintegrated day-0 interface is not loose)
         loosened = sum(lrule.loosened_screws(factor / initial_factor, screw_names).values())
+        loose_nodes = lrule.loosened_nodes(factor / initial_factor)
         br = topology.bridging(state.is_bone())
         row = {"week": w1, "graft_bone_fraction": br.bone_fraction,
                "bridged": br.bridged, "max_graft_shear_strain": float(gamma.max(initial=0.0)),
@@ -684,7 +687,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
                "max_screw_pullout_n": float(loads.screw_load_n[:, 0].max(initial=0.0)),
                "max_screw_transverse_n": float(loads.screw_load_n[:, 1].max(initial=0.0))}
         row.update(_detail_columns(active, model.roms[len(ROM_COLUMNS):], screw_keys,
-                                   screw_of, loads, factor, level_keys, br,
+                                   screw_of, loads, factor, loose_nodes, level_keys, br,
                                    state.phase, volume))
         rows.append(row)
         seconds.append(time.perf_counter() - t0)
@@ -775,7 +778,8 @@ def _step_loads(responses: list[Response], counts: np.ndarray, rod_curve: tuple,
 
 def _detail_columns(active: list, activity_roms: list[float], screw_keys: list[str],
                     screw_of: np.ndarray, loads: _StepLoads, factor: np.ndarray,
-                    level_keys: list[str], bridging: Any, phase: np.ndarray,
+                    loose_nodes: np.ndarray, level_keys: list[str], bridging: Any,
+                    phase: np.ndarray,
                     volume: np.ndarray) -> dict:
     """The per-activity, per-screw, per-level and per-phase columns of one timeline row."""
     row = {f"activity_rom_{a.name}_deg": r for a, r in zip(active, activity_roms)}
@@ -783,6 +787,7 @@ def _detail_columns(active: list, activity_roms: list[float], screw_keys: list[s
         on = screw_of == i
         row[f"micromotion_{name}_um"] = float(loads.micromotion_um[on].max())
         row[f"interface_factor_{name}"] = float(factor[on].mean())
+        row[f"loosened_share_{name}"] = float(loose_nodes[on].mean())
         row[f"pullout_{name}_n"] = float(loads.screw_load_n[i, 0])
     for key, b in zip(level_keys, bridging.levels):  # a multi-level fusion: per level
         row[f"bridged_{key}"] = b.bridged

@@ -49,8 +49,10 @@ def test_timeline_has_one_row_per_week_and_finite_values(default_run):
     assert tuple(t.columns[:len(COLUMNS)]) == COLUMNS
     screws = default_run.info["screws"]
     assert screws == ["L4_left", "L4_right", "L5_left", "L5_right"]
-    extra = [f"micromotion_{s}_um" for s in screws] + [f"interface_factor_{s}" for s in screws]
+    extra = [f"{c}_{s}{u}" for s in screws for c, u in
+             (("micromotion", "_um"), ("interface_factor", ""), ("loosened_share", ""))]
     assert set(extra) <= set(t.columns)
+    assert (t[[f"loosened_share_{s}" for s in screws]] == 0.0).all().all()  # bonded
     phases = t[[c for c in t.columns if c.startswith("fraction_")]]
     assert phases.shape[1] == len(healing.Phase)
     assert np.allclose(phases.sum(axis=1), 1.0)

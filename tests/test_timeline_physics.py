@@ -121,6 +121,10 @@ def test_a_screw_loosened_at_its_tip_counts_only_with_a_small_screw_share():
     last = most[factors].iloc[-1]
     assert (last[["interface_factor_L4_left", "interface_factor_L4_right"]] < 0.95).all()
     assert (last[["interface_factor_L5_left", "interface_factor_L5_right"]] == 1.0).all()
+    shares = [f"loosened_share_{s}" for s in ("L4_left", "L4_right", "L5_left", "L5_right")]
+    assert np.array_equal(most[shares], tip[shares])
+    share = most[shares].iloc[-1]
+    assert (0.05 <= share[:2]).all() and (share[:2] < 0.5).all() and (share[2:] == 0).all()
     assert (most["loosened_screws"] == 0).all()
     assert tip["loosened_screws"].iloc[-1] == 2
 
