@@ -161,7 +161,7 @@ def _loosening(result: TimelineResult, scenario: Scenario) -> dict[str, Any] | N
     col = str(peak.idxmax())
     share = float(peak[col])
     return {"screw": col[len("loosened_share_"):], "max_loosened_share": share,
-            "week": float(t["week"][t[col] == share].iloc[0]) if share > 0 else None,
+            "week": float(t["week"].loc[t[col].idxmax()]) if share > 0 else None,
             "screw_share": float(scenario.get("loosening.screw_share")),
             "loosened_factor": float(scenario.get("loosening.loosened_factor"))}
 

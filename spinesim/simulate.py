@@ -668,8 +668,9 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         factor = lrule.step(factor, loads.micromotion_um, w1 - w0)
         # loosened: a screw whose interface lost more than the rule's share of its day-0
         # stiffness (bonded at day 0 by default; an unintegrated day-0 interface is not loose)
-        loosened = sum(lrule.loosened_screws(factor / initial_factor, screw_names).values())
-        loose_nodes = lrule.loosened_nodes(factor / initial_factor)
+        relative = factor / initial_factor
+        loosened = sum(lrule.loosened_screws(relative, screw_names).values())
+        loose_nodes = lrule.loosened_nodes(relative)
         br = topology.bridging(state.is_bone())
         row = {"week": w1, "graft_bone_fraction": br.bone_fraction,
                "bridged": br.bridged, "max_graft_shear_strain": float(gamma.max(initial=0.0)),

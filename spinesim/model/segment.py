@@ -274,10 +274,10 @@ def segment_geometry(opts: SegmentOptions | None = None
 
         return import_segment_mesh(opts.mesh_path)
     fused = opts.construct in _FUSED
-    instrumented = opts.construct not in ("intact", "cage-only")
     geometry = lumbar_segment(opts.levels, construct="fused" if fused else "intact",
                               resolution=opts.resolution, cage=_cage(opts) if fused else None,
-                              screw_levels=lumbar_levels(opts.levels) if instrumented else (),
+                              screw_levels=lumbar_levels(opts.levels) if _sides(opts.construct)
+                              else (),
                               screw_diameter_mm=opts.screw_diameter_mm,
                               screw_length_mm=opts.screw_length_mm,
                               dimensions={lv: dict(kv) for lv, kv in opts.dimensions})
