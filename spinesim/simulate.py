@@ -167,10 +167,10 @@ class TimelineResult:
         in the graft over the step's activity peaks (-), largest rod von Mises stress
         amplitude of the step (MPa), cumulative Miner damage of the most damaged rod and screw
         surface point (-), largest screw-bone micromotion (µm), number of loosened screws, ROM
-        under the protocol moment in flexion, extension, lateral bending and axial rotation
-        (deg, one-sided). Then the largest peak von Mises stress of rods and screws under
-        the step's activities (``max_rod_stress_mpa``, ``max_screw_stress_mpa``, MPa) and
-        whether a rod or screw fails statically in the step (``rod_overloaded``,
+        under the protocol moment and preload in flexion, extension, lateral bending and
+        axial rotation (deg, one-sided). Then the largest peak von Mises stress of rods and
+        screws under the step's activities (``max_rod_stress_mpa``, ``max_screw_stress_mpa``,
+        MPa) and whether a rod or screw fails statically in the step (``rod_overloaded``,
         ``screw_overloaded``, bool), and the volume-weighted median of the graft elements'
         octahedral shear strain (``median_graft_shear_strain``, -, 0 in a step without load
         cycles; unlike the maximum, which sits at the graft's corners against the stiff cage
@@ -292,6 +292,13 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
         dimensions=dims.items if (dims := g("segment.dimensions")) is not None else ())
 
 
+def protocol_cases(scenario: Scenario) -> list[LoadCase]:
+    """The ROM load cases of the in-vitro protocol: ``protocol.moment_nm`` (N·m) in each of
+    :data:`ROM_DIRECTIONS`, with the follower preload ``protocol.preload_n`` (N)."""
+    moment, preload = scenario.get("protocol.moment_nm"), scenario.get("protocol.preload_n")
+    return [LoadCase(d, LOAD_CASES[d], moment, preload) for d in ROM_DIRECTIONS]
+
+
 def healing_rule(scenario: Scenario) -> healing.Rule:
     """The mechanoregulation rule of ``healing.rule`` with its scenario parameters."""
     name = scenario.get("healing.rule")
@@ -405,8 +412,9 @@ def _fatigue_summary(results: list, cycles_per_year: np.ndarray, curve: tuple,
 def intact_rom(scenario: Scenario, resolution: float | None = None,
                activities: tuple = ()) -> dict[str, float]:
     """ROM (deg, one-sided) of the intact segment with the scenario's levels, bone and mesh
-    under the protocol moment, per :data:`ROM_COLUMNS` direction: the nonlinear model with
-    ligaments, annulus fibres and facet contact (:func:`spinesim.model.segment.solve_rom`).
+    under the protocol moment and preload (:func:`protocol_cases`), per :data:`ROM_COLUMNS`
+    direction: the nonlinear model with ligaments, annulus fibres and facet contact
+    (:func:`spinesim.model.segment.solve_rom`).
 
     With ``activities`` (:class:`spinesim.model.activity.ActivityLoad`), also the rotation
     (deg) about each activity's moment axis under its peak (moment and compression), keyed
@@ -418,8 +426,7 @@ def intact_rom(scenario: Scenario, resolution: float | None = None,
 
     opts = replace(segment_options(scenario, resolution), construct="intact", soft_tissue=True)
     seg = build_segment(opts)
-    moment = scenario.get("protocol.moment_nm")
-    cases = [LoadCase(d, LOAD_CASES[d], moment) for d in ROM_DIRECTIONS]
+    cases = protocol_cases(scenario)
     res = solve_rom(seg, cases)
     out = {c: float(res[d].rom_deg) for c, d in zip(ROM_COLUMNS, ROM_DIRECTIONS)}
     for a in activities:
@@ -620,7 +627,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     n_steps = max(1, math.ceil(total / step - 1e-9))
     moment = scenario.get("protocol.moment_nm")
     activity_cases = [a.load_case() for a in active]
-    rom_cases = [LoadCase(d, LOAD_CASES[d], moment) for d in ROM_DIRECTIONS]
+    rom_cases = protocol_cases(scenario)
     moduli = partial(healing.tissue_properties,
                      granulation_E_mpa=scenario.get("graft.initial_modulus_mpa"),
                      undrained=scenario.get("graft.drainage") == "undrained")

@@ -183,6 +183,17 @@ def test_unilateral_cage_runs_with_two_screws():
     assert len(r.timeline) == 1 and r.timeline["max_rod_stress_amplitude_mpa"].iloc[0] > 0
 
 
+def test_the_protocol_preload_reaches_the_rom_cases_and_only_them():
+    base = Scenario.default()
+    runs = [run_timeline(base.with_values({"protocol.preload_n": p}), weeks=1, resolution=RES,
+                         fields=False).timeline for p in (0.0, 500.0)]
+    rom = [c for c in runs[0].columns if c.startswith("rom_")]
+    assert len(rom) == 4 and not np.allclose(runs[0][rom], runs[1][rom], rtol=1e-3)
+    rest = [c for c in runs[0].select_dtypes("number").columns if c not in rom]
+    np.testing.assert_allclose(runs[1][rest].to_numpy(float), runs[0][rest].to_numpy(float),
+                               rtol=1e-9, atol=1e-12)
+
+
 def test_two_week_steps_give_one_row_per_step():
     s = Scenario.default().with_values({"timeline.step_weeks": 2.0})
     r = run_timeline(s, weeks=3, resolution=RES)
