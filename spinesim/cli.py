@@ -110,6 +110,7 @@ _GENERATOR_OPTIONS = (("levels", "levels", "--levels"), ("construct", "construct
                       ("rod_material", "rod_material", "--rod-material"),
                       ("rod_diameter", "rod_diameter_mm", "--rod-diameter"),
                       ("fibre_target", "fibre_target_deg", "--fibre-target"),
+                      ("cage_interface", "cage_interface", "--cage-interface"),
                       ("dimensions", "dimensions", "--dimensions"))
 
 
@@ -503,11 +504,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rod diameter in mm (default 5.5)")
     m.add_argument("--cage-material", choices=("peek", "titanium"), default="peek",
                    help="cage material, also of the cage region of a --mesh (default peek)")
+    m.add_argument("--cage-interface", choices=("bonded", "contact"),
+                   help="cage on the endplates: bonded (default, the conforming mesh) or in "
+                   "compression-only contact (active-set solve); cage constructs only")
     m.add_argument("--mesh", help="your own segment mesh (any meshio format) with named regions "
                    "and the node sets upper_endplate_top / lower_endplate_bottom; the model "
                    "as meshed: no soft tissue, screws or rods are added, and --levels, "
-                   "--construct, --resolution, --rod-material, --rod-diameter, --fibre-target "
-                   "and --dimensions are refused with it")
+                   "--construct, --resolution, --rod-material, --rod-diameter, --fibre-target, "
+                   "--cage-interface and --dimensions are refused with it")
     m.add_argument("--fibre-target", type=_positive("--fibre-target", 5.0, 60.0, "deg"),
                    default=None, metavar="DEG",
                    help="annulus fibre angle the fibre layout aims at (default 30 deg; the "

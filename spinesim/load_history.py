@@ -184,6 +184,9 @@ def history_damage(history: ArrayLike, scenario: Scenario | None = None, *,
         raise SpinesimError("timeline.soft_tissue = true: load histories are superposed on the "
                             "linear model; set it to false (ligaments and facets change the "
                             "rod stress of a cage construct by about 3 %)")
+    if scenario.applies("cage.interface") and scenario.get("cage.interface") == "contact":
+        raise SpinesimError("cage.interface = 'contact': load histories are superposed on the "
+                            "linear model; set it to 'bonded'")
     h = _history(history)
     seg, units = _unit_sections(scenario, graft, resolution)
     key = f"{part}_beams"

@@ -200,6 +200,7 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
                                   "solves", "factorizations", "healing_rate_per_week",
                                   "healing_odds_ratio", "fluid_velocity_mm_s") if k in info}
     model.update(screws=list(info.get("screws", [])), soft_tissue=info.get("soft_tissue"),
+                 cage_interface=info.get("cage_interface"),
                  active_activities=list(info.get("active_activities", [])))
     return json_safe({
         "spinesim_version": __version__,

@@ -766,6 +766,15 @@ FIELDS: tuple[Field, ...] = (
           "Cage footprint, anterior-posterior; unset: the geometry generator's cage",
           "mm", 5.0, 60.0, optional=True, requires=_CAGE, bounds_note=_GUARD,
           source="not sourced in the reference: unset, the geometry decides"),
+    Field("cage.interface", "str", "bonded",
+          "Cage on the endplates: 'bonded' (the conforming mesh; the cage also carries tension "
+          "across the endplates) or 'contact' (compression-only normal contact, so the unloaded "
+          "side can lift off, held in shear by the teeth; each load case's contact is then "
+          "solved by an active set, the default timeline taking about 4x as long)", "",
+          choices=("bonded", "contact"),
+          requires=_CAGE,
+          source="modelling default: bonded (the linear timeline); a PEEK cage does not bond "
+                 "to bone, 'contact' shows what that changes (README)"),
     Field("graft.type", "str", "autograft",
           "Graft type; its effect on healing is 'healing.modifiers.graft_odds_ratio'", "",
           choices=("autograft", "allograft", "synthetic"), requires=_GRAFT,

@@ -33,6 +33,13 @@ Modelling choices (each a deliberate approximation):
   changed week is solved by the active set (tension-only ligaments, compression-only facet contact;
   :func:`spinesim.fem.active_set.solve_active_set`, factors reused as CG preconditioner), the
   contact state following the healing graft week by week; superposition then does not hold.
+* **Cage bonded to the endplates (default).** The generated mesh is conforming, so the cage
+  carries tension across the endplates as well as compression. ``cage.interface =
+  "contact"`` gives it compression-only contact, held in shear
+  (:mod:`spinesim.model.cage_interface`); the timeline then condenses the contact springs
+  with the graft and the screw ties and solves each case's contact on the condensed system
+  (:func:`spinesim.fem.active_set.solve_condensed_active_set`, warm-started from the case's
+  last contact set), with soft tissue by the active set on the full model.
 * **Zero-to-peak cycles.** Each activity cycle goes from rest to its peak and back: at every
   rod (screw) surface point the amplitude is half the peak stress and the mean is half the peak
   stress (:func:`spinesim.failure.fatigue.section_fatigue` with a zero baseline; von Mises of
@@ -289,6 +296,7 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
         cage_depth_mm=g("cage.depth_mm") or d.cage_depth_mm, cage_height_mm=g("cage.height_mm"),
         interface_scale=g("loosening.bonded_tie_factor") / Interface().tie_factor,
         soft_tissue=bool(g("timeline.soft_tissue")),
+        cage_interface=g("cage.interface") or d.cage_interface,
         dimensions=dims.items if (dims := g("segment.dimensions")) is not None else ())
 
 
@@ -733,7 +741,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             "healing_odds_ratio": healing_odds_ratio(scenario), "fatigue": fatigue,
             "pullout": _pullout_summary(table, strength_of),
             "protocol_moment_nm": float(moment), "intact_rom_deg": intact,
-            "soft_tissue": bool(seg.springs), "fluid_velocity_mm_s": 0.0}
+            "soft_tissue": seg.options.soft_tissue,
+            "cage_interface": seg.options.cage_interface, "fluid_velocity_mm_s": 0.0}
     log.info("timeline: %d steps, %d DOFs, %d factorizations, %.1f s", n_steps, info["dofs"],
              model.n_factorizations, info["total_s"])
     segments = np.stack([np.concatenate([b["x1"] for b in hw.beams.values()]),

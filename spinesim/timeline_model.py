@@ -26,6 +26,7 @@ sweep and Monte Carlo cases that share it reuse geometry, pattern, maps and cond
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -33,8 +34,11 @@ import numpy as np
 
 from spinesim.errors import SpinesimError
 from spinesim.failure.pullout import screw_loads
+from spinesim.fem.active_set import solve_condensed_active_set
 from spinesim.fem.condense import CondensedModel
 from spinesim.fem.post import MeshStrain, isotropic_stress, mesh_strain_operator, von_mises
+from spinesim.fem.springs import SpringSet
+from spinesim.model.cage_interface import NORMAL_SET
 from spinesim.model.hardware import hardware_results, interface_values, tie_scales
 from spinesim.model.loadcases import rom_deg
 from spinesim.model.segment import Segment, SegmentOptions, build_segment
@@ -79,14 +83,29 @@ def solve_cases(seg: Segment, loads: list[np.ndarray]) -> list:
     """Solutions of the segment's model in its current state under each load array of
     ``loads`` (:func:`spinesim.model.segment.case_loads`: (n_extra, 6) forces in N and moments
     in N·mm on the 6-DOF nodes): one multi-right-hand-side solve of the linear model, or one
-    active-set solve per case when the segment has soft tissue (``seg.springs``: tension-only
-    ligaments, compression-only facet contact; factors reused as CG preconditioner)."""
+    active-set solve per case when the segment has one-sided springs (``seg.springs``:
+    tension-only ligaments, compression-only facet or cage contact; factors reused as CG
+    preconditioner). An active-set solve starts from the springs' states of the same case's
+    last solve on this segment (:data:`_LAST_STATES`): a week's graft or interface change
+    moves few of them, so it ends in a few iterations instead of starting from all contacts
+    open (the iteration converges to the same equilibrium from any start)."""
     if seg.springs:
         from spinesim.fem.active_set import solve_active_set
 
-        return [solve_active_set(seg.model, {"node_loads": m}, list(seg.springs),
-                                 reuse_preconditioner=True)[0] for m in loads]
+        last = _LAST_STATES.get(seg)
+        if last is None or len(last) != len(loads):
+            last = [None] * len(loads)
+        out = [solve_active_set(seg.model, {"node_loads": m}, list(seg.springs),
+                                initial=start, reuse_preconditioner=True)
+               for m, start in zip(loads, last)]
+        _LAST_STATES[seg] = [rep.states for _, rep in out]
+        return [sol for sol, _ in out]
     return seg.model.solve_many(loads)
+
+
+#: Per segment (weakly held), the springs' law segments at the end of the last active-set
+#: solve of each load case of :func:`solve_cases`: the start of the next one.
+_LAST_STATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,17 +144,30 @@ def bonded_interfaces(seg: Segment) -> dict[str, np.ndarray]:
     return interface_values(seg.hardware, np.ones(n_tied))
 
 
+def cage_contact_springs(seg: Segment) -> SpringSet | None:
+    """The segment's cage contact springs (``cage_interface = "contact"``) when they are its
+    only one-sided springs (no soft tissue): the timeline then condenses them with the graft
+    and the screw ties and solves their contact on the condensed model."""
+    if len(seg.springs) == 1 and seg.springs[0].name == NORMAL_SET:
+        return seg.springs[0]
+    return None
+
+
 def _to_reference(seg: Segment) -> None:
     """Refill the segment's model with the state it is condensed at: graft moduli as built,
-    every screw interface bonded (factorized at the next solve)."""
-    seg.model.update(E=seg.E, nu=seg.nu, **bonded_interfaces(seg))
+    every screw interface bonded, the cage contact (if any) closed (factorized at the next
+    solve)."""
+    contact = cage_contact_springs(seg)
+    closed = {} if contact is None else {contact.name: contact.matrices_for(
+        np.zeros(contact.n, np.int64))}
+    seg.model.update(E=seg.E, nu=seg.nu, **bonded_interfaces(seg), **closed)
 
 
 def condensed_model(opts: SegmentOptions, seg: Segment, graft: np.ndarray, loads: list
                     ) -> tuple[CondensedModel, bool]:
-    """The segment condensed onto its graft cells and screw-bone ties (cached per segment):
-    factorized once at the built state (graft moduli as built, interfaces bonded);
-    (condensation, built now)."""
+    """The segment condensed onto its graft cells, screw-bone ties and cage contact springs
+    (if any; cached per segment): factorized once at the built state (graft moduli as built,
+    interfaces bonded, the cage contact closed); (condensation, built now)."""
     load_nodes = np.flatnonzero(np.any(np.stack(loads) != 0, axis=(0, 2)))
     cond = _CONDENSED.get(opts)
     if cond is not None and np.all(np.isin(load_nodes, cond.load_nodes)):
@@ -144,7 +176,11 @@ def condensed_model(opts: SegmentOptions, seg: Segment, graft: np.ndarray, loads
     _to_reference(seg)
     hosts = np.unique(np.concatenate([t["host"].ravel() for t in hw.ties.values()])) \
         if hw.ties else np.zeros(0, np.int64)
-    cond = CondensedModel(seg.model, graft, seg.E[graft], seg.nu[graft], sets=list(hw.ties),
+    contact = cage_contact_springs(seg)
+    sets = list(hw.ties) + ([contact.name] if contact is not None else [])
+    if contact is not None:
+        hosts = np.union1d(hosts, contact.nodes.ravel())
+    cond = CondensedModel(seg.model, graft, seg.E[graft], seg.nu[graft], sets=sets,
                           load_nodes=load_nodes, output_nodes=hosts)
     _CONDENSED.clear()
     _CONDENSED[opts] = cond
@@ -182,11 +218,16 @@ class WeeklyModel:
         self.hw, self.mesh = seg.hardware, seg.geometry.mesh
         self.graft_moduli, self.loads, self.strain_of = graft_moduli, loads, strain_of
         self.activity_cases, self.rom_cases = list(activity_cases), list(rom_cases)
+        # the cage contact alone: condensed from the start, its contact solved on the dense
+        # condensed system (an active set on the full model refactorizes per case and step)
+        self.contact = cage_contact_springs(seg)
+        self._contact_states: list | None = None
         # not told: condense later in the run if it keeps refactorizing (linear model only)
         self.adaptive = condense is None and not seg.springs
         if condense is None:  # a reused segment: more cases share it (sweep, Monte Carlo)
-            condense = not fields and not seg.springs and (reused or opts in _CONDENSED)
-        if condense and seg.springs:
+            condense = self.contact is not None or (
+                not fields and not seg.springs and (reused or opts in _CONDENSED))
+        if condense and seg.springs and self.contact is None:
             raise SpinesimError("condense=True needs the linear model (timeline.soft_tissue = "
                                 "false): the soft tissue's active set changes the matrix with "
                                 "every load case")
@@ -242,7 +283,11 @@ class WeeklyModel:
         active-set solve per case with soft tissue."""
         t = time.perf_counter()
         g = self.graft
-        if self.cond is not None:
+        if self.cond is not None and self.contact is not None:
+            sols, self._contact_states = solve_condensed_active_set(
+                self.cond, self.E[g], self.nu[g], tie_scales(self.hw, factor), self.loads,
+                self.contact, initial=self._contact_states)
+        elif self.cond is not None:
             sols = self.cond.solve_many(self.E[g], self.nu[g], tie_scales(self.hw, factor),
                                         self.loads)
         else:
@@ -269,8 +314,10 @@ class WeeklyModel:
         if self.seg.model.revision != cond.reference_revision:
             _to_reference(self.seg)
             cond.reference_revision = self.seg.model.revision
-        return cond.full_displacements(self.E[g], self.nu[g], tie_scales(self.hw, factor),
-                                       [self.loads[case]])[0]
+        scales = tie_scales(self.hw, factor)
+        if self.contact is not None and self._contact_states is not None:
+            scales[self.contact.name] = self._contact_states[case].astype(float)
+        return cond.full_displacements(self.E[g], self.nu[g], scales, [self.loads[case]])[0]
 
     def fields(self, case: int, name: str, level: np.ndarray, factor: np.ndarray) -> dict:
         """This week's fields for ParaView: displacement (mm) of activity ``case`` (called

@@ -479,3 +479,66 @@ def _not_converged_message(sets: Sequence[SpringSet], switches: list[int],
             f"springs that changed, by set: {per_set}; e.g. {'; '.join(examples)}. "
             "Raise max_iter, apply the load in steps (pass report.states as initial), or "
             "check supports and loads")
+
+
+def solve_condensed_active_set(condensed, E: ArrayLike, nu: ArrayLike,
+                               scales: Mapping[str, ArrayLike], node_loads: Sequence[ArrayLike],
+                               springs: SpringSet, *,
+                               initial: Sequence[np.ndarray | None] | None = None,
+                               max_iter: int = 50) -> tuple[list, list[np.ndarray]]:
+    """Solve load cases with compression-only contact springs on a condensed model.
+
+    The springs must be one condensed element set of ``condensed``
+    (:class:`spinesim.fem.condense.CondensedModel` built with the set engaged, i.e. at scale 1,
+    and the springs' nodes among its output nodes) with a linear law and no gap: a spring is
+    then its reference matrix when engaged and nothing when open, i.e. a scale of 1 or 0, and
+    one iteration is one dense solve of the condensed size (no sparse refactorization). Each
+    case iterates by itself: solve with the current set, engage the springs that are
+    compressed, until the set repeats. The law has no offset force, so the plain iteration
+    is Newton's method on a convex piecewise-quadratic energy; a set met twice without
+    converging (cycling) raises SolverError.
+
+    Parameters
+    ----------
+    condensed : CondensedModel
+    E, nu, scales : the changing cells' moduli (MPa), Poisson's ratios and the other
+        condensed sets' scales, as for ``CondensedModel.solve_many``
+    node_loads : sequence of (n_extra, 6) N and N·mm
+    springs : SpringSet (compression-only, one law segment, zero gap)
+    initial : per case, the engaged springs (n,) bool to start from (None: all engaged,
+        e.g. a seated cage), e.g. the returned states of an earlier call
+    max_iter : dense solves allowed per case
+
+    Returns
+    -------
+    (one ``CondensedSolution`` per case, the engaged springs (n,) bool per case)
+    """
+    if springs.stiffness.shape[1] != 1 or np.any(springs.kind != "compression") \
+            or np.any(springs.slack_mm != 0):
+        raise ValueError(f"spring set {springs.name!r}: the condensed active set takes "
+                         "compression-only springs with one law segment and no gap")
+    starts = list(initial) if initial is not None else [None] * len(node_loads)
+    if len(starts) != len(node_loads):
+        raise ValueError(f"initial has {len(starts)} states for {len(node_loads)} load cases")
+    sols, states = [], []
+    for j, load in enumerate(node_loads):
+        engaged = np.ones(springs.n, bool) if starts[j] is None else np.asarray(starts[j], bool)
+        seen = {engaged.tobytes()}
+        for _ in range(max_iter):
+            sol = condensed.solve_many(E, nu, {**scales, springs.name: engaged.astype(float)},
+                                       [load])[0]
+            compressed = springs.engagement(springs.elongation(node_translations(sol))) > 0
+            if np.array_equal(compressed, engaged):
+                break
+            if compressed.tobytes() in seen:
+                raise SolverError(f"{springs.name}: the contact set of load case {j} cycles "
+                                  f"({int(np.sum(compressed != engaged))} springs switch back "
+                                  "and forth)")
+            seen.add(compressed.tobytes())
+            engaged = compressed
+        else:
+            raise SolverError(f"{springs.name}: load case {j} did not settle its contact set "
+                              f"in {max_iter} dense solves")
+        sols.append(sol)
+        states.append(engaged)
+    return sols, states

@@ -49,7 +49,8 @@ def rom_study(opts: SegmentOptions | None = None, *, moment_nm: float = STANDARD
     compare = opts.construct != "intact" and not given_mesh
     names = ["intact", opts.construct] if compare else [opts.construct]
     for name in names:
-        seg = build_segment(replace(opts, construct=name))
+        seg = build_segment(replace(opts, construct=name) if name == opts.construct
+                            else replace(opts, construct=name, cage_interface="bonded"))
         segs[name] = seg
         results[name] = solve_rom(seg, cases)
     main = results[opts.construct]

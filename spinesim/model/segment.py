@@ -25,6 +25,7 @@ Units: mm, N, MPa, N·mm internally; moments in N·m at the edge (``LoadCase``).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -39,6 +40,7 @@ from spinesim.fem.constraints import Support
 from spinesim.fem.couplings import distributing_coupling
 from spinesim.fem.dofs import DofLayout
 from spinesim.fem.static import LinearElasticModel
+from spinesim.model.cage_interface import CAGE_INTERFACES, cage_contact, split_cage_interface
 from spinesim.model.loadcases import LoadCase, rom_deg
 from spinesim.model.segment_materials import cell_moduli, region_materials
 
@@ -87,6 +89,9 @@ class SegmentOptions:
     disc height) and the graft window (width, depth) that sets the graft volume; modelling
     choices (``spinesim.geometry.lumbar.CageSpec``), not literature values.
     ``soft_tissue``: ligaments, annulus fibres and facet contact (off: bones and disc only).
+    ``cage_interface``: ``"bonded"`` (the conforming mesh: the cage carries tension across the
+    endplates) or ``"contact"`` (compression-only normal contact, bonded in shear; solved by
+    the active set; :mod:`spinesim.model.cage_interface`). Only with a cage.
     ``mesh_path``: a user's segment mesh instead of the generated one (see
     :mod:`spinesim.model.segment_import`: materials by region, no soft tissue, no screws;
     ``construct`` is then a label only).
@@ -123,6 +128,7 @@ class SegmentOptions:
     interface_scale: float = 1.0
     screw_element_mm: float = 1.25
     soft_tissue: bool = True
+    cage_interface: str = "bonded"
     mesh_path: str | None = None
     solver: str = "auto"
     dimensions: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
@@ -136,6 +142,14 @@ class SegmentOptions:
                                 f"mesh ({self.mesh_path})")
         if self.construct not in CONSTRUCTS:
             raise SpinesimError(f"construct {self.construct!r}; allowed: {', '.join(CONSTRUCTS)}")
+        if self.cage_interface not in CAGE_INTERFACES:
+            raise SpinesimError(f"cage_interface {self.cage_interface!r}; allowed: "
+                                f"{', '.join(CAGE_INTERFACES)}")
+        if self.cage_interface != "bonded" and (self.construct not in _FUSED
+                                                or self.mesh_path is not None):
+            raise SpinesimError(f"cage_interface {self.cage_interface!r} needs a generated "
+                                f"segment with a cage; construct {self.construct!r}"
+                                + (f", mesh {self.mesh_path}" if self.mesh_path else ""))
         if not 2.0 <= self.rod_diameter_mm <= 12.0:
             raise SpinesimError(f"rod diameter {self.rod_diameter_mm} mm outside [2, 12] mm")
         if not 0.0 < self.screw_core_diameter_mm < self.screw_diameter_mm:
@@ -293,6 +307,10 @@ def build_segment(opts: SegmentOptions | None = None) -> Segment:
     t0 = time.perf_counter()
     fused = opts.construct in _FUSED
     geometry = segment_geometry(opts)
+    cage_iface = None
+    if opts.cage_interface == "contact":
+        mesh, cage_iface = split_cage_interface(geometry.mesh)
+        geometry = dataclasses.replace(geometry, mesh=mesh)
     t_geo = time.perf_counter()
     mesh = geometry.mesh
     mats = region_materials(bone_quality=opts.bone_quality, rho_app_g_cm3=opts.rho_app_g_cm3,
@@ -324,6 +342,12 @@ def build_segment(opts: SegmentOptions | None = None) -> Segment:
         sets += list(hw.element_sets)
         values.update(hw.element_values)
         extra.insert(0, hw.points)
+    if cage_iface is not None:
+        normal, shear, shear_values = cage_contact(cage_iface, mesh, E, layout)
+        springs = [*springs, normal]
+        sets += [normal.element_set(layout), shear]
+        values[shear.name] = shear_values
+        tissue_info = {**tissue_info, "cage_contact_pairs": cage_iface.n}
     model = LinearElasticModel(mesh, E, nu, supports=[Support(mesh.node_sets["lower_endplate_bottom"],
                                                               name="lower endplate")],
                                mpcs=mpcs, extra_points=np.vstack(extra), element_sets=sets,
