@@ -50,10 +50,8 @@ def test_the_split_cage_shares_no_node_with_bone(split):
 
 def test_interface_area_is_the_cage_footprint_less_its_window_top_and_bottom(split):
     geometry, _, iface = split
-    cage = geometry.cage
-    o = UNILATERAL
-    footprint = o.cage_width_mm * o.cage_depth_mm - np.prod(o.graft_window_mm)
-    assert cage is not None
+    c = geometry.cage  # 24 x 18 mm with a 12 x 8 mm window by default
+    footprint = c.width_mm * c.depth_mm - c.window_width_mm * c.window_depth_mm
     upper = iface.normal @ geometry.frames[geometry.levels[0]][:3, 2] > 0
     for side in (upper, ~upper):
         assert iface.area_mm2[side].sum() == pytest.approx(footprint, rel=0.02)
@@ -76,9 +74,13 @@ def solved():
     return out
 
 
-def _contact_forces(seg, result):
+def _contact_springs(seg):
     (springs,) = [s for s in seg.springs if s.name == NORMAL_SET]
-    return spring_forces(springs, result.solution)
+    return springs
+
+
+def _contact_forces(seg, result):
+    return spring_forces(_contact_springs(seg), result.solution)
 
 
 def test_under_compression_the_contact_stays_closed_and_matches_the_bonded_cage(solved):
@@ -86,7 +88,7 @@ def test_under_compression_the_contact_stays_closed_and_matches_the_bonded_cage(
     forces = _contact_forces(seg, pressed)
     assert np.all(forces < 0)  # every pair carries compression: nothing lifted off
     geometry = seg.geometry
-    upper = seg.springs[-1].direction @ geometry.frames[geometry.levels[0]][:3, 2] > 0
+    upper = _contact_springs(seg).direction @ geometry.frames[geometry.levels[0]][:3, 2] > 0
     assert -forces[upper].sum() > 800.0  # the cage carries most of the 1000 N
     bonded = solved["bonded"][1][0]
     assert pressed.rod_max_von_mises_mpa == pytest.approx(bonded.rod_max_von_mises_mpa, rel=0.02)
