@@ -62,6 +62,14 @@ def test_interface_area_is_the_cage_footprint_less_its_window_top_and_bottom(spl
     assert np.all(iface.height_mm > 0)
 
 
+def test_two_cages_give_four_interfaces_of_one_footprint_each():
+    geometry = segment_geometry(replace(UNILATERAL, levels="L3-L5"))
+    _, iface = split_cage_interface(geometry.mesh)
+    c = geometry.cage
+    footprint = c.width_mm * c.depth_mm - c.window_width_mm * c.window_depth_mm
+    assert iface.area_mm2.sum() == pytest.approx(4 * footprint, rel=0.02)
+
+
 @pytest.fixture(scope="module")
 def solved():
     """Per cage interface: the segment and its results under a compression (1000 N with a
