@@ -42,18 +42,26 @@ def boundary_facets(mesh: Mesh, nodes: np.ndarray | None = None) -> CellBlock:
 
     With ``nodes``, only faces whose every node is in ``nodes`` are kept (e.g. one face set).
     """
-    faces, _ = _all_faces(mesh)
+    return boundary_facets_and_owners(mesh, nodes)[0]
+
+
+def boundary_facets_and_owners(mesh: Mesh, nodes: np.ndarray | None = None
+                               ) -> tuple[CellBlock, np.ndarray]:
+    """:func:`boundary_facets` and the centroid (n, 3) mm of the solid cell each face bounds
+    (e.g. for the cell's depth under the face)."""
+    faces, owners = _all_faces(mesh)
     if len(faces) != 1:
         raise MeshError("boundary_facets needs a mesh whose solid cells have one face type")
     ftype, f = next(iter(faces.items()))
+    centroid = owners[ftype]
     key = _keys(f[:, :_CORNERS[ftype]])
     _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
-    f = f[counts[inv.ravel()] == 1]
+    keep = counts[inv.ravel()] == 1
     if nodes is not None:
         mark = np.zeros(mesh.n_nodes, bool)
         mark[np.asarray(nodes)] = True
-        f = f[np.all(mark[f], axis=1)]
-    return CellBlock(ftype, f, np.zeros(len(f), np.int32))
+        keep &= np.all(mark[f], axis=1)
+    return CellBlock(ftype, f[keep], np.zeros(int(keep.sum()), np.int32)), centroid[keep]
 
 
 def facet_normals(points: np.ndarray, block: CellBlock) -> np.ndarray:

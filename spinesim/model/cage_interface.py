@@ -38,7 +38,7 @@ from spinesim.errors import MeshError
 from spinesim.fem.dofs import DofLayout
 from spinesim.fem.springs import SpringSet, spring_matrices
 from spinesim.fem.system import ElementSet
-from spinesim.mesh.facets import FACES
+from spinesim.mesh.facets import boundary_facets_and_owners
 from spinesim.mesh.mesh import CellBlock, Mesh
 from spinesim.model.soft_tissue import contact_penalty
 
@@ -98,14 +98,14 @@ def split_cage_interface(mesh: Mesh) -> tuple[Mesh, CageInterface]:
     shared = np.intersect1d(blk.cells[cage], blk.cells[bone])
     if len(shared) == 0:
         raise MeshError("the cage shares no node with bone: nothing to put in contact")
-    faces, owner = _faces_on(blk.cells[cage], shared, mesh.n_nodes)
+    block, cell_centre = boundary_facets_and_owners(
+        Mesh(mesh.points, [CellBlock(blk.type, blk.cells[cage], blk.region[cage])]), shared)
+    faces = block.cells  # the cage's faces on bone, oriented out of the cage
     corners = mesh.points[faces]
     normal = np.cross(corners[:, 2] - corners[:, 0], corners[:, 3] - corners[:, 1])
     area = 0.5 * np.linalg.norm(normal, axis=1)  # of a planar quad; its diagonals' cross
     normal /= 2.0 * area[:, None]
-    out = corners.mean(axis=1) - mesh.points[blk.cells[cage][owner]].mean(axis=1)
-    normal *= np.sign(np.einsum("ij,ij->i", out, normal))[:, None]  # out of the cage
-    height = 2.0 * np.abs(np.einsum("ij,ij->i", out, normal))
+    height = 2.0 * np.abs(np.einsum("ij,ij->i", corners.mean(axis=1) - cell_centre, normal))
 
     index = np.full(mesh.n_nodes, -1)
     index[shared] = np.arange(len(shared))
@@ -137,22 +137,6 @@ def split_cage_interface(mesh: Mesh) -> tuple[Mesh, CageInterface]:
                                 node_height)
 
 
-def _faces_on(cells: np.ndarray, nodes: np.ndarray, n_nodes: int
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """The boundary faces (k, 4) of the hexahedra ``cells`` whose four nodes all lie in
-    ``nodes``, and the index into ``cells`` of the cell each belongs to."""
-    local = FACES["hexahedron"][1]
-    faces = cells[:, local].reshape(-1, 4)
-    owner = np.repeat(np.arange(len(cells)), len(local))
-    mark = np.zeros(n_nodes, bool)
-    mark[nodes] = True
-    on = np.all(mark[faces], axis=1)
-    _, inverse, counts = np.unique(np.sort(faces, axis=1), axis=0, return_inverse=True,
-                                   return_counts=True)
-    keep = on & (counts[inverse.ravel()] == 1)  # a face two cage cells share is inside it
-    return faces[keep], owner[keep]
-
-
 def cage_contact(iface: CageInterface, mesh: Mesh, E_mpa: np.ndarray, layout: DofLayout,
                  factor: float = 100.0) -> tuple[SpringSet, ElementSet, np.ndarray]:
     """The contact springs of ``iface``: a compression-only :class:`SpringSet` along each
@@ -180,12 +164,9 @@ def cage_contact(iface: CageInterface, mesh: Mesh, E_mpa: np.ndarray, layout: Do
     k = contact_penalty(modulus, iface.area_mm2, iface.height_mm, factor)
     normal = SpringSet(NORMAL_SET, iface.pairs, iface.normal, k, kind="compression",
                        slack_mm=0.0, labels="cage on endplate")
-    n = iface.normal
-    helper = np.where(np.abs(n[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
-    t1 = np.cross(n, helper)
-    t1 /= np.linalg.norm(t1, axis=1)[:, None]
-    t2 = np.cross(n, t1)
-    shear_values = spring_matrices(t1, k) + spring_matrices(t2, k)
+    # in the plane: k (I - n n^T), the three axis springs less the normal one
+    shear_values = sum(spring_matrices(np.broadcast_to(e, iface.normal.shape), k)
+                       for e in np.eye(3)) - spring_matrices(iface.normal, k)
     shear = ElementSet(SHEAR_SET, normal.dofs(layout))
     return normal, shear, shear_values
 
