@@ -469,6 +469,12 @@ class Scenario:
     def __getitem__(self, key: str) -> Any:
         return self.get(key)
 
+    def is_given(self, key: str) -> bool:
+        """True if field ``key`` was given (in the file, dict or :meth:`with_values`), False
+        if it holds its default."""
+        field(key)  # KeyError for an unknown key
+        return key in self._given
+
     def applies(self, key: str) -> bool:
         """True if field ``key`` applies to this scenario (is in :meth:`resolved`)."""
         field(key)  # KeyError for an unknown key

@@ -124,6 +124,7 @@ from spinesim.model.loadcases import LOAD_CASES, LoadCase
 from spinesim.model.segment import Segment, SegmentOptions, build_segment, case_loads
 from spinesim.outcomes import first_week
 from spinesim.scenario import Scenario
+from spinesim.scenario_schema import field as schema_field
 from spinesim.timeline_model import (Response, WeeklyModel, bonded_interfaces, cached_segment,
                                      solve_cases)
 
@@ -141,6 +142,7 @@ __all__ = [
     "healing_odds_ratio",
     "healing_rate",
     "healing_rule",
+    "nonunion_horizon",
     "run_timeline",
     "segment_options",
     "solve_cases",
@@ -594,10 +596,12 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
           activity peak reaches its pullout strength (:func:`pullout_strengths`) pulls out
           on that load instead: driver ``"screw_pullout"``, value the largest pullout load
           of the screw with the smallest strength over load (N), threshold its strength (N).
-        * ``nonunion``: fails when the graft has not bridged by
-          ``timeline.nonunion_horizon_weeks``; driver ``"weeks_to_union"``, value the first
-          bridged week (inf if none), threshold the horizon. A timeline shorter than the
-          horizon that has not bridged does not fail (undecided; ``week`` None).
+        * ``nonunion``: fails when the graft has not bridged by the horizon
+          (:func:`nonunion_horizon`: ``timeline.nonunion_horizon_weeks`` if given, else 52
+          weeks or the run's length if shorter, ``weeks`` included); driver
+          ``"weeks_to_union"``, value the first bridged week (inf if none), threshold the
+          horizon. A timeline shorter than a given horizon that has not bridged does not fail
+          (undecided; ``week`` None).
 
         ``week`` is the first week at which the mode fails, None if it does not. A static
         failure (a fractured rod or screw, a pulled-out screw) does not change the model: the
@@ -725,7 +729,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         if scenario.get("output.intact_reference") else None
     table = pd.DataFrame(rows)
     table = table[list(COLUMNS) + [c for c in table.columns if c not in COLUMNS]]
-    verdicts = _verdicts(table, critical, float(scenario.get("timeline.nonunion_horizon_weeks")),
+    verdicts = _verdicts(table, critical, nonunion_horizon(scenario, total),
                          {"rod": rod_curve[1], "screw": screw_curve[1]}, strength_of)
     cond = model.cond
     info = {"dofs": seg.info["dofs"], "graft_cells": len(graft), "tied_nodes": len(screw_names),
@@ -838,6 +842,17 @@ def _critical_screw(table: pd.DataFrame, strength_n: dict[str, float]) -> str | 
              if f"pullout_{k}_n" in table}
     worst = max(share, key=share.get, default=None)
     return worst if worst is not None and share[worst] > 0 else None
+
+
+def nonunion_horizon(scenario: Scenario, weeks: float) -> float:
+    """The nonunion horizon (weeks) of a timeline ``weeks`` long: the scenario's
+    ``timeline.nonunion_horizon_weeks`` if given, else its default rule applied to this run's
+    length (52, or ``weeks`` if shorter), so ``run_timeline(weeks=N)`` decides like a
+    scenario with ``timeline.weeks = N``."""
+    key = "timeline.nonunion_horizon_weeks"
+    if scenario.is_given(key):
+        return float(scenario.get(key))
+    return float(schema_field(key).default.rule(weeks))
 
 
 def _verdicts(table: pd.DataFrame, critical: float, horizon: float,

@@ -20,6 +20,7 @@ from spinesim.simulate import (
     VERDICT_KEYS,
     _verdicts,
     healing_rule,
+    nonunion_horizon,
     run_timeline,
     segment_options,
 )
@@ -106,8 +107,8 @@ def test_verdicts_have_the_exact_keys_and_types(default_run):
         assert isinstance(v[mode]["driver"], str)
         assert isinstance(v[mode]["value"], float)
         assert isinstance(v[mode]["threshold"], float)
-    # 6 weeks is shorter than the 52-week nonunion horizon: undecided, not a failure
-    assert v["nonunion"]["fails"] is False and v["nonunion"]["threshold"] == 52.0
+    # a 6-week run decides nonunion at week 6; the default graft bridges before that
+    assert v["nonunion"]["fails"] is False and v["nonunion"]["threshold"] == float(WEEKS)
 
 
 def test_zero_activity_gives_no_damage_and_no_healing_progress():
@@ -121,7 +122,23 @@ def test_zero_activity_gives_no_damage_and_no_healing_progress():
     assert outcomes(r)["initial_graft_strain"] == 0.0
     assert np.all(t["graft_bone_fraction"] == 0) and not t["bridged"].any()
     assert np.all(t["max_micromotion_um"] == 0) and np.all(t["loosened_screws"] == 0)
-    assert not any(r.verdicts[m]["fails"] for m in VERDICT_KEYS)
+    assert not r.verdicts["insufficient_support"]["fails"]
+    assert not r.verdicts["hardware_fatigue"]["fails"]
+    # weeks=4 shortens the nonunion horizon like timeline.weeks = 4 would (the README's "a
+    # short run whose graft has not bridged fails nonunion at its last week")
+    assert r.verdicts["nonunion"] == {"fails": True, "week": 4, "driver": "weeks_to_union",
+                                      "value": math.inf, "threshold": 4.0}
+
+
+def test_the_nonunion_horizon_follows_the_run_length_unless_given():
+    default = Scenario.default()
+    assert nonunion_horizon(default, 4.0) == 4.0
+    assert nonunion_horizon(default, 80.0) == 52.0
+    assert nonunion_horizon(default.with_values({"timeline.weeks": 6}), 6.0) == 6.0
+    given = default.with_values({"timeline.nonunion_horizon_weeks": 30})
+    assert given.is_given("timeline.nonunion_horizon_weeks")
+    assert not default.is_given("timeline.nonunion_horizon_weeks")
+    assert nonunion_horizon(given, 4.0) == 30.0  # a shorter run is then undecided
 
 
 def test_rod_damage_is_positive_and_non_decreasing(weak_run):
