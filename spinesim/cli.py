@@ -133,10 +133,11 @@ def _check_rom_options(args: argparse.Namespace, dims) -> None:
     """Refuse, before the work and naming the flags, what the segment builder would refuse
     under its own parameter names (``levels``, ``rho_app_g_cm3``, ``quality``, ``dimensions``):
     a --levels that is not a span of vertebrae, --bone-density with --bone-quality osteoporotic,
-    a --dimensions table for a vertebra outside --levels."""
+    a --dimensions table for a vertebra outside --levels, a --cage-interface without a cage."""
     from spinesim.errors import SpinesimError
     from spinesim.geometry.lumbar import parse_levels
     from spinesim.model.segment import SegmentOptions
+    from spinesim.scenario_schema import CONSTRUCT_PARTS
 
     levels = SegmentOptions.levels if args.levels is None else args.levels
     try:
@@ -147,6 +148,13 @@ def _check_rom_options(args: argparse.Namespace, dims) -> None:
         raise SystemExit(f"spinesim rom: --bone-density {args.bone_density:g} with --bone-quality "
                          f"{args.bone_quality}: give one or the other (the density already sets "
                          "the cancellous modulus)")
+    construct = SegmentOptions.construct if args.construct is None else args.construct
+    caged = [c for c, parts in CONSTRUCT_PARTS.items() if "cage" in parts]
+    if args.cage_interface not in (None, "bonded") and construct not in caged:
+        given = "" if args.construct is not None else " (the default)"
+        raise SystemExit(f"spinesim rom: --cage-interface {args.cage_interface} needs a construct "
+                         f"with a cage ({', '.join(caged)}); --construct {construct}{given} "
+                         "has none")
     outside = [lv for lv, _ in dims.items if lv not in span] if dims is not None else []
     if outside:
         given = "" if args.levels is not None else " (the default)"
