@@ -122,10 +122,11 @@ class Response:
 
 
 def response(seg: Segment, sol, strain_of: Callable, E_graft: np.ndarray,
-             nu_graft: np.ndarray) -> Response:
+             nu_graft: np.ndarray, factor: np.ndarray | None = None) -> Response:
     """Graft strain and pressure (MPa), rod and screw sections, micromotion (µm) and screw
-    loads (N, in the sorted order of the screw names) of one solution."""
-    sections, tie = hardware_results(seg.hardware, sol)  # reads the hardware nodes only
+    loads (N, in the sorted order of the screw names) of one solution, solved with the
+    interface stiffness ``factor`` per tied screw node (None: bonded)."""
+    sections, tie = hardware_results(seg.hardware, sol, factor)  # the hardware nodes only
     loads = screw_loads(tie.screw, tie.force_n, tie.axis)
     screw_load = np.array([[loads[s].pullout_n, loads[s].transverse_n] for s in sorted(loads)])
     strain = strain_of(sol.displacement)
@@ -298,7 +299,7 @@ class WeeklyModel:
         self.timing["solve_s"] += time.perf_counter() - t
         self.n_solves += 1
         n = len(self.activity_cases)
-        self.responses = [response(self.seg, s, self.strain_of, self.E[g], self.nu[g])
+        self.responses = [response(self.seg, s, self.strain_of, self.E[g], self.nu[g], factor)
                           for s in sols[:n]]
         self.roms = [rom_deg(s.node_dofs[-1, 3:], c) for s, c in zip(sols[n:], self.rom_cases)]
         self.roms += [rom_deg(s.node_dofs[-1, 3:], c)  # rotation under each activity

@@ -88,9 +88,16 @@ def test_loosening_refills_the_interface_without_rebuilding_the_model():
     _, before = hardware_results(hw, model.solve(node_loads=pull))
     pattern = model.system.matrix.indices.copy()
     model.set_elements(**interface_values(hw, np.full(9, 0.25)))  # fibrous: a quarter
-    _, after = hardware_results(hw, model.solve(node_loads=pull))
+    sol = model.solve(node_loads=pull)
+    _, after = hardware_results(hw, sol, np.full(9, 0.25))
     assert np.array_equal(model.system.matrix.indices, pattern)
     assert after.axial_um.mean() == pytest.approx(4 * before.axial_um.mean(), rel=0.02)
+    # the softened springs' forces still balance the pull (with the bonded stiffness they
+    # would be 4x the load)
+    for tie in (before, after):
+        assert np.allclose(tie.force_n.sum(axis=0), -pull[0, :3], atol=1e-8 * 50.0)
+    per_set = {name: np.full(9, 0.25) for name in hw.ties}  # the same, keyed like hw.ties
+    assert np.allclose(hardware_results(hw, sol, per_set)[1].force_n, after.force_n)
     with pytest.raises(ValueError, match="one factor per tied screw node"):
         interface_values(hw, np.ones(3))
 

@@ -167,9 +167,27 @@ def timelines():
     from spinesim.simulate import run_timeline
 
     base = Scenario.default().with_values({"activity.lifting.per_day": 20.0})
-    return {s: run_timeline(base.with_values({"loosening.pullout_strength_n": s}), weeks=2,
+    runs = {s: run_timeline(base.with_values({"loosening.pullout_strength_n": s}), weeks=2,
                             resolution=0.4, fields=False)
             for s in (None, 1.0)}
+    runs["half bonded"] = run_timeline(base.with_values({"loosening.initial_factor": 0.5}),
+                                       weeks=2, resolution=0.4, fields=False)
+    return runs
+
+
+def test_a_softer_interface_moves_the_screws_more_but_does_not_load_them_more(timelines):
+    """The screw loads come from the rods: an interface at half the bonded stiffness lets the
+    screws move more in the bone, but the springs' forces (scaled by the factor) still sum to
+    about the same load per screw, not to twice it."""
+    bonded, soft = timelines[None].timeline, timelines["half bonded"].timeline
+    cols = [c for c in bonded.columns if c.startswith("pullout_") and c.endswith("_n")]
+    assert soft["max_micromotion_um"].iloc[0] > 1.3 * bonded["max_micromotion_um"].iloc[0]
+    pulled = [c for c in cols if bonded[c].iloc[0] > 1.0]  # (a pushed screw's is 0)
+    assert len(pulled) >= 2
+    ratio = soft[pulled].iloc[0] / bonded[pulled].iloc[0]
+    assert np.all((ratio > 0.75) & (ratio < 1.25)), ratio.to_dict()
+    ratio = soft["max_screw_transverse_n"].iloc[0] / bonded["max_screw_transverse_n"].iloc[0]
+    assert 0.75 < ratio < 1.25
 
 
 def test_predicted_strength_of_the_default_segment():

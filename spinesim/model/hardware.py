@@ -532,8 +532,16 @@ class ScrewInterfaceResult:
     axis: np.ndarray
 
 
-def hardware_results(hw: HardwareSystem, solution) -> tuple[dict, ScrewInterfaceResult | None]:
+def hardware_results(hw: HardwareSystem, solution,
+                     scale: dict[str, np.ndarray] | np.ndarray | None = None
+                     ) -> tuple[dict, ScrewInterfaceResult | None]:
     """Beam section results per element set and screw-bone micromotion of one solution.
+
+    ``scale`` is the interface stiffness factor per tied screw node the solution was solved
+    with (as for :func:`interface_values`; None: every node bonded, factor 1). The
+    interface forces (N) are the scaled springs' forces, so they balance the loads the
+    screws carry whatever the interface state; the micromotion (µm) is the displacement
+    jump and needs no factor.
 
     Returns ``({"screw_beams": BeamSectionResults, "rod_beams": ...}, ScrewInterfaceResult)``.
     """
@@ -549,13 +557,17 @@ def hardware_results(hw: HardwareSystem, solution) -> tuple[dict, ScrewInterface
                                          v_ref=b["v_ref"])
     if not hw.ties:
         return sections, None
+    if scale is not None and not isinstance(scale, dict):
+        scale = tie_scales(hw, scale)
     parts = []
-    for t in hw.ties.values():
+    for name, t in hw.ties.items():
         u = u6[t["node"] - n_solid]
         d = relative_displacement(u[:, :3], solution.displacement[t["host"]], t["N"], u[:, 3:],
                                   t["lever"])
         a, n = split_axial_normal(d, t["axis"])
-        force = -np.einsum("pij,pj->pi", t["S"], d)  # on the screw
+        force = -np.einsum("pij,pj->pi", t["S"], d)  # on the screw, bonded
+        if scale is not None:
+            force *= np.asarray(scale[name], float).reshape(-1, 1)
         parts.append((t["screw"], t["index"], 1e3 * np.linalg.norm(d, axis=1), 1e3 * a, 1e3 * n,
                       force, t["axis"]))
     cat = [np.concatenate([p[k] for p in parts]) for k in range(1, 7)]
