@@ -990,7 +990,9 @@ FIELDS: tuple[Field, ...] = (
                  "bonded stiffness; default = midpoint", confidence="L"),
     Field("loosening.bonded_tie_factor", "float", 10.0,
           "Bonded interface stiffness per unit screw length as a multiple of the host "
-          "bone's E", "-", 0.0, 10_000.0, low_open=True, requires=_SCREW, bounds_note=_GUARD,
+          "bone's E", "-", 1e-3, 10_000.0, requires=_SCREW,
+          bounds_note=_GUARD + "; below 1e-3 (1e-4 of the default) the screws float in the "
+                               "bone numerically (1e-300: a singular matrix)",
           source="modelling default (spinesim.model.hardware.Interface.tie_factor)"),
     Field("loosening.initial_factor", "float", 1.0,
           "Interface stiffness at day 0 as a fraction of bonded (1: bonded from the start; "

@@ -13,7 +13,7 @@ from spinesim.failure import healing
 from spinesim.failure.fatigue import section_fatigue, sn_curve
 from spinesim.model.hardware import Interface
 from spinesim.outcomes import outcomes
-from spinesim.scenario import Scenario
+from spinesim.scenario import Scenario, ScenarioError
 from spinesim.scenario_schema import field
 from spinesim.simulate import (
     COLUMNS,
@@ -236,9 +236,13 @@ def test_every_allowed_bonded_tie_factor_builds_segment_options():
     """The scenario range of loosening.bonded_tie_factor (up to 10,000 x host E per mm) maps
     into the segment's interface_scale range; the top of it used to stop the run with an
     internal name."""
-    hi = field("loosening.bonded_tie_factor").high
-    opts = segment_options(Scenario.default().with_values({"loosening.bonded_tie_factor": hi}))
-    assert opts.interface_scale * Interface().tie_factor == pytest.approx(hi)
+    f = field("loosening.bonded_tie_factor")
+    for end in (f.low, f.high):
+        opts = segment_options(Scenario.default().with_values({f.key: end}))
+        assert opts.interface_scale * Interface().tie_factor == pytest.approx(end)
+    # below the guard the screws float (1e-300 made the factorization fail without a name)
+    with pytest.raises(ScenarioError, match=r"loosening.bonded_tie_factor.*1e-300"):
+        Scenario.default().with_values({f.key: 1e-300})
 
 
 @pytest.mark.parametrize("values, match", [

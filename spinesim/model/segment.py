@@ -159,8 +159,8 @@ class SegmentOptions:
             raise SpinesimError(f"head_offset_mm {self.head_offset_mm} outside [0, 30] mm")
         if not 0.5 <= self.screw_element_mm <= 20.0:
             raise SpinesimError(f"screw_element_mm {self.screw_element_mm} outside [0.5, 20] mm")
-        if not 0.0 < self.interface_scale <= 1000.0:  # loosening.bonded_tie_factor <= 10,000
-            raise SpinesimError(f"interface_scale {self.interface_scale} outside (0, 1000]")
+        if not 1e-4 <= self.interface_scale <= 1000.0:  # loosening.bonded_tie_factor 1e-3-1e4
+            raise SpinesimError(f"interface_scale {self.interface_scale} outside [1e-4, 1000]")
         if not -0.1 <= self.prestrain <= 0.2:
             raise SpinesimError(f"prestrain {self.prestrain} outside [-0.1, 0.2]")
         if self.fibre_target_deg is not None and not 5.0 <= self.fibre_target_deg <= 60.0:
