@@ -28,6 +28,7 @@ import logging
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -181,16 +182,21 @@ def _dimensions_file(path: str):
         raise SystemExit(f"spinesim rom: --dimensions {path}: {exc}") from None
 
 
-def _risk_int(flag: str, text: str | None, low: int, what: str) -> int | None:
-    """An integer flag of ``spinesim risk`` (None if not given); one-line error otherwise."""
+def _risk_int(flag: str, text: str | None, key: str, what: str) -> int | None:
+    """An integer flag of ``spinesim risk`` (None if not given) within the range of the
+    scenario field ``key``; one-line error naming the flag otherwise."""
+    from spinesim.scenario_schema import field
+
     if text is None:
         return None
+    low, high = int(field(key).low), int(field(key).high)
     try:
         value = int(text)
     except ValueError:
         value = None
-    if value is None or value < low:
-        raise SystemExit(f"spinesim risk: {flag} {text}: must be an integer >= {low} ({what})")
+    if value is None or not low <= value <= high:
+        raise SystemExit(f"spinesim risk: {flag} {text}: must be an integer from {low} to "
+                         f"{high} ({what}; {key})")
     return value
 
 
@@ -247,8 +253,9 @@ def _risk(args: argparse.Namespace) -> int:
     from spinesim.montecarlo import risk
     from spinesim.scenario import Scenario
 
-    samples = _risk_int("--samples", args.samples, 1, "number of Monte Carlo samples")
-    seed = _risk_int("--seed", args.seed, 0, "root seed of the draws")
+    samples = _risk_int("--samples", args.samples, "risk.samples",
+                        "number of Monte Carlo samples")
+    seed = _risk_int("--seed", args.seed, "risk.seed", "root seed of the draws")
     workers = _workers("risk", args.workers)
     resolution = _risk_field("--resolution", args.resolution, "segment.resolution")
     weeks = _risk_field("--weeks", args.weeks, "timeline.weeks")
@@ -382,6 +389,20 @@ def _geometry_from(command: str, where: str) -> Iterator[None]:
         raise SystemExit(f"spinesim {command}: {where}: {exc}") from None
 
 
+def _can_create_in(folder: Path) -> bool:
+    """True if a file can be created in the existing ``folder``: the permission bits, then a
+    real temporary file (removed again), because root passes every access check and some
+    file systems (/proc, read-only mounts) refuse anyway."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
+        return False
+    return True
+
+
 def _nearest_existing(path: Path) -> Path:
     """``path`` or the nearest of its parents that exists (the root does): where a file or
     folder to be created would be written."""
@@ -412,7 +433,7 @@ def _out_folder(command: str, text: str) -> Path:
                 raise SystemExit(f"spinesim {command}: -o {text}: holds the results of "
                                  f"`spinesim {other}` ({marker}); give another folder")
     probe = _nearest_existing(out)  # the folder must be creatable and writable
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+    if not probe.is_dir() or not _can_create_in(probe):
         raise SystemExit(f"spinesim {command}: -o {out}: {probe} is not a writable folder")
     return out
 
@@ -432,7 +453,7 @@ def _check_output_file(command: str, flag: str, text: str) -> Path:
         raise SystemExit(f"spinesim {command}: {flag} {text}: {probe} is a file, not a folder")
     if probe != parent:
         raise SystemExit(f"spinesim {command}: {flag} {text}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not _can_create_in(parent):
         raise SystemExit(f"spinesim {command}: {flag} {text}: folder {parent} is not writable")
     return target
 

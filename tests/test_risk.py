@@ -324,9 +324,12 @@ def test_cli_prints_the_table_and_writes_json(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--samples", "0"], "--samples 0: must be an integer >= 1"),
-    (["--samples", "ten"], "--samples ten: must be an integer >= 1"),
-    (["--seed", "-3"], "--seed -3: must be an integer >= 0"),
+    (["--samples", "0"], "--samples 0: must be an integer from 1 to 1000000"),
+    (["--samples", "ten"], "--samples ten: must be an integer from 1 to 1000000"),
+    (["--samples", "2000000"], "--samples 2000000: must be an integer from 1 to 1000000"),
+    (["--seed", "-3"], "--seed -3: must be an integer from 0 to 9223372036854775807"),
+    (["--seed", "99999999999999999999999"], "--seed 99999999999999999999999: must be an "
+                                            "integer from 0 to 9223372036854775807"),
     (["--workers", "0"], "--workers 0: must be an integer >= 1"),
     (["--weeks", "2.5"], ("--weeks 2.5: must be a whole number (timeline.weeks); allowed "
                           "range [1, 520] weeks")),
