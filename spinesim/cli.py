@@ -87,6 +87,10 @@ def _rom(args: argparse.Namespace) -> int:
              if args.mesh is not None else f"{opts.levels} {opts.construct}")
     print(f"{model}, {args.moment:g} N·m, preload {args.preload:g} N "
           f"({out['model']['dofs']} DOF, {out['seconds']:.0f} s); ROM one-sided, degrees")
+    if args.cage_interface == "contact" and args.preload == 0:
+        print("  note: the cage is in contact with no preload, so only the rods (and the "
+              "ligaments) hold it where it lifts off; a real cage is press-fit. Give "
+              "--preload (e.g. 500 N) for in-vitro-like ROM")
     for name, row in out["cases"].items():
         extra = ""
         if "rom_percent_of_intact" in row:

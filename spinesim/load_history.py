@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,10 +106,19 @@ def _history(history: ArrayLike) -> np.ndarray:
         if unknown:
             raise SpinesimError(f"load history: unknown column(s) {unknown}; allowed: "
                                 f"{', '.join(HISTORY_COLUMNS)} (missing ones are 0)")
-        h = np.column_stack([np.asarray(history[c], float) if c in history.columns
-                             else np.zeros(len(history)) for c in HISTORY_COLUMNS])
+        try:
+            h = np.column_stack([np.asarray(history[c], float) if c in history.columns
+                                 else np.zeros(len(history)) for c in HISTORY_COLUMNS])
+        except (TypeError, ValueError) as exc:
+            raise SpinesimError(f"load history: every value must be a number (N, N·m): "
+                                f"{exc}") from None
     else:
-        h = np.asarray(history, dtype=float)
+        try:
+            h = np.asarray(history, dtype=float)
+        except (TypeError, ValueError) as exc:  # text, ragged rows
+            raise SpinesimError(f"load history must be a (T, {len(HISTORY_COLUMNS)}) table of "
+                                f"numbers with columns {', '.join(HISTORY_COLUMNS)} (N, N·m): "
+                                f"{exc}") from None
         if h.ndim != 2 or h.shape[1] != len(HISTORY_COLUMNS):
             raise SpinesimError(f"load history must have shape (T, {len(HISTORY_COLUMNS)}) "
                                 f"with columns {', '.join(HISTORY_COLUMNS)}; got {h.shape}")
@@ -176,7 +186,9 @@ def history_damage(history: ArrayLike, scenario: Scenario | None = None, *,
     scenario = Scenario.default() if scenario is None else scenario
     if part not in ("rod", "screw"):
         raise SpinesimError(f"part = {part!r}; allowed: 'rod', 'screw'")
-    if passes_per_year is not None and not (math.isfinite(passes_per_year)
+    if passes_per_year is not None and not (isinstance(passes_per_year, numbers.Real)
+                                            and not isinstance(passes_per_year, bool)
+                                            and math.isfinite(passes_per_year)
                                             and passes_per_year >= 0):
         raise SpinesimError(f"passes_per_year = {passes_per_year!r}; allowed: a number >= 0 "
                             "(1/year)")

@@ -193,3 +193,15 @@ def test_rom_command_passes_the_cage_interface_and_compares_with_a_bonded_intact
         cli(["rom", "--construct", "unilateral-cage", "--cage-interface", "contact"])
     assert [(o.construct, o.cage_interface) for o in built] == [("intact", "bonded"),
                                                                ("unilateral-cage", "contact")]
+
+
+@pytest.mark.parametrize("preload, noted", [("0", True), ("500", False)])
+def test_rom_notes_a_contact_cage_without_preload(monkeypatch, capsys, preload, noted):
+    import spinesim.model.rom as rom
+    from spinesim.cli import main as cli
+
+    monkeypatch.setattr(rom, "rom_study", lambda opts, moment_nm, preload_n: {
+        "model": {"dofs": 1}, "seconds": 0.0, "cases": {}})
+    assert cli(["rom", "--construct", "bilateral-cage", "--cage-interface", "contact",
+                "--preload", preload]) == 0
+    assert ("Give --preload" in capsys.readouterr().out) is noted

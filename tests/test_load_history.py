@@ -3,6 +3,8 @@ timeline's zero-to-peak cycles, linearity in the number of cycles, graft state, 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -71,6 +73,9 @@ def test_the_graft_state_is_applied_but_the_cage_carries_the_column():
     (np.zeros((1, 4)), "at least 2"),
     (np.array([[0, 0, 0, 0], [0, np.nan, 0, 0]]), "row 1, column flexion_nm"),
     (pd.DataFrame({"flexion": [0, 1]}), "unknown column"),
+    (pd.DataFrame({"flexion_nm": ["a", "b"]}), "every value must be a number"),
+    ([["a", 1, 2, 3], [1, 2, 3, 4]], "table of numbers"),
+    ([[0, 0, 0, 0], [1, 2, 3]], "table of numbers"),  # ragged
 ])
 def test_bad_histories_name_what_is_wrong(history, match):
     with pytest.raises(SpinesimError, match=match):
@@ -82,6 +87,9 @@ def test_bad_options_are_refused():
         history_damage(pulses(2), part="cage", resolution=RES)
     with pytest.raises(SpinesimError, match="graft"):
         history_damage(pulses(2), graft="healed", resolution=RES)
+    for bad in ("1", True, -1.0, math.inf):
+        with pytest.raises(SpinesimError, match="passes_per_year"):
+            history_damage(pulses(2), passes_per_year=bad, resolution=RES)
     assert HISTORY_COLUMNS[0] == "compression_n"
 
 
