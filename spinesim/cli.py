@@ -348,15 +348,18 @@ def _run(args: argparse.Namespace) -> int:
 
     out = _out_folder("run", args.out)
     scenario = Scenario.default() if args.scenario is None else Scenario.from_toml(args.scenario)
-    overrides = {}
+    overrides, flags = {}, []
     if args.weeks is not None:
         overrides["timeline.weeks"] = _risk_field("--weeks", args.weeks, "timeline.weeks",
                                                  "run")
+        flags.append(f"--weeks {args.weeks}")
     if args.resolution is not None:
         overrides["segment.resolution"] = _risk_field("--resolution", args.resolution,
                                                       "segment.resolution", "run")
-    if overrides:
-        scenario = scenario.with_values(overrides)
+        flags.append(f"--resolution {args.resolution}")
+    if overrides:  # an error names the flags that contradict the file
+        scenario = scenario.with_values(
+            overrides, source=f"{scenario.source} with {' and '.join(flags)}")
     _check_timeline("run", scenario)
     plots = False if args.no_plots else None
     check_output_folder(out, scenario, plots=plots)  # a folder named report.json, before the work

@@ -488,6 +488,10 @@ ROWS = [
     Row("rom-cage-contact-without-cage-given", {},
         ["rom", "--construct", "bilateral", "--cage-interface", "contact", "--json", "r.json"], 2,
         ["--cage-interface contact", "--construct bilateral has none"], ["r.json"]),
+    Row("run-weeks-flag-contradicts-the-file", {"v.toml": "[output]\nvtu_weeks = [0, 26]\n"},
+        ["run", "v.toml", "--weeks", "2", "-o", "out"], 2,
+        ["v.toml with --weeks 2", "output.vtu_weeks = [0, 26]", "timeline.weeks = 2"],
+        ["out"]),
     # /proc passes root's access checks but refuses new files: found by creating one
     Row("run-output-in-proc", {}, ["run", "-o", "/proc/spinesim-run"], 2,
         ["-o /proc/spinesim-run", "/proc is not a writable folder"]),
