@@ -363,3 +363,19 @@ def test_other_levels_build_valid_meshes(levels):
         n_lo = plane_normal(p[ns[f"{lower}_superior_endplate_rim"]])
         angle = np.degrees(np.arccos(min(1.0, abs(n_up @ n_lo))))
         assert angle == pytest.approx(table.disc_lordosis_deg, abs=1e-6)
+
+
+def test_a_screw_wider_than_its_pedicle_is_built_with_a_warning(caplog):
+    """An oversized screw is a scenario (malposition, a wrong size), not an input error: the
+    segment is built, the breach logged by screw and by how much, and the trajectory's
+    clearance is negative."""
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="spinesim.geometry.lumbar"):
+        seg = lumbar_segment("L4-L5", construct="fused", resolution=0.5,
+                             dimensions={"L4": {"pedicle_width_mm": 4.0}},
+                             screw_diameter_mm=6.5, screw_length_mm=35.0)
+    breached = [s for s in seg.screws if s.wall_clearance_mm < 0]
+    assert {s.level for s in breached} == {"L4"}
+    assert "L4 left screw (diameter 6.5 mm) breaches its pedicle wall" in caplog.text
+    assert "pedicle_width_mm 4" in caplog.text and "L5" not in caplog.text

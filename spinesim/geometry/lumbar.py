@@ -406,6 +406,13 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
                                           dist - 0.5 * screw_diameter_mm, inside,
                                           ellipse_exit(tip_l, u_l, a, b)))
 
+    for t in screws:
+        if t.wall_clearance_mm < 0:  # kept: a malpositioned or oversized screw is a scenario
+            logger.warning("the %s %s screw (diameter %g mm) breaches its pedicle wall by %.2f "
+                           "mm (pedicle_width_mm %g): its thread leaves the bone there",
+                           t.level, t.side, t.diameter_mm, -t.wall_clearance_mm,
+                           dims[t.level].pedicle_width_mm)
+
     from spinesim.mesh.checks import quality
 
     q = quality(mesh)
