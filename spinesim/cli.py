@@ -289,9 +289,11 @@ def _risk(args: argparse.Namespace) -> int:
         print(f"  {mode:22s} {p['probability']:11.3f}  [{p['low']:.3f}, {p['high']:.3f}]"
               f"    {p['failures']}/{p['samples']}")
     print("  strongest rank correlations (Spearman rho):")
+    few = result.n_samples - result.failed < 3  # a rank correlation needs 3 samples
     for outcome, rhos in result.sensitivity.items():
         top = sorted(((k, r) for k, r in rhos.items() if r), key=lambda kr: -abs(kr[1]))[:2]
-        text = ", ".join(f"{k} {r:+.2f}" for k, r in top) or "none (constant outcome)"
+        text = ", ".join(f"{k} {r:+.2f}" for k, r in top) or (
+            "none (fewer than 3 samples)" if few else "none (constant outcome)")
         print(f"    {outcome:28s} {text}")
     if result.errors:
         print(f"  {result.failed} sample(s) failed; first: {result.errors[0]}")
@@ -477,6 +479,12 @@ def _plot(args: argparse.Namespace) -> int:
                          "of `spinesim run`, `spinesim risk -o` or `spinesim sweep`)")
     out = _out_folder("plot", str(folder / "plots") if args.out is None else args.out)
     paths = render_folder(folder, out)
+    if not paths:  # e.g. a Monte Carlo whose outcomes did not vary
+        why = ("no outcome varies over its samples (a tornado chart needs an outcome that "
+               "varies and at least 3 samples)" if (folder / "risk.json").is_file()
+               else "it holds nothing to draw")
+        print(f"no figures: {why}; nothing written to {out}/")
+        return 0
     print(f"{len(paths)} figures written to {out}/: " + ", ".join(p.name for p in paths))
     return 0
 

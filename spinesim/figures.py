@@ -67,8 +67,7 @@ class _Canvas:
 
         matplotlib.use("Agg")
         self.target, self.source = target, source
-        self.paths: list[Path] = []
-        target.mkdir(parents=True, exist_ok=True)
+        self.paths: list[Path] = []  # (the target folder is made with the first figure)
 
     def save(self, name: str, draw: Callable[[Any], Any], size=(7.5, 4.6)) -> None:
         import matplotlib.pyplot as plt
@@ -79,6 +78,7 @@ class _Canvas:
                 draw(ax)
             except ValueError as exc:  # the plot functions check their data and say what
                 raise SpinesimError(f"{self.source}: cannot draw {name}: {exc}") from None
+            self.target.mkdir(parents=True, exist_ok=True)
             with atomic_path(self.target / f"{name}.png", suffix=".png") as tmp:
                 fig.savefig(tmp, dpi=120)
             self.paths.append(self.target / f"{name}.png")

@@ -321,6 +321,11 @@ def test_cli_prints_the_table_and_writes_json(tmp_path, capsys, monkeypatch):
     assert set(data["probabilities"]) == set(FAILURE_MODES)
     assert data["samples"] == 30 and data["seed"] == 5
     assert (tmp_path / "out" / "results.sqlite").is_file()
+    assert "none (fewer than 3 samples)" not in printed
+    # two samples cannot rank anything: said so, not called a constant outcome
+    assert main(["risk", str(scenario), "--samples", "2", "--seed", "5"]) == 0
+    printed = capsys.readouterr().out
+    assert "none (fewer than 3 samples)" in printed and "constant outcome" not in printed
 
 
 @pytest.mark.parametrize("args, message", [

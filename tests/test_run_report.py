@@ -195,6 +195,19 @@ def test_plot_renders_tornado_charts_of_a_monte_carlo_folder(tmp_path):
     assert {"tornado_nonunion_fails", "tornado_rod_damage"} <= names
 
 
+def test_plot_of_a_monte_carlo_without_varying_outcomes_says_why_and_writes_nothing(
+        tmp_path, capsys):
+    from spinesim.montecarlo import _demo_case, risk
+
+    out = tmp_path / "mc"
+    risk(samples=2, seed=3, out_dir=out, case_fn=_demo_case, progress=False)
+    capsys.readouterr()
+    assert main(["plot", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "no figures: no outcome varies over its samples" in said and "at least 3" in said
+    assert not (out / "plots").exists()
+
+
 def test_plot_renders_failure_heatmaps_of_a_sweep_folder(tmp_path):
     folder = tmp_path / "sweep"
     folder.mkdir()
