@@ -452,7 +452,8 @@ def level_dimensions(level: str, **overrides: float) -> LevelDimensions:
     if name == "S1":
         bad = sorted(k for k in overrides if k in _DISC_KEYS)
         if bad:
-            raise MeshError(f"S1 has no disc or facet joint below in this model; cannot set {bad}")
+            raise MeshError("S1 has no disc or facet joint below in this model; cannot set "
+                            f"{', '.join(bad)}")
     values = {k: v.value for k, v in _TABLE[name].items()}
     dims = LevelDimensions(level=name, **values)
     if overrides:

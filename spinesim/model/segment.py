@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from spinesim.errors import SpinesimError
+from spinesim.errors import MeshError, SpinesimError
 from spinesim.fem.constraints import Support
 from spinesim.fem.couplings import distributing_coupling
 from spinesim.fem.dofs import DofLayout
@@ -237,15 +237,15 @@ def _sides(construct: str) -> tuple[str, ...]:
 
 def _screw_trajectories(opts: SegmentOptions, geometry) -> list:
     """The screw trajectories of ``geometry`` that ``opts.construct`` instruments, each checked
-    to end inside its vertebral body (SpinesimError naming the screw otherwise)."""
+    to end inside its vertebral body (MeshError naming the screw otherwise)."""
     used = [t for t in geometry.screws if t.side in _sides(opts.construct)]
     for t in used:
         centre = geometry.frames[t.level][:3, 3]
         if not t.tip_inside_body and np.dot(t.tip - centre, t.direction) > 0.0:  # past the body
-            raise SpinesimError(f"screw {t.level} {t.side}: a {t.length_mm:g} mm screw leaves the "
-                                f"vertebral body (its tip at {np.round(t.tip, 1).tolist()} mm lies "
-                                "outside it); use a shorter screw_length_mm "
-                                "(scenario: hardware.screw.length_mm)")
+            raise MeshError(f"screw {t.level} {t.side}: a {t.length_mm:g} mm screw leaves the "
+                            f"vertebral body (its tip at {np.round(t.tip, 1).tolist()} mm lies "
+                            "outside it); use a shorter screw (hardware.screw.length_mm; "
+                            "SegmentOptions.screw_length_mm)")
     return used
 
 
