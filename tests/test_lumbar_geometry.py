@@ -114,7 +114,7 @@ def test_table_reproduces_sourced_values():
     (lambda: lumbar_segment("L4-L5", dimensions={"L4": {"pedicle_path_length_mm": 40.0}}),
      ["L4", "pedicle_path_length_mm=40", "longer than the", "canal_depth_mm"]),
     (lambda: lumbar_segment("L4-L5", dimensions={"L5": {"pedicle_path_length_mm": 6.0}}),
-     ["L5", "pedicle_path_length_mm=6", "pedicle shorter than 2 mm"]),
+     ["L5", "pedicle_path_length_mm=6 mm is too short", "leaves a pedicle of 2 mm"]),
     (lambda: lumbar_segment("L4-L5", construct="fused", cage=CageSpec(height_mm=4.0)),
      ["L4-L5", "posterior disc height", "cage height_mm = 4 mm", "lordosis"]),
 ])

@@ -107,9 +107,10 @@ class _Trajectory:
                 break
             hi *= 0.5
         if self.pedicle(hi) < MIN_PEDICLE_MM or self.crossings(hi)[which] > target:
-            raise MeshError(f"{level}: {key}={target:g} would leave a pedicle shorter than "
-                            f"{MIN_PEDICLE_MM:g} mm (the shortest is "
-                            f"{self.crossings(hi)[which]:.1f} mm); raise it")
+            raise MeshError(f"{level}: {key}={target:g} mm is too short for these dimensions: "
+                            f"the shortest that leaves a pedicle of {MIN_PEDICLE_MM:g} mm is "
+                            f"{self.crossings(hi)[which]:.1f} mm; give {key} at least that "
+                            "(its default is derived from the cited pedicle chord and the body)")
         for _ in range(60):
             mid = 0.5 * (lo + hi)
             lo, hi = (mid, hi) if self.crossings(mid)[which] > target else (lo, mid)
