@@ -155,7 +155,7 @@ def _check_rom_options(args: argparse.Namespace, dims) -> None:
                          "the cancellous modulus)")
     construct = SegmentOptions.construct if args.construct is None else args.construct
     caged = [c for c, parts in CONSTRUCT_PARTS.items() if "cage" in parts]
-    if args.cage_interface not in (None, "bonded") and construct not in caged:
+    if args.cage_interface is not None and construct not in caged:  # as a scenario's cage.*
         given = "" if args.construct is not None else " (the default)"
         raise SystemExit(f"spinesim rom: --cage-interface {args.cage_interface} needs a construct "
                          f"with a cage ({', '.join(caged)}); --construct {construct}{given} "
