@@ -870,7 +870,8 @@ FIELDS: tuple[Field, ...] = (
                  f"7.5 N·m (alternative 10 N·m: {_YAMAMOTO89}); found in source",
           confidence="H"),
     Field("protocol.preload_n", "float", 0.0,
-          "Compressive follower preload of the protocol (0 = none)", "N", 0.0, 3_000.0,
+          "Compressive follower preload of the protocol (0 = none); the ROM is measured "
+          "from the preloaded position", "N", 0.0, 3_000.0,
           bounds_note=_GUARD,
           source=f"follower preload optional ({_WILKE98}); 500-1 175 N in the validation of "
                  f"{_REMUS21}", confidence="M"),

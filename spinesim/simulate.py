@@ -103,7 +103,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -422,16 +422,14 @@ def _fatigue_summary(results: list, cycles_per_year: np.ndarray, curve: tuple,
 def intact_rom(scenario: Scenario, resolution: float | None = None,
                activities: tuple = ()) -> dict[str, float]:
     """ROM (deg, one-sided) of the intact segment with the scenario's levels, bone and mesh
-    under the protocol moment and preload (:func:`protocol_cases`), per :data:`ROM_COLUMNS`
-    direction: the nonlinear model with ligaments, annulus fibres and facet contact
-    (:func:`spinesim.model.segment.solve_rom`).
+    under the protocol moment and preload (:func:`protocol_cases`; from the preloaded
+    position), per :data:`ROM_COLUMNS` direction: the nonlinear model with ligaments, annulus
+    fibres and facet contact (:func:`spinesim.model.segment.solve_rom`).
 
     With ``activities`` (:class:`spinesim.model.activity.ActivityLoad`), also the rotation
     (deg) about each activity's moment axis under its peak (moment and compression), keyed
     ``activity_<name>``, as the timeline's ``activity_rom_<name>_deg`` columns of the fused
     segment."""
-    from dataclasses import replace
-
     from spinesim.model.segment import solve_rom
 
     opts = replace(segment_options(scenario, resolution), construct="intact", soft_tissue=True)
@@ -439,8 +437,8 @@ def intact_rom(scenario: Scenario, resolution: float | None = None,
     cases = protocol_cases(scenario)
     res = solve_rom(seg, cases)
     out = {c: float(res[d].rom_deg) for c, d in zip(ROM_COLUMNS, ROM_DIRECTIONS)}
-    for a in activities:
-        r = solve_rom(seg, [a.load_case()])
+    for a in activities:  # the rotation under the activity's whole peak, as the timeline's
+        r = solve_rom(seg, [a.load_case()], from_preloaded=False)
         out[f"activity_{a.name}"] = float(next(iter(r.values())).rom_deg)
     return out
 
@@ -643,8 +641,10 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     moduli = partial(healing.tissue_properties,
                      granulation_E_mpa=scenario.get("graft.initial_modulus_mpa"),
                      undrained=scenario.get("graft.drainage") == "undrained")
+    # with a preload, the preload alone last: the ROM is measured from the preloaded position
+    preload = [replace(rom_cases[0], moment_nm=0.0)] if rom_cases[0].preload_n > 0 else []
     model = WeeklyModel(opts, seg, reused, graft, moduli,
-                        [case_loads(seg, c) for c in activity_cases + rom_cases],
+                        [case_loads(seg, c) for c in activity_cases + rom_cases + preload],
                         activity_cases, rom_cases, strain_of, condense=condense, fields=fields)
     t_built = time.perf_counter()
     vtu_weeks = {float(w) for w in (scenario.get("output.vtu_weeks") or ())

@@ -198,7 +198,8 @@ class WeeklyModel:
     graft : graft cell ids
     graft_moduli : tissue maturity level per graft cell -> (E in MPa, Poisson's ratio)
     loads : load arrays of the cases (N, N·mm): the ``len(activity_cases)`` activity peaks
-        first, then the ROM cases
+        first, then the ROM cases, then (if the ROM cases have a preload) the preload alone,
+        from whose position the ROM is measured
     activity_cases, rom_cases : :class:`spinesim.model.loadcases.LoadCase` of the activity
         peaks and of the protocol-moment directions (their moment axes give the rotations)
     strain_of : graft cell strain operator (:func:`spinesim.fem.post.cell_strain_operator`)
@@ -298,10 +299,13 @@ class WeeklyModel:
             self._refilled = False
         self.timing["solve_s"] += time.perf_counter() - t
         self.n_solves += 1
-        n = len(self.activity_cases)
+        n, m = len(self.activity_cases), len(self.rom_cases)
         self.responses = [response(self.seg, s, self.strain_of, self.E[g], self.nu[g], factor)
                           for s in sols[:n]]
-        self.roms = [rom_deg(s.node_dofs[-1, 3:], c) for s, c in zip(sols[n:], self.rom_cases)]
+        # from the preloaded position when the preload alone is the last case
+        start = sols[n + m].node_dofs[-1, 3:] if len(sols) > n + m else np.zeros(3)
+        self.roms = [rom_deg(s.node_dofs[-1, 3:] - start, c)
+                     for s, c in zip(sols[n:n + m], self.rom_cases)]
         self.roms += [rom_deg(s.node_dofs[-1, 3:], c)  # rotation under each activity
                       for s, c in zip(sols[:n], self.activity_cases)]
 

@@ -201,9 +201,9 @@ def test_rom_under_each_activity_is_reported():
     assert full.name == "flexion" and full.preload_n > 0
     seg = build_segment(segment_options(sc, RES))
 
-    def rom(moment_nm: float, preload_n: float) -> float:
+    def rom(moment_nm: float, preload_n: float) -> float:  # from the unloaded position
         case = LoadCase("flexion", full.axis, moment_nm, preload_n=preload_n)
-        return solve_rom(seg, [case])["flexion"].rom_deg
+        return solve_rom(seg, [case], from_preloaded=False)["flexion"].rom_deg
 
     assert t["activity_rom_full_flexion_deg"] == pytest.approx(
         rom(full.moment_nm, full.preload_n), rel=1e-6)

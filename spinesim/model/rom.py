@@ -78,7 +78,9 @@ def rom_study(opts: SegmentOptions | None = None, *, moment_nm: float = STANDARD
         "levels": None if given_mesh else opts.levels,
         "construct": None if given_mesh else opts.construct, "mesh": opts.mesh_path,
         "moment_nm": float(moment_nm),
-        "preload_n": float(preload_n), "rom_convention": "one-sided, degrees",
+        "preload_n": float(preload_n),
+        "rom_convention": "one-sided, degrees" + (", from the preloaded position"
+                                                  if preload_n > 0 else ""),
         "options": asdict(opts), "cases": out_cases,
         "model": {"dofs": seg.info["dofs"], "cells": seg.info["cells"],
                   "quality": seg.info["quality"],

@@ -18,7 +18,13 @@ at the centre of the top endplate is coupled to it by a distributing (RBE3-like)
 carries the pure moment and the optional compressive preload (applied along the local axis of
 the top vertebra; in this small-displacement analysis a follower load and a fixed-direction load
 coincide). ROM is the rotation of the reference node, i.e. of the top endplate relative to the
-fixed bottom one.
+fixed bottom one, measured from the preloaded position when there is a preload: the rotation
+under moment and preload less the rotation under the preload alone. An in-vitro follower
+preload is applied first and its path is chosen so that it hardly rotates the segment
+(Patwardhan et al., Spine 24:1003, 1999); the force at the reference node is not on that path
+(in a fused segment it passes in front of the construct's centre of stiffness and flexes it),
+so its own rotation is not counted as range of motion. In a linear model the preload then
+leaves the ROM unchanged; with contact or soft tissue it changes it (e.g. it seats a cage).
 
 Units: mm, N, MPa, N·mm internally; moments in N·m at the edge (``LoadCase``).
 """
@@ -443,22 +449,37 @@ def case_loads(seg: Segment, case: LoadCase) -> np.ndarray:
     return loads
 
 
-def solve_rom(seg: Segment, cases: list[LoadCase], *, keep_solutions: bool = False
-              ) -> dict[str, CaseResult]:
-    """Solve each pure-moment load case (active set when the model has one-sided springs)."""
+def solve_rom(seg: Segment, cases: list[LoadCase], *, keep_solutions: bool = False,
+              from_preloaded: bool = True) -> dict[str, CaseResult]:
+    """Solve each pure-moment load case (active set when the model has one-sided springs).
+
+    With ``from_preloaded`` the ROM of a case with a preload is measured from the preloaded
+    position (module notes: one more solve per distinct preload, the preload alone);
+    ``rotation_rad`` is always the rotation from the unloaded position. False gives the
+    rotation from the unloaded position, e.g. under an activity's moment and compression.
+    """
     from spinesim.fem.active_set import solve_active_set
     from spinesim.fem.springs import spring_forces
 
-    out: dict[str, CaseResult] = {}
-    for case in cases:
-        t = time.perf_counter()
+    def solve(case: LoadCase):
         loads = case_loads(seg, case)
         if seg.springs:
             sol, rep = solve_active_set(seg.model, {"node_loads": loads}, list(seg.springs),
                                         reuse_preconditioner=True)
-            iters = rep.iterations
-        else:
-            sol, iters = seg.model.solve(node_loads=loads), 1
+            return sol, rep.iterations
+        return seg.model.solve(node_loads=loads), 1
+
+    preloaded: dict[float, np.ndarray] = {}  # preload (N) -> rotation under it alone (rad)
+    out: dict[str, CaseResult] = {}
+    for case in cases:
+        t = time.perf_counter()
+        start = np.zeros(3)
+        if from_preloaded and case.preload_n > 0:
+            if case.preload_n not in preloaded:
+                alone = dataclasses.replace(case, moment_nm=0.0)
+                preloaded[case.preload_n] = solve(alone)[0].node_dofs[-1, 3:].copy()
+            start = preloaded[case.preload_n]
+        sol, iters = solve(case)
         rot = sol.node_dofs[-1, 3:]
         rod = screw = micro = None
         if seg.hardware is not None:
@@ -472,6 +493,6 @@ def solve_rom(seg: Segment, cases: list[LoadCase], *, keep_solutions: bool = Fal
                  for s in seg.springs if s.name.startswith("facet")}
         pressure, endplate, graft = _tissue_outputs(seg, sol.displacement)
         out[case.name] = CaseResult(
-            case.name, rom_deg(rot, case), rot.copy(), rod, screw, micro, pressure, facet,
+            case.name, rom_deg(rot - start, case), rot.copy(), rod, screw, micro, pressure, facet,
             graft, endplate, iters, time.perf_counter() - t, sol if keep_solutions else None)
     return out
