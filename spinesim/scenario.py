@@ -93,11 +93,12 @@ def _suggest(key: str) -> str:
     """'; did you mean ...?' (the closest valid key), else the valid keys of the table; for an
     unknown table under [activity], also where a new activity goes."""
     parts = key.split(".")
+    closest = _closest(key)
     if parts[0] == "activity" and len(parts) >= 2 and parts[1] not in ACTIVITIES \
-            and f"activity.{parts[1]}" not in _BY_KEY:
-        return (_closest(key) + f"; or, for a new activity, a [[activity.custom]] table with "
+            and f"activity.{parts[1]}" not in _BY_KEY and "'activity.custom'" not in closest:
+        return (closest + f"; or, for a new activity, a [[activity.custom]] table with "
                 f"name = {parts[1]!r}, its loads and cycles per day")
-    return _closest(key)
+    return closest
 
 
 def _closest(key: str) -> str:

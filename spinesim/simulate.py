@@ -258,8 +258,9 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
     """
     construct = scenario.get("segment.construct")
     if construct not in TIMELINE_CONSTRUCTS:
-        raise SpinesimError(f"segment.construct = {construct!r}: the timeline needs a graft and "
-                            f"screws; allowed: {', '.join(TIMELINE_CONSTRUCTS)}")
+        raise SpinesimError(f"segment.construct = {construct!r}: the fused-segment analyses "
+                            "(timeline, load histories, screw pullout) need a graft and screws; "
+                            f"allowed: {', '.join(TIMELINE_CONSTRUCTS)}")
     if scenario.get("segment.mesh") is not None:
         raise SpinesimError("segment.mesh: imported meshes have no screws; the timeline runs "
                             "on generated segments only")

@@ -267,7 +267,8 @@ def test_thread_strength_table_adds_up_by_region():
     assert np.allclose(canc["shear_strength_mpa"], 0.44 * 0.0084 * 100.0)
     from spinesim.errors import SpinesimError
 
-    with pytest.raises(SpinesimError, match="'cage-only': the timeline needs a graft and screws"):
+    with pytest.raises(SpinesimError,
+                       match="'cage-only': the fused-segment analyses .* need a graft and screws"):
         thread_strengths(base.with_values({"segment.construct": "cage-only"},
                                           drop_inapplicable=True), 0.4)
 

@@ -360,6 +360,8 @@ BAD_INPUTS = [
       "did you mean 'hardware.rod.diameter_mm'?"]),
     ("unknown key in the wrong table", {"hardware": {"rod": {"length_mm": 40}}},
      ["unknown key 'hardware.rod.length_mm'", "did you mean 'hardware.screw.length_mm'?"]),
+    ("unknown activity points to a custom one", {"activity": {"swimming": {"per_day": 3}}},
+     ["unknown key 'activity.swimming", "a [[activity.custom]] table with name = 'swimming'"]),
     ("unknown table", {"hardwre": {"rod": {"diameter_mm": 6}}},
      ["unknown key 'hardwre'", "did you mean 'hardware'?"]),
     ("unknown key without a close match lists the table", {"hardware": {"rod": {"colour": 1}}},
@@ -634,3 +636,10 @@ def test_write_into_a_read_only_folder_fails_cleanly(tmp_path):
         assert list(folder.iterdir()) == []
     finally:
         folder.chmod(0o700)
+
+
+def test_a_misspelt_custom_activity_table_gets_only_the_right_suggestion():
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_dict({"activity": {"customs": [{"name": "x"}]}})
+    assert "did you mean 'activity.custom'?" in str(info.value)
+    assert "for a new activity" not in str(info.value)  # not "a custom activity 'customs'"
