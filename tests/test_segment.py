@@ -269,8 +269,9 @@ def test_two_levels_move_more_than_one_and_the_graft_window_sets_the_graft_volum
     assert vols[1] < vols[0]
 
 
-def test_auto_solver_of_a_segment_is_pardiso_while_its_memory_estimate_fits(monkeypatch):
-    """A segment model (about ten load cases per solve, soft graft next to a stiff cage) is
+def test_auto_solver_of_a_segment_is_pardiso_while_its_memory_estimate_fits(monkeypatch,
+                                                                            caplog):
+    """A segment model (7-8 load cases per timeline solve, soft graft next to a stiff cage) is
     solved far faster by PARDISO than by AMG-CG at every size measured, so "auto" takes
     PARDISO up to half the physical memory and leaves larger models to make_solver."""
     import spinesim.fem.solvers as solvers
@@ -282,6 +283,12 @@ def test_auto_solver_of_a_segment_is_pardiso_while_its_memory_estimate_fits(monk
     assert segment.segment_solver("auto", 261_000) == "pardiso"  # above make_solver's 150k
     assert segment.segment_solver("auto", fits) == "pardiso"
     assert segment.segment_solver("auto", fits + 1) == "auto"
+    assert "lower the mesh resolution" not in caplog.text  # within the memory: no warning
+    too_big = 2 * fits + 10  # beyond the physical memory: said before the assembly
+    with caplog.at_level("WARNING", logger="spinesim.model.segment"):
+        assert segment.segment_solver("auto", too_big) == "auto"
+    assert f"a segment model of {too_big} DOFs would need about 17 GB" in caplog.text
+    assert "more than this machine's 17 GB" in caplog.text and "segment.resolution" in caplog.text
     assert segment.segment_solver("amg", 1_000) == "amg"  # an explicit choice is kept
     monkeypatch.setattr(solvers, "pardiso_available", lambda: False)
     assert segment.segment_solver("auto", 1_000) == "auto"

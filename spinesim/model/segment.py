@@ -384,10 +384,11 @@ def segment_solver(requested: str, n_dofs: int) -> str:
 
     An explicit method is kept. ``"auto"`` becomes ``"pardiso"`` when pypardiso is installed
     and its memory estimate (:data:`PARDISO_BYTES_PER_DOF` per DOF) fits in half the physical
-    memory; otherwise :func:`spinesim.fem.solvers.make_solver` decides by size. The generic
+    memory; otherwise :func:`spinesim.fem.solvers.make_solver` decides by size, and a warning
+    says so (before the assembly) when the estimate exceeds the physical memory. The generic
     size limit of ``make_solver`` (AMG above 150k DOF, measured on tet4 boxes with one load
     case) does not suit a segment: soft graft next to a stiff cage and the beam ties slow AMG-CG
-    down, and every solve carries about ten load cases. Measured here on healing timelines of
+    down, and every timeline solve carries 7-8 load cases. Measured here on healing timelines of
     ``healthy_fusion.toml``: per changed week 60 s with AMG against 3-4 s with PARDISO at 82k
     DOF (resolution 1.0), and 12 weeks in 1,472 s against 124 s at 261k DOF (resolution 1.5).
     """
@@ -395,8 +396,16 @@ def segment_solver(requested: str, n_dofs: int) -> str:
 
     if requested != "auto":
         return requested
-    if pardiso_available() and n_dofs * PARDISO_BYTES_PER_DOF <= 0.5 * _physical_memory_bytes():
+    need, have = n_dofs * PARDISO_BYTES_PER_DOF, _physical_memory_bytes()
+    if pardiso_available() and need <= 0.5 * have:
         return "pardiso"
+    if need > have:  # said before the assembly: an out-of-memory kill prints nothing
+        log.warning("a segment model of %d DOFs would need about %.0f GB with the direct "
+                    "solver (%.0f kB per DOF, measured), more than this machine's %.0f GB: "
+                    "the iterative solver takes it, far slower on segments, and the run may "
+                    "still run out of memory; lower the mesh resolution (segment.resolution, "
+                    "--resolution)", n_dofs, need / 1e9, PARDISO_BYTES_PER_DOF / 1e3,
+                    have / 1e9)
     return "auto"
 
 
