@@ -639,6 +639,11 @@ def main(argv: list[str] | None = None) -> int:
     except (SpinesimError, OSError) as exc:
         print(f"spinesim {args.command}: {exc}", file=sys.stderr)
         return 2
+    except MemoryError as exc:  # an allocation refused (a kill by the kernel prints nothing)
+        print(f"spinesim {args.command}: out of memory ({exc}); the model is too large for "
+              "this machine: lower the mesh resolution (--resolution, segment.resolution) or "
+              "the number of workers", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # Ctrl-C: files are written atomically, a sweep store resumes
         print(f"spinesim {args.command}: interrupted", file=sys.stderr)
         return 130

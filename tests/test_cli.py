@@ -106,3 +106,19 @@ def test_ctrl_c_is_one_line_and_status_130(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.strip() == "spinesim run: interrupted"
     assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_out_of_memory_is_one_line_naming_the_resolution(monkeypatch, capsys, tmp_path):
+    """An allocation numpy cannot make (a resolution too fine for the machine) ends the
+    command with one line that says what to lower, not a MemoryError traceback."""
+    import spinesim.simulate
+
+    def too_big(*args, **kwargs):
+        raise MemoryError("Unable to allocate 2.23 GiB for an array")
+
+    monkeypatch.setattr(spinesim.simulate, "run_timeline", too_big)
+    assert main(["run", "-o", str(tmp_path / "out"), "--weeks", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("spinesim run: out of memory (Unable to allocate 2.23 GiB")
+    assert "--resolution" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out" / "report.json").exists()
