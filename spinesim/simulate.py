@@ -120,7 +120,7 @@ from spinesim.fem.post import cell_strain_operator
 from spinesim.model.activity import activity_spectrum, cycles_between
 from spinesim.model.hardware import Interface, Screw
 from spinesim.model.implant_materials import implant_material
-from spinesim.model.loadcases import LOAD_CASES, LoadCase
+from spinesim.model.loadcases import LoadCase, moment_load_cases
 from spinesim.model.segment import Segment, SegmentOptions, build_segment, case_loads
 from spinesim.outcomes import first_week
 from spinesim.scenario import Scenario
@@ -306,8 +306,8 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
 def protocol_cases(scenario: Scenario) -> list[LoadCase]:
     """The ROM load cases of the in-vitro protocol: ``protocol.moment_nm`` (N·m) in each of
     :data:`ROM_DIRECTIONS`, with the follower preload ``protocol.preload_n`` (N)."""
-    moment, preload = scenario.get("protocol.moment_nm"), scenario.get("protocol.preload_n")
-    return [LoadCase(d, LOAD_CASES[d], moment, preload) for d in ROM_DIRECTIONS]
+    return moment_load_cases(scenario.get("protocol.moment_nm"),
+                             scenario.get("protocol.preload_n"), ROM_DIRECTIONS)
 
 
 def healing_rule(scenario: Scenario) -> healing.Rule:
