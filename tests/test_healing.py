@@ -362,3 +362,27 @@ def test_graft_region_between_vertebrae_heals_into_a_bridge():
         r = bridging(m, "graft", s.is_bone(), "upper", "lower")
         assert r.bridged == (week >= 3)                      # immature bone from week 3
     assert r.bone_fraction == pytest.approx(3 / 27)
+
+
+@pytest.mark.parametrize("stimulus, phase, union_week", [
+    (0.5, P.IMMATURE_BONE, 3),     # 0.267 < S < 1: immature bone, the third rung
+    (0.1, P.MATURE_BONE, 3),       # 0.01 < S < 0.267: mature bone, bone from the third rung
+])
+def test_a_stimulus_inside_the_bone_window_everywhere_bridges(stimulus, phase, union_week):
+    """Every graft cell under the same Prendergast-Lacroix stimulus S = gamma / 0.0375 (no
+    fluid flow) inside a bone window: rate-limited at one rung a week from granulation
+    tissue (fibrous in week 1, cartilage in week 2), the whole graft turns to immature bone
+    in week 3, bridges the endplates then and not before, and ends in the window's phase."""
+    m = _box((3, 3, 4))
+    rule = PrendergastLacroix()
+    strain = np.repeat(_strain_with_octahedral_shear(stimulus * rule.a)[None],
+                       m.n_solid_cells, 0)
+    assert prendergast_stimulus(strain, 0.0, rule.a) == pytest.approx(stimulus)
+    s = initial_state(m.n_solid_cells, rule, n_average=1)
+    topo = graft_topology(m, np.arange(m.n_solid_cells), "zmax", "zmin")
+    for week in range(1, 6):
+        s = step(s, strain, 0.0, rule, 1.0)
+        r = topo.bridging(s.is_bone())
+        assert r.bridged == (week >= union_week), week
+        assert r.bone_fraction == (1.0 if week >= union_week else 0.0)
+    assert (s.level == phase).all()

@@ -59,13 +59,16 @@ def test_damage_is_linear_in_the_number_of_cycles_and_zero_below_endurance():
 
 
 def test_the_graft_state_is_applied_but_the_cage_carries_the_column():
-    """A fused graft inside the cage window changes the rod stress by well under 1 % in this
-    model: the PEEK cage, not the graft, carries the anterior column (README, known misses)."""
+    """A fused graft inside the cage window lowers the rod stress, but by well under 1 % in
+    this model: the PEEK cage, not the graft, carries the anterior column (README, known
+    misses). The drop grows with the graft's modulus (measured at resolution 0.3 with the
+    graft held at each phase: fibrous 0.006 %, cartilage 0.03 %, immature bone 0.5 %, mature
+    bone 0.75 %), so a 'fused' graft that was not mature bone would fall short of 0.5 %."""
     sc = Scenario.default().with_values(WEAK)
     frame = pd.DataFrame({"compression_n": [0.0, 1000.0, 0.0], "flexion_nm": [0, 7.5, 0]})
     unfused = history_damage(frame, sc, resolution=RES).max_equivalent_amplitude_mpa
     fused = history_damage(frame, sc, graft="fused", resolution=RES).max_equivalent_amplitude_mpa
-    assert 0 < abs(fused - unfused) < 0.01 * unfused
+    assert 0.99 * unfused < fused < 0.995 * unfused
 
 
 @pytest.mark.parametrize("history, match", [

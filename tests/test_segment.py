@@ -47,7 +47,9 @@ def test_every_direction_moves_the_top_vertebra_in_the_loaded_sense(intact, fuse
 def test_left_and_right_loads_of_the_symmetric_model_give_the_same_rom(intact, fused, left,
                                                                          right):
     for res in (intact, fused):
-        assert res[left].rom_deg == pytest.approx(res[right].rom_deg, rel=0.01)
+        # the mesh, the screws and the soft tissue are mirror images: the two sides agree
+        # to solver precision (4e-7 measured, intact axial rotation)
+        assert res[left].rom_deg == pytest.approx(res[right].rom_deg, rel=1e-5)
 
 
 def test_soft_tissue_is_mirror_symmetric_also_where_fibres_span_two_faces():
@@ -100,13 +102,17 @@ def test_fusion_reduces_rom_in_every_direction_and_unloads_the_disc(intact, fuse
         assert fused[d].intradiscal_pressure_mpa is None  # no nucleus after discectomy
 
 
-def test_stiffer_or_thicker_rods_never_increase_rom():
+def test_stiffer_or_thicker_rods_lower_rom():
+    """A CoCr rod (E 225 000 MPa) and a 6.5 mm Ti-6Al-4V rod (E 110 000 MPa) both about double
+    the 5.5 mm Ti rod's bending stiffness (E I x 2.05 and x (6.5/5.5)^4 = 1.95), and the CoCr
+    rod is the stiffer of the two in every mode (E A x 2.05 against x 1.40, G J x 2.05 against
+    x 1.95, equal Poisson's ratios): each lowers the ROM by a clear step (2-4 % here), CoCr
+    the more. A rod material or diameter that did not reach the beams would leave it equal."""
     base = replace(COARSE, construct="bilateral-cage")
-    ref = _rom(base)
-    for opts in (replace(base, rod_material="cocr"), replace(base, rod_diameter_mm=6.5)):
-        r = _rom(opts)
-        for d in r:
-            assert r[d].rom_deg <= ref[d].rom_deg * (1 + 1e-9)
+    ref, cocr, thick = (_rom(o) for o in (base, replace(base, rod_material="cocr"),
+                                          replace(base, rod_diameter_mm=6.5)))
+    for d in ref:
+        assert cocr[d].rom_deg < thick[d].rom_deg < 0.99 * ref[d].rom_deg, d
 
 
 def test_osteoporotic_bone_raises_screw_micromotion():

@@ -194,6 +194,45 @@ def test_claes_rule_runs_with_pressure():
     assert np.all(np.isfinite(r.timeline.drop(columns=["bridged"]).to_numpy(float)))
 
 
+@pytest.mark.parametrize("threshold_mpa", [0.15, 0.26])
+def test_claes_rule_sorts_the_undrained_graft_by_its_strain_and_pressure(threshold_mpa):
+    """Walking alone (400 N compression, no moment) on the undrained day-0 graft, with a
+    healing rate that lets each cell reach its target in week 1: the Claes-Heigele phases of
+    the timeline equal those computed here from the day-0 solution, each cell's mean strain
+    and its pressure p = -K tr(eps), K = E / (3 (1 - 2 nu)) of undrained granulation tissue:
+    mature bone where |strain| < 5 % and |p| < threshold, cartilage (endochondral) where the
+    compressive p > threshold and |strain| < 15 %, fibrous otherwise. The undrained pore
+    fluid carries about 0.26 MPa: above the rule's 0.15 MPa everywhere (all cartilage), and
+    a threshold of 0.26 MPa splits the graft. A pressure of the wrong sign would make it
+    fibrous."""
+    from spinesim.fem.post import cell_strain_operator
+    from spinesim.simulate import day0_activity_peaks
+
+    idle = {f"activity.{a}.per_day": 0.0 for a in ("bending", "full_flexion", "lifting")}
+    scenario = Scenario.default().with_values(
+        {**idle, "healing.rule": "claes", "healing.claes.pressure_mpa": threshold_mpa,
+         "healing.rate_per_week": 4.0, "graft.drainage": "undrained"})
+    row = run_timeline(scenario, weeks=1, resolution=RES).timeline.iloc[0]
+    seg, active, (sol,) = day0_activity_peaks(scenario, RES)
+    assert [a.name for a in active] == ["walking"]
+    mesh = seg.geometry.mesh
+    strain_of = cell_strain_operator(mesh, np.flatnonzero(mesh.cells_in_region("graft")))
+    eps = strain_of(sol.displacement)
+    (E,), (nu,) = healing.tissue_properties(np.zeros(1, dtype=int), undrained=True)
+    p = -E / (3.0 * (1.0 - 2.0 * nu)) * np.trace(eps, axis1=1, axis2=2)
+    strain = np.abs(np.linalg.eigvalsh(eps)).max(axis=1)
+    bone = (strain < 0.05) & (np.abs(p) < threshold_mpa)
+    cartilage = ~bone & (p > threshold_mpa) & (strain < 0.15)
+    volume = strain_of.volume / strain_of.volume.sum()
+    expected = {"mature_bone": volume[bone].sum(), "cartilage": volume[cartilage].sum(),
+                "fibrous": volume[~bone & ~cartilage].sum()}
+    assert {k: row[f"fraction_{k}"] for k in expected} == pytest.approx(expected, abs=1e-12)
+    if threshold_mpa == 0.15:
+        assert expected["cartilage"] == 1.0
+    else:
+        assert 0.1 < expected["cartilage"] < 0.9 and expected["fibrous"] == 0.0
+
+
 def test_unilateral_cage_runs_with_two_screws():
     s = Scenario.default().with_values({"segment.construct": "unilateral-cage"})
     r = run_timeline(s, weeks=1, resolution=RES)
