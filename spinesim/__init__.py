@@ -1,7 +1,8 @@
 """spinesim: finite-element simulation of spinal fusions and their failure modes.
 
-Units throughout: mm, N, MPa, N·m, s. The public surface is small; heavy modules are imported
-lazily so that ``import spinesim`` stays fast (no numpy or pandas until they are needed).
+Units: mm, N, MPa, N·mm, s internally; scenario files, the CLI and ``moment_nm`` arguments take
+moments in N·m, converted to N·mm at the edge. The public surface is small; heavy modules are
+imported lazily so that ``import spinesim`` stays fast (no numpy or pandas until needed).
 
 Python API
 ----------

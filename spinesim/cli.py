@@ -516,6 +516,7 @@ def _positive(kind: str, lo: float, hi: float, unit: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``spinesim`` argument parser: global flags and one subparser per command."""
     p = argparse.ArgumentParser(prog="spinesim", description="Spinal fusion failure simulation.")
     p.add_argument("--version", action="version", version=f"spinesim {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")

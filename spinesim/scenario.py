@@ -429,10 +429,12 @@ class Scenario:
     # -- access ------------------------------------------------------------------------
     @property
     def source(self) -> str:
+        """Where the scenario came from (a file name, ``<dict>``), as named in messages."""
         return self._source
 
     @property
     def base_dir(self) -> Path | None:
+        """Folder that relative paths in the scenario are relative to (None: not set)."""
         return self._base_dir
 
     def get(self, key: str) -> Any:

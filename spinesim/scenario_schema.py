@@ -1353,11 +1353,14 @@ def contradictions(v: Mapping[str, Any], given: Mapping[str, Any]) -> list[tuple
 
 
 def vertebrae(levels: str) -> tuple[str, ...]:
+    """Vertebrae of a level range such as ``"L4-L5"``, cranial first (no checks)."""
     upper, lower = levels.split("-")
     return LEVEL_NAMES[LEVEL_NAMES.index(upper):LEVEL_NAMES.index(lower) + 1]
 
 
 def screw_count(v: Mapping[str, Any]) -> int:
+    """Number of pedicle screws of the construct of the resolved values ``v``: one or two
+    (bilateral) per vertebra, 0 without screws."""
     if "screws" not in CONSTRUCT_PARTS[v["segment.construct"]]:
         return 0
     per = 2 if v["segment.construct"].startswith("bilateral") else 1

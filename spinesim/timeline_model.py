@@ -29,19 +29,23 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from spinesim.errors import SpinesimError
 from spinesim.failure.pullout import screw_loads
 from spinesim.fem.active_set import solve_condensed_active_set
-from spinesim.fem.condense import CondensedModel
+from spinesim.fem.condense import CondensedModel, CondensedSolution
 from spinesim.fem.post import MeshStrain, isotropic_stress, mesh_strain_operator, von_mises
 from spinesim.fem.springs import SpringSet
 from spinesim.model.cage_interface import NORMAL_SET
 from spinesim.model.hardware import hardware_results, interface_values, tie_scales
 from spinesim.model.loadcases import rom_deg
 from spinesim.model.segment import Segment, SegmentOptions, build_segment
+
+if TYPE_CHECKING:
+    from spinesim.fem.static import StaticSolution
 
 __all__ = ["CONDENSE_AFTER_FACTORIZATIONS", "Response", "WeeklyModel", "bonded_interfaces",
            "cached_segment", "solve_cases"]
@@ -121,8 +125,9 @@ class Response:
     screw_load_n: np.ndarray    # (n_screws, 2) pullout and transverse load per screw, N
 
 
-def response(seg: Segment, sol, strain_of: Callable, E_graft: np.ndarray,
-             nu_graft: np.ndarray, factor: np.ndarray | None = None) -> Response:
+def response(seg: Segment, sol: StaticSolution | CondensedSolution, strain_of: Callable,
+             E_graft: np.ndarray, nu_graft: np.ndarray, factor: np.ndarray | None = None
+             ) -> Response:
     """Graft strain and pressure (MPa), rod and screw sections, micromotion (µm) and screw
     loads (N, in the sorted order of the screw names) of one solution, solved with the
     interface stiffness ``factor`` per tied screw node (None: bonded)."""

@@ -29,11 +29,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from spinesim.mesh.mesh import Mesh
+
+if TYPE_CHECKING:
+    from spinesim.model.hardware import HardwareSystem
 
 __all__ = ["YIELD_STRAIN_COMPRESSION", "YIELD_STRAIN_TENSION", "StrainSummary",
            "strain_summary", "thread_cells", "yield_strain_ratio"]
@@ -101,8 +105,8 @@ def strain_summary(ratio: ArrayLike, volume: ArrayLike) -> StrainSummary:
                          float(v[r >= 1.0].sum() / v.sum()))
 
 
-def thread_cells(mesh: Mesh, hardware, outer_radius_mm: float, *, spacing_mm: float = 0.5
-                 ) -> dict[str, np.ndarray]:
+def thread_cells(mesh: Mesh, hardware: HardwareSystem, outer_radius_mm: float, *,
+                 spacing_mm: float = 0.5) -> dict[str, np.ndarray]:
     """Solid cells (block order) that the thread-crest cylinder of each screw passes through.
 
     The cylinder of radius ``outer_radius_mm`` (mm) about each tied screw node's axis, over the

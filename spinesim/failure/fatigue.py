@@ -417,7 +417,8 @@ def life(damage_per_block: ArrayLike, blocks_per_year: ArrayLike = 1.0) -> np.nd
 
 
 def safety_factor(sigma_a_eq: ArrayLike, endurance: ArrayLike) -> np.ndarray:
-    """Endurance safety factor ``endurance / sigma_a_eq`` (inf where the amplitude is 0)."""
+    """Endurance safety factor ``endurance / sigma_a_eq`` (-; both stresses in MPa, or any one
+    unit; inf where the amplitude is 0)."""
     s = _array("sigma_a_eq", sigma_a_eq, nonneg=True)
     e = _array("endurance", endurance, nonneg=True)
     s, e = np.broadcast_arrays(s, e)

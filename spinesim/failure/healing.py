@@ -175,9 +175,15 @@ class Rule(Protocol):
     n_stimuli: ClassVar[int]
 
     def stimulus(self, strain: np.ndarray, fluid_velocity: np.ndarray,
-                 pressure_mpa: np.ndarray | None) -> np.ndarray: ...
+                 pressure_mpa: np.ndarray | None) -> np.ndarray:
+        """Stimulus columns (..., n_stimuli) from small-strain tensors (..., 3, 3) (-), the
+        fluid velocity (mm/s) and the hydrostatic pressure (MPa, compression positive;
+        None if not computed), each broadcast to ``strain.shape[:-2]``."""
+        ...
 
-    def classify(self, stimulus: np.ndarray) -> np.ndarray: ...
+    def classify(self, stimulus: np.ndarray) -> np.ndarray:
+        """Target phase (int, :class:`Phase` values) per row of ``stimulus``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -199,10 +205,14 @@ class PrendergastLacroix:
     resorption: bool = False
     n_stimuli: ClassVar[int] = 1
 
-    def stimulus(self, strain, fluid_velocity, pressure_mpa=None) -> np.ndarray:
+    def stimulus(self, strain: np.ndarray, fluid_velocity: ArrayLike,
+                 pressure_mpa: ArrayLike | None = None) -> np.ndarray:
+        """Stimulus S (..., 1) (-) from strains (..., 3, 3) (-) and the fluid velocity (mm/s);
+        ``pressure_mpa`` is ignored."""
         return prendergast_stimulus(strain, fluid_velocity, self.a, self.b_mm_s)[..., None]
 
     def classify(self, stimulus: np.ndarray) -> np.ndarray:
+        """Phase per row of S (..., 1) by the windows of ``bounds``."""
         low = Phase.RESORPTION if self.resorption else Phase.MATURE_BONE
         table = np.array([low, Phase.MATURE_BONE, Phase.IMMATURE_BONE, Phase.CARTILAGE,
                           Phase.FIBROUS])
@@ -231,7 +241,11 @@ class ClaesHeigele:
     endochondral_phase: Phase = Phase.CARTILAGE
     n_stimuli: ClassVar[int] = 2
 
-    def stimulus(self, strain, fluid_velocity, pressure_mpa=None) -> np.ndarray:
+    def stimulus(self, strain: np.ndarray, fluid_velocity: ArrayLike,
+                 pressure_mpa: ArrayLike | None = None) -> np.ndarray:
+        """Stimuli (..., 2): the largest principal strain magnitude (-) and the hydrostatic
+        pressure ``pressure_mpa`` (MPa, compression positive; required) of strains
+        (..., 3, 3) (-); ``fluid_velocity`` is ignored."""
         if pressure_mpa is None:
             raise ValueError("ClaesHeigele needs pressure_mpa (hydrostatic pressure, MPa, "
                              "compression positive); get it with hydrostatic_pressure(stress)")
@@ -240,6 +254,7 @@ class ClaesHeigele:
         return np.stack([eps, p], axis=-1)
 
     def classify(self, stimulus: np.ndarray) -> np.ndarray:
+        """Phase per row of (strain (-), pressure (MPa)) (..., 2), by the thresholds."""
         eps, p = stimulus[..., 0], stimulus[..., 1]
         bone = (eps < self.bone_strain) & (np.abs(p) < self.pressure_mpa)
         endo = ~bone & (p > self.pressure_mpa) & (eps < self.cartilage_strain)
@@ -273,12 +288,16 @@ class StrainWindow:
             raise ValueError(f"StrainWindow: measure must be 'max_abs_principal' or "
                              f"'octahedral_shear', got {self.measure!r}")
 
-    def stimulus(self, strain, fluid_velocity, pressure_mpa=None) -> np.ndarray:
+    def stimulus(self, strain: np.ndarray, fluid_velocity: ArrayLike,
+                 pressure_mpa: ArrayLike | None = None) -> np.ndarray:
+        """The strain ``measure`` (..., 1) (-) of strains (..., 3, 3) (-); ``fluid_velocity``
+        and ``pressure_mpa`` are ignored."""
         f = max_abs_principal_strain if self.measure == "max_abs_principal" \
             else octahedral_shear_strain
         return f(strain)[..., None]
 
     def classify(self, stimulus: np.ndarray) -> np.ndarray:
+        """Phase per row of the measure (..., 1) (-) by the windows of ``bounds``."""
         table = np.array([int(p) for p in self.phases])
         return table[np.digitize(stimulus[..., 0], self.bounds)]
 
@@ -356,7 +375,8 @@ def averaged_stimulus(history: np.ndarray, n_filled: int) -> np.ndarray:
 
 def rate_limited(level: np.ndarray, target: np.ndarray, dt_weeks: float,
                  max_steps_per_week: float = 1.0) -> np.ndarray:
-    """Move ``level`` towards ``target`` by at most ``max_steps_per_week * dt_weeks`` rungs.
+    """Move ``level`` towards ``target`` by at most ``max_steps_per_week * dt_weeks`` rungs
+    (``dt_weeks`` in weeks).
 
     One rung per week is a modelling choice made here (the reference gives no rate; it advises
     updating about weekly); vary it in sensitivity studies.

@@ -170,7 +170,8 @@ class LooseningRule:
         return f + (t - f) * moved
 
     def steady_state(self, factor: ArrayLike, micromotion_um: ArrayLike) -> np.ndarray:
-        """Factor reached under constant micromotion after a long time, -."""
+        """Factor reached under constant micromotion ``micromotion_um`` (µm) after a long time,
+        -."""
         return self.target(factor, micromotion_um)
 
     # -- loosened flags ------------------------------------------------------------------

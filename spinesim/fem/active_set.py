@@ -40,6 +40,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -47,6 +48,9 @@ from numpy.typing import ArrayLike
 from spinesim.errors import SolverError
 from spinesim.fem.springs import KINDS, SpringSet, node_translations
 from spinesim.fem.static import LinearElasticModel, StaticSolution
+
+if TYPE_CHECKING:
+    from spinesim.fem.condense import CondensedModel
 
 log = logging.getLogger(__name__)
 
@@ -286,8 +290,10 @@ def _key(state: dict) -> bytes:
     return b"".join(v.astype(np.int16).tobytes() for v in state.values())
 
 
-def solve_active_set(model: LinearElasticModel, loads, springs: SpringSet | Sequence[SpringSet],
-                     *, max_iter: int = 50, initial: Mapping[str, ArrayLike] | None = None,
+def solve_active_set(model: LinearElasticModel,
+                     loads: ArrayLike | Mapping[str, ArrayLike] | None,
+                     springs: SpringSet | Sequence[SpringSet], *, max_iter: int = 50,
+                     initial: Mapping[str, ArrayLike] | None = None,
                      reuse_preconditioner: bool = False, cycle_guard: bool = True
                      ) -> tuple[StaticSolution, ActiveSetReport]:
     """Solve one load case with tension-only / compression-only springs by an active-set loop.
@@ -481,7 +487,7 @@ def _not_converged_message(sets: Sequence[SpringSet], switches: list[int],
             "check supports and loads")
 
 
-def solve_condensed_active_set(condensed, E: ArrayLike, nu: ArrayLike,
+def solve_condensed_active_set(condensed: CondensedModel, E: ArrayLike, nu: ArrayLike,
                                scales: Mapping[str, ArrayLike], node_loads: Sequence[ArrayLike],
                                springs: SpringSet, *,
                                initial: Sequence[np.ndarray | None] | None = None,

@@ -106,7 +106,7 @@ class Assembler:
 
     # ------------------------------------------------------------------ assembly
     def material(self, E: ArrayLike | Material, nu: ArrayLike | None = None) -> Material:
-        """Validated per-cell material from (E, nu) or a Material instance."""
+        """Validated per-cell material from (E (MPa), nu (-)) or a Material instance."""
         if isinstance(E, (Isotropic, TransverselyIsotropic)):
             if E.n_cells != self.n_cells:
                 raise MeshError(f"material has {E.n_cells} cells, the mesh has {self.n_cells}")

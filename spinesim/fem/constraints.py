@@ -68,7 +68,8 @@ class Support:
         object.__setattr__(self, "components", comps)
 
     def dofs_and_values(self, layout: "DofLayout | int") -> tuple[np.ndarray, np.ndarray]:
-        """Global DOF ids and prescribed values, both (len(nodes) * len(components),)."""
+        """Global DOF ids and prescribed values (mm on translations, rad on rotations), both
+        (len(nodes) * len(components),)."""
         layout = DofLayout(layout) if isinstance(layout, (int, np.integer)) else layout
         if len(self.nodes) == 0:
             raise ConstraintError(f"support {self.name!r} has no nodes")
@@ -125,7 +126,8 @@ class MultiPointConstraint:
         object.__setattr__(self, "offset", off)
 
     def rows(self, n_dofs: int) -> sp.csr_matrix:
-        """The constraint as rows A u = offset with A = E_slaves - C, shape (m, n_dofs)."""
+        """The constraint as rows A u = offset (mm, rad) with A = E_slaves - C, shape
+        (m, n_dofs)."""
         m = len(self.slaves)
         E = sp.csr_matrix((np.ones(m), (np.arange(m), self.slaves)), shape=(m, n_dofs))
         return sp.csr_matrix(E - self.C)
@@ -280,7 +282,8 @@ class ConstraintSet:
 
     # --------------------------------------------------------------- reduced operators
     def add_penalties(self, K: sp.csr_matrix, f: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
-        """K + sum alpha a a^T and f + alpha offset a for penalty MPCs (internal order)."""
+        """K + sum alpha a a^T (N/mm) and f + alpha offset a (N) for penalty MPCs (internal
+        order; ``alpha`` the MPC's penalty, N/mm)."""
         if not self.penalty_mpcs:
             return K, f
         for m in self.penalty_mpcs:
@@ -359,10 +362,12 @@ class ConstraintSet:
         return sp.csr_matrix((data, reduced.indices, reduced.indptr), shape=reduced.shape)
 
     def reduce_rhs(self, K: sp.csr_matrix, f: np.ndarray, g: np.ndarray) -> np.ndarray:
-        """``T^T (f - K g)`` for internal-order f and g."""
+        """``T^T (f - K g)`` (N, N·mm) for internal-order loads f (N, N·mm) and prescribed
+        values g (mm, rad)."""
         r = f - K @ g if np.any(g) else f
         return self.T.T @ r
 
     def expand(self, u_r: np.ndarray, g: np.ndarray) -> np.ndarray:
-        """Full internal DOF vector ``T u_r + g``."""
+        """Full internal DOF vector ``T u_r + g`` (mm, rad) from reduced values ``u_r`` and
+        prescribed values ``g``."""
         return self.T @ u_r + g

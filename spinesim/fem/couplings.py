@@ -87,7 +87,9 @@ def distributing_coupling(layout: DofLayout, ref_node: int, ref_point: ArrayLike
 def kinematic_coupling(layout: DofLayout, ref_node: int, ref_point: ArrayLike,
                        surface_nodes: ArrayLike, points: np.ndarray,
                        name: str = "kinematic coupling") -> MultiPointConstraint:
-    """Rigid coupling: each surface node moves as ``u_R + theta_R x (x_i - x_R)``."""
+    """Rigid coupling: each surface node moves as ``u_R + theta_R x (x_i - x_R)``; arguments as
+    for :func:`distributing_coupling` (``ref_point`` (3,) and ``points`` (n_mesh_nodes, 3) in
+    mm)."""
     nodes, x = _surface(layout, surface_nodes, points, name)
     d = x - np.asarray(ref_point, float)
     m = len(nodes)

@@ -23,10 +23,12 @@ class DofLayout:
 
     @property
     def n_nodes(self) -> int:
+        """Number of model nodes: solid nodes, then 6-DOF nodes."""
         return self.n_solid + self.n_extra
 
     @property
     def n_dofs(self) -> int:
+        """Number of global DOFs: 3 per solid node, 6 per 6-DOF node."""
         return 3 * self.n_solid + 6 * self.n_extra
 
     def dofs(self, nodes: np.ndarray, components: np.ndarray | tuple[int, ...],
@@ -52,6 +54,7 @@ class DofLayout:
         return np.where(dofs < split, dofs // 3, self.n_solid + (dofs - split) // 6)
 
     def describe(self, dof: int) -> str:
+        """Global DOF ``dof`` in words for messages, e.g. ``"node 12 z"``."""
         node = int(self.node_of_dof(np.array([dof]))[0])
         comp = dof % 3 if dof < 3 * self.n_solid else (dof - 3 * self.n_solid) % 6
         return f"node {node} {COMPONENT_NAMES[comp]}"

@@ -44,7 +44,8 @@ def relative_displacement(u_node: np.ndarray, u_host: np.ndarray, N: np.ndarray,
 
 
 def split_axial_normal(d: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Magnitudes of the axial and normal (lateral) parts of vectors ``d`` about unit ``axis``."""
+    """Magnitudes (p,) of the axial and normal (lateral) parts of vectors ``d`` (p, 3) about the
+    ``axis`` (p, 3, normalised here), in the unit of ``d`` (mm for displacements)."""
     t = axis / np.linalg.norm(axis, axis=1)[:, None]
     a = np.einsum("pi,pi->p", d, t)
     return np.abs(a), np.linalg.norm(d - a[:, None] * t, axis=1)

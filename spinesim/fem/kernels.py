@@ -58,13 +58,16 @@ def _block_bbar(ga, gb, gba, gbb, C, G, out, scale):
 
 
 @numba.njit(parallel=True, cache=True)
-def assemble_solid(data, X, cells, cell_ids, dN, w, consts, frames, bbar,
-                   pair_pos, row_len, part_lo, part_hi, part_ptr, part_elems, min_det):
+def assemble_solid(data: np.ndarray, X: np.ndarray, cells: np.ndarray, cell_ids: np.ndarray,
+                   dN: np.ndarray, w: np.ndarray, consts: np.ndarray, frames: np.ndarray,
+                   bbar: bool, pair_pos: np.ndarray, row_len: np.ndarray, part_lo: np.ndarray,
+                   part_hi: np.ndarray, part_ptr: np.ndarray, part_elems: np.ndarray,
+                   min_det: np.ndarray) -> None:
     """Add the stiffness of every element in ``cells`` into CSR ``data``.
 
     Parameters
     ----------
-    data : (nnz,) CSR values, updated in place.
+    data : (nnz,) CSR values (N/mm), updated in place.
     X : (n_nodes, 3) coordinates (mm), internal order.
     cells : (n_el, nen) internal node ids. cell_ids : (n_el,) row of each cell in ``consts``.
     dN, w : reference gradients (nq, nen, 3) and weights (nq,).
@@ -207,8 +210,11 @@ def assemble_solid(data, X, cells, cell_ids, dN, w, consts, frames, bbar,
 
 
 @numba.njit(parallel=True, cache=True, fastmath=True)
-def assemble_tet4_isotropic(data, X, cells, cell_ids, E, nu, pair_pos, row_len,
-                            part_lo, part_hi, part_ptr, part_elems, min_det):
+def assemble_tet4_isotropic(data: np.ndarray, X: np.ndarray, cells: np.ndarray,
+                            cell_ids: np.ndarray, E: np.ndarray, nu: np.ndarray,
+                            pair_pos: np.ndarray, row_len: np.ndarray, part_lo: np.ndarray,
+                            part_hi: np.ndarray, part_ptr: np.ndarray, part_elems: np.ndarray,
+                            min_det: np.ndarray) -> None:
     """Hot path of ``assemble_solid`` for linear tetrahedra with isotropic material.
 
     Same arguments as ``assemble_solid`` with per-cell ``E`` (MPa) and ``nu`` in place of the

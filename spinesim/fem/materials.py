@@ -58,7 +58,7 @@ class Isotropic:
 
     @classmethod
     def of(cls, E: ArrayLike, nu: ArrayLike, n_cells: int) -> "Isotropic":
-        """Validated per-cell arrays from scalars or arrays."""
+        """Validated per-cell arrays from scalars or arrays: ``E`` (MPa), ``nu`` (-)."""
         E = _per_cell("E", E, n_cells)
         nu = _per_cell("nu", nu, n_cells)
         bad = ~np.isfinite(E) | (E <= 0)
@@ -71,6 +71,7 @@ class Isotropic:
 
     @property
     def n_cells(self) -> int:
+        """Number of cells."""
         return len(self.E)
 
     def lame(self) -> tuple[np.ndarray, np.ndarray]:
@@ -89,6 +90,7 @@ class Isotropic:
         return c
 
     def frames(self) -> None:
+        """No local frames: the law is isotropic (the kernels use the identity)."""
         return None
 
 
@@ -121,7 +123,8 @@ class TransverselyIsotropic:
     def of(cls, E_axial: ArrayLike, E_transverse: ArrayLike, nu_transverse: ArrayLike,
            nu_axial: ArrayLike, G_axial: ArrayLike, axis: ArrayLike,
            n_cells: int) -> "TransverselyIsotropic":
-        """Validated per-cell arrays (scalars broadcast; ``axis`` (3,) or (n_cells, 3))."""
+        """Validated per-cell arrays (scalars broadcast; ``axis`` (3,) or (n_cells, 3)): moduli
+        ``E_axial``, ``E_transverse``, ``G_axial`` (MPa), Poisson's ratios (-)."""
         vals = {k: _per_cell(k, v, n_cells) for k, v in
                 dict(E_axial=E_axial, E_transverse=E_transverse, nu_transverse=nu_transverse,
                      nu_axial=nu_axial, G_axial=G_axial).items()}
@@ -149,6 +152,7 @@ class TransverselyIsotropic:
 
     @property
     def n_cells(self) -> int:
+        """Number of cells."""
         return len(self.E_axial)
 
     def orthotropic_constants(self) -> np.ndarray:

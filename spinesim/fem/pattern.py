@@ -62,13 +62,16 @@ class Pattern:
 
     @property
     def n_dofs(self) -> int:
+        """Number of matrix rows (3 DOFs per node)."""
         return 3 * self.n_nodes
 
     @property
     def nnz(self) -> int:
+        """Number of stored entries."""
         return int(self.indptr[-1])
 
     def index_dtype(self) -> type:
+        """``np.int32`` when the DOF count and ``nnz`` fit in it, else ``np.int64``."""
         return np.int32 if max(self.nnz, self.n_dofs) < 2**31 - 1 else np.int64
 
 

@@ -184,7 +184,8 @@ class SfepyAssembly:
         return self
 
     def set_material(self, E: ArrayLike, nu: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-        """Store per-cell Lame parameters for the next material evaluation; returns them."""
+        """Store per-cell Lame parameters (MPa) from ``E`` (MPa) and ``nu`` (-) for the next
+        material evaluation; returns them."""
         lam, mu = lame(E, nu, self.n_cells)
         self._lam[:], self._mu[:] = lam, mu
         return lam, mu
@@ -199,7 +200,8 @@ class SfepyAssembly:
 
     # ------------------------------------------------------------------ assembly
     def assemble(self, E: ArrayLike, nu: ArrayLike) -> sp.csr_array:
-        """Assemble (first call) or refill (later calls) K in sfepy's DOF order."""
+        """Assemble (first call) or refill (later calls) K (N/mm) in sfepy's DOF order from
+        per-cell ``E`` (MPa) and ``nu`` (-)."""
         if self.matrix is None:
             self.setup()
         t0 = time.perf_counter()
@@ -324,6 +326,7 @@ class SkfemAssembly:
         self._form: Callable | None = None
 
     def setup(self) -> "SkfemAssembly":
+        """Mesh -> ``MeshTet``/``MeshHex`` -> ``Basis`` and the elasticity form; returns self."""
         import skfem
         from skfem.helpers import ddot, sym_grad, trace
 
@@ -348,7 +351,8 @@ class SkfemAssembly:
         return self
 
     def assemble(self, E: ArrayLike, nu: ArrayLike) -> sp.csr_matrix:
-        """Assemble K (a new matrix each call) in scikit-fem's DOF order."""
+        """Assemble K (N/mm; a new matrix each call) in scikit-fem's DOF order from per-cell
+        ``E`` (MPa) and ``nu`` (-)."""
         import skfem
 
         if self.basis is None:
@@ -368,6 +372,7 @@ class SkfemAssembly:
         return np.ascontiguousarray(self.basis.nodal_dofs.T).ravel()
 
     def to_user(self, K: sp.spmatrix) -> sp.csr_matrix:
+        """``K`` in the mesh's node order, DOF ``3*node + component``."""
         return _permuted(K, self.user_dofs())
 
 

@@ -31,7 +31,7 @@ class BlockField:
     points: np.ndarray
 
     def cell_average(self, name: str = "stress") -> np.ndarray:
-        """Volume average per cell of ``strain`` or ``stress``, (n_cells, 3, 3)."""
+        """Volume average per cell of ``strain`` (-) or ``stress`` (MPa), (n_cells, 3, 3)."""
         v = getattr(self, name)
         return np.einsum("eq,eqij->eij", self.weights, v) / self.weights.sum(axis=1)[:, None, None]
 
@@ -120,7 +120,8 @@ def principal(tensor: np.ndarray) -> np.ndarray:
 
 
 def cell_values(fields: list[BlockField], name: str = "stress") -> np.ndarray:
-    """Volume-averaged tensors of all solid cells (block order), (n_solid_cells, 3, 3)."""
+    """Volume-averaged ``strain`` (-) or ``stress`` (MPa) tensors of all solid cells (block
+    order), (n_solid_cells, 3, 3)."""
     return np.concatenate([f.cell_average(name) for f in fields])
 
 

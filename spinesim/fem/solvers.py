@@ -148,6 +148,7 @@ class LinearSolver:
 
     @property
     def n(self) -> int:
+        """Size of the system (number of unknowns)."""
         return self.A.shape[0]
 
     def _timed_setup(self, **kw: Any) -> None:

@@ -26,12 +26,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from spinesim.fem.dofs import DofLayout
 from spinesim.fem.system import ElementSet
+
+if TYPE_CHECKING:
+    from spinesim.fem.condense import CondensedSolution
+    from spinesim.fem.static import StaticSolution
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +60,9 @@ def spring_matrices(direction: ArrayLike, stiffness: ArrayLike) -> np.ndarray:
                            np.concatenate([-nn, nn], axis=2)], axis=1)
 
 
-def node_translations(solution) -> np.ndarray:
-    """Translations (n_nodes + n_extra, 3) mm of every model node of a ``StaticSolution``
-    (mesh nodes, then the 6-DOF nodes), indexed by model node id."""
+def node_translations(solution: StaticSolution | CondensedSolution) -> np.ndarray:
+    """Translations (n_nodes + n_extra, 3) mm of every model node of a ``StaticSolution`` or
+    ``CondensedSolution`` (mesh nodes, then the 6-DOF nodes), indexed by model node id."""
     return np.vstack([solution.displacement, np.asarray(solution.node_dofs)[:, :3]])
 
 
@@ -149,8 +154,8 @@ class SpringSet:
     def between(cls, name: str, points: ArrayLike, nodes: ArrayLike, stiffness: ArrayLike,
                 **kw) -> SpringSet:
         """Springs along the lines from node ``i`` to node ``j`` (``points``: positions (mm) by
-        model node id); the other keywords as for the class. Coincident nodes need an explicit
-        ``direction`` (use the class directly)."""
+        model node id; ``stiffness`` N/mm); the other keywords as for the class. Coincident
+        nodes need an explicit ``direction`` (use the class directly)."""
         p = np.asarray(points, float)
         nodes = np.asarray(nodes, np.int64)
         d = p[nodes[:, 1]] - p[nodes[:, 0]]
@@ -163,6 +168,7 @@ class SpringSet:
     # ------------------------------------------------------------------ geometry
     @property
     def n(self) -> int:
+        """Number of springs."""
         return len(self.nodes)
 
     @property
@@ -206,20 +212,22 @@ class SpringSet:
         return self.sign * np.asarray(delta, float) - self.slack_mm
 
     def state(self, delta: ArrayLike) -> np.ndarray:
-        """Law segment of each spring (n,) int: -1 disengaged, else 0 .. m-1."""
+        """Law segment of each spring (n,) int at elongation ``delta`` (n,) mm: -1 disengaged,
+        else 0 .. m-1."""
         e = self.engagement(delta)
         seg = np.sum(self.breaks_mm < e[:, None], axis=1)
         return np.where(e > 0, seg, -1)
 
     def force(self, delta: ArrayLike) -> np.ndarray:
-        """Axial force (n,) N, tension positive (contact forces are <= 0)."""
+        """Axial force (n,) N at elongation ``delta`` (n,) mm, tension positive (contact forces
+        are <= 0)."""
         e = self.engagement(delta)
         b0 = np.concatenate([np.zeros((self.n, 1)), self.breaks_mm], axis=1)
         w = np.concatenate([np.diff(b0, axis=1), np.full((self.n, 1), np.inf)], axis=1)
         return self.sign * np.sum(self.stiffness * np.clip(e[:, None] - b0, 0.0, w), axis=1)
 
     def energy(self, delta: ArrayLike) -> np.ndarray:
-        """Elastic energy (n,) N·mm stored in each spring."""
+        """Elastic energy (n,) N·mm stored in each spring at elongation ``delta`` (n,) mm."""
         e = self.engagement(delta)
         b0 = np.concatenate([np.zeros((self.n, 1)), self.breaks_mm], axis=1)
         w = np.concatenate([np.diff(b0, axis=1), np.full((self.n, 1), np.inf)], axis=1)
@@ -262,6 +270,7 @@ class SpringSet:
         return out
 
 
-def spring_forces(springs: SpringSet, solution) -> np.ndarray:
+def spring_forces(springs: SpringSet, solution: StaticSolution | CondensedSolution
+                  ) -> np.ndarray:
     """Axial forces (n,) N (tension positive) of ``springs`` in a ``StaticSolution``."""
     return springs.force(springs.elongation(node_translations(solution)))

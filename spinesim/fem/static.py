@@ -172,8 +172,8 @@ class LinearElasticModel:
         self._refresh(self.system.assemble(material, **values))
 
     def set_material(self, E: ArrayLike | Material, nu: ArrayLike | None = None) -> None:
-        """Refill the stiffness for new moduli (pattern and maps reused); the solver follows
-        at the next solve."""
+        """Refill the stiffness for new moduli ``E`` (MPa) and ``nu`` (-), or a Material (pattern
+        and maps reused); the solver follows at the next solve."""
         self.update(E, nu)
 
     def set_elements(self, **values: np.ndarray) -> None:
@@ -223,8 +223,9 @@ class LinearElasticModel:
 
     def solve_reduced(self, B: np.ndarray) -> np.ndarray:
         """Solve the constrained system ``T^T K T X = B`` for right-hand sides ``B`` (n_r, k)
-        given in the reduced DOFs (``constraints.T``), with the current factorization or
-        preconditioner; for condensation (:mod:`spinesim.fem.condense`)."""
+        given in the reduced DOFs (``constraints.T``; loads in N and N·mm, X in mm and rad),
+        with the current factorization or preconditioner; for condensation
+        (:mod:`spinesim.fem.condense`)."""
         return self._solver.solve(np.asarray(B, float))
 
     def _load_vector(self, forces: ArrayLike | None, node_loads: ArrayLike | None

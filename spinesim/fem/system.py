@@ -117,7 +117,8 @@ class SystemAssembler:
         return self.matrix
 
     def set_values(self, **set_values: np.ndarray) -> None:
-        """Store new values of element sets (``name=(n_elements, k, k)``) without assembling."""
+        """Store new values of element sets (``name=(n_elements, k, k)`` arrays, N/mm, N, N·mm
+        per the DOFs) without assembling."""
         for name, v in set_values.items():
             if name not in self.sets:
                 raise KeyError(f"no element set {name!r}; sets: {sorted(self.sets)}")

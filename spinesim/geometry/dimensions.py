@@ -466,6 +466,7 @@ def level_dimensions(level: str, **overrides: float) -> LevelDimensions:
 
 def dimension_table(overrides: Mapping[str, Mapping[str, float]] | None = None
                     ) -> dict[str, LevelDimensions]:
-    """:func:`level_dimensions` of every level; ``overrides`` maps a level to its overrides."""
+    """:func:`level_dimensions` of every level; ``overrides`` maps a level to its overrides
+    (:class:`LevelDimensions` fields, mm or degrees)."""
     overrides = {_check_level(k): v for k, v in (overrides or {}).items()}
     return {lv: level_dimensions(lv, **overrides.get(lv, {})) for lv in LEVELS}

@@ -77,7 +77,8 @@ class Surface:
         return n / np.where(area > 0, area, 1.0)[:, None], 0.5 * area
 
     def transformed(self, rotation: np.ndarray, origin: np.ndarray | None = None) -> "Surface":
-        """The surface with points ``(p - origin) @ rotation.T`` (rotation: rows = new axes)."""
+        """The surface with points ``(p - origin) @ rotation.T`` (rotation: rows = new axes;
+        ``origin`` (3,) mm, default 0)."""
         o = np.zeros(3) if origin is None else np.asarray(origin, float)
         return Surface((self.points - o) @ np.asarray(rotation, float).T, self.triangles,
                        self.name)
@@ -161,7 +162,8 @@ def read_surface(path: str | Path, axes: tuple[str, str, str] = ("left", "anteri
 
 def surface_of_cells(points: np.ndarray, cells: np.ndarray, cell_type: str = "hexahedron",
                      name: str = "<cells>") -> Surface:
-    """The boundary of a set of solid cells (hexahedra or tetrahedra), triangulated."""
+    """The boundary of a set of solid cells (hexahedra or tetrahedra) of nodes ``points`` (mm),
+    triangulated."""
     from spinesim.mesh.facets import boundary_facets
     from spinesim.mesh.mesh import CellBlock, Mesh
 

@@ -99,7 +99,8 @@ def box(size: tuple[float, float, float] = (1.0, 1.0, 1.0),
 
 def box_with_cells(target_cells: int, cell_type: str = "tetra",
                    size: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> Mesh:
-    """A cube mesh with about ``target_cells`` cells (cubic grid, 6 tets per cube for tets)."""
+    """A box of ``size`` mm with about ``target_cells`` cells (cubic grid, 6 tets per cube for
+    tets)."""
     per_cube = 1 if cell_type == "hexahedron" else 6
     m = max(1, int(round((target_cells / per_cube) ** (1.0 / 3.0))))
     return box(size, (m, m, m), cell_type)
@@ -130,7 +131,8 @@ def distorted(mesh: Mesh, amplitude: float, seed: int = 0) -> Mesh:
 
 def hollow_cylinder(r_in: float, r_out: float, height: float, n_r: int, n_theta: int, n_z: int,
                     cell_type: str = "hexahedron", angle: float = np.pi / 2) -> Mesh:
-    """A sector (default a quarter) of a thick-walled cylinder about the z axis, in mm.
+    """A sector (default a quarter) of a thick-walled cylinder about the z axis, in mm; the
+    sector's ``angle`` in rad.
 
     Node sets: ``inner``, ``outer``, ``zmin``, ``zmax``, ``theta0`` (on the x axis plane y=0) and
     ``theta1`` (on the plane at ``angle``). Facet block ``triangle``/``quad`` tagged 2

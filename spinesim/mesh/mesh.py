@@ -111,6 +111,7 @@ class Mesh:
     # ------------------------------------------------------------------ views
     @property
     def n_nodes(self) -> int:
+        """Number of nodes."""
         return len(self.points)
 
     @property
@@ -120,10 +121,12 @@ class Mesh:
 
     @property
     def facet_blocks(self) -> tuple[CellBlock, ...]:
+        """The surface blocks (triangle, triangle6, quad), in order."""
         return tuple(b for b in self.blocks if b.type in FACET_TYPES)
 
     @property
     def n_solid_cells(self) -> int:
+        """Number of cells over all solid blocks."""
         return sum(len(b) for b in self.solid_blocks)
 
     @property

@@ -75,6 +75,7 @@ class CageInterface:
 
     @property
     def n(self) -> int:
+        """Number of node pairs."""
         return len(self.pairs)
 
 

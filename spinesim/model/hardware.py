@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -27,6 +28,10 @@ from spinesim.fem.embedded import (coupling_matrices, curl_twist_coefficients,
                                    relative_displacement, split_axial_normal, spring_tensors)
 from spinesim.fem.system import ElementSet
 from spinesim.mesh.mesh import Mesh
+
+if TYPE_CHECKING:
+    from spinesim.fem.condense import CondensedSolution
+    from spinesim.fem.static import StaticSolution
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +90,13 @@ class Screw:
 
     @property
     def axis(self) -> np.ndarray:
+        """Unit vector (3,) of ``direction``, into the bone."""
         d = np.asarray(self.direction)
         return d / np.linalg.norm(d)
 
     def node_positions(self) -> tuple[np.ndarray, int]:
-        """Positions (m, 3) of the head, (neck,) entry ... tip, and the index of the entry node."""
+        """Positions (m, 3) mm of the head, (neck,) entry ... tip, and the index of the entry
+        node."""
         entry = np.asarray(self.entry)
         shank = entry + np.outer(np.linspace(0, self.length_mm, self.n_segments + 1), self.axis)
         head = np.asarray(self.head)
@@ -532,7 +539,7 @@ class ScrewInterfaceResult:
     axis: np.ndarray
 
 
-def hardware_results(hw: HardwareSystem, solution,
+def hardware_results(hw: HardwareSystem, solution: StaticSolution | CondensedSolution,
                      scale: dict[str, np.ndarray] | np.ndarray | None = None
                      ) -> tuple[dict, ScrewInterfaceResult | None]:
     """Beam section results per element set and screw-bone micromotion of one solution.

@@ -28,6 +28,7 @@ the mean angle is reported by :func:`annulus_fibres`.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -42,6 +43,9 @@ from spinesim.model.soft_tissue import (
     ligament,
     ligament_springs,
 )
+
+if TYPE_CHECKING:
+    from spinesim.geometry.segment import SegmentGeometry
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +90,8 @@ def _rim(geometry, level: str, which: str) -> tuple[np.ndarray, np.ndarray]:
     return nodes, _local(geometry, level, nodes)
 
 
-def ligament_insertions(geometry, upper: str, lower: str) -> dict[str, np.ndarray]:
+def ligament_insertions(geometry: SegmentGeometry, upper: str, lower: str
+                        ) -> dict[str, np.ndarray]:
     """Insertion node pairs (n, 2) (upper node, lower node) of the seven ligaments between two
     adjacent vertebrae of a generated segment (see the module notes)."""
     pts = geometry.mesh.points
@@ -190,7 +195,7 @@ def _outer_faces(geometry, mine: np.ndarray, centre: np.ndarray, axis: np.ndarra
     return f
 
 
-def annulus_fibres(geometry, *, prestrain: float = 0.0,
+def annulus_fibres(geometry: SegmentGeometry, *, prestrain: float = 0.0,
                    spacing_mm: float = FIBRE_SPACING_MM,
                    target_deg: float | None = None) -> tuple[list[SpringSet], float]:
     """Tension-only fibre springs in the annulus lamellae, two crossing families.
@@ -262,11 +267,12 @@ def annulus_fibres(geometry, *, prestrain: float = 0.0,
     return sets, float(np.mean(np.concatenate(angles)))
 
 
-def facet_contacts(geometry, *, penalty_factor: float = 100.0,
+def facet_contacts(geometry: SegmentGeometry, *, penalty_factor: float = 100.0,
                    E_bone_mpa: float = 3_500.0) -> list[SpringSet]:
     """Compression-only contact springs across each facet joint's initial gap.
 
-    The penalty stiffness is ``penalty_factor * E A / h`` of the articular-process bone under
+    The penalty stiffness (N/mm) is ``penalty_factor * E A / h`` (``E_bone_mpa``, MPa) of the
+    articular-process bone under
     each node (E of the posterior elements, tributary area = facet area / node count, h = the
     element size across the joint), see :func:`spinesim.model.soft_tissue.contact_penalty`.
     """
@@ -283,7 +289,7 @@ def facet_contacts(geometry, *, penalty_factor: float = 100.0,
     return out
 
 
-def segment_springs(geometry, *, ligaments: bool = True, fibres: bool = True,
+def segment_springs(geometry: SegmentGeometry, *, ligaments: bool = True, fibres: bool = True,
                     facets: bool = True, prestrain: float = 0.0,
                     fibre_target_deg: float | None = None
                     ) -> tuple[list[SpringSet], dict]:

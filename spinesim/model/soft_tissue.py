@@ -378,7 +378,7 @@ def facet_contact_springs(name: str, pairs: ArrayLike, normal: ArrayLike, *, gap
         Initial gap (mm): contact closes when the approach along the normal exceeds it. Not
         sourced (the reference lists it as a parameter): no default.
     stiffness_n_per_mm : float or (n,)
-        Penalty stiffness, e.g. from :func:`contact_penalty`.
+        Penalty stiffness (N/mm), e.g. from :func:`contact_penalty`.
     """
     pr = np.asarray(pairs, np.int64)
     return SpringSet(name, pr, np.broadcast_to(np.asarray(normal, float), (len(pr), 3)),
