@@ -106,8 +106,12 @@ def test_screw_outside_the_bone_is_reported_by_screw_and_node():
     mesh, E = _block(1000.0)
     long = Screw("too long", head=(20.0, -10.0, 15.0), entry=(20.0, 0.0, 15.0),
                  direction=(0, 1.0, 0), length_mm=45.0, n_segments=9)
-    with pytest.raises(MeshError, match="screw 'too long' node"):
+    with pytest.raises(MeshError, match="screw 'too long' node") as err:
         build_hardware(mesh, [long], [], E)
+    # how far outside, and what to change
+    msg = str(err.value)
+    assert "node 9 (screw node 9) at (20, 45, 15) mm, 15 mm from the nearest mesh node" in msg
+    assert "hardware.screw.length_mm" in msg and "segment.resolution" in msg
 
 
 def test_material_without_a_sourced_poisson_ratio_is_refused_with_the_reason(monkeypatch):

@@ -7,10 +7,13 @@ bone and to sample results at arbitrary points.
 
 Algorithm: a ``scipy.spatial.cKDTree`` on cell centroids proposes the nearest cells as
 candidates (8, then up to 64); each candidate is tested by inverting the isoparametric map
-(closed form for tet4, Newton iteration from the reference centre for tet10 and hex8). A point
-still not found is re-checked against every cell that could contain it: all cells whose centroid
-lies within the largest centroid-to-node distance of the mesh and whose bounding box contains the
-point. Loops run only over candidate ranks, blocks, chunks and Newton iterations.
+(closed form for tet4, Newton iteration from the reference centre for tet10 and hex8, in
+coordinates centred on the cell and stopped at the rounding floor of the step, so that thin
+cells far from the origin converge: a fixed 1e-13 on the step lost screw nodes in the 0.1 mm
+cells of an L2 pedicle at resolution 4). A point still not found is re-checked against every
+cell that could contain it: all cells whose centroid lies within the largest centroid-to-node
+distance of the mesh and whose bounding box contains the point. Loops run only over candidate
+ranks, blocks, chunks and Newton iterations.
 
 Cell ids follow the concatenation of the solid blocks in block order (as in ``Mesh.solid_regions``
 and per-cell material arrays).
@@ -37,7 +40,8 @@ _MAX_LISTED = 10
 _FIRST_K = 8  # nearest centroids tried first
 _SECOND_K = 64  # then up to this many
 _NEWTON_MAXIT = 30
-_NEWTON_TOL = 1e-13  # reference-coordinate step at convergence
+_NEWTON_TOL = 1e-13  # reference-coordinate step at convergence (or its rounding floor)
+_ROUNDING = 64.0  # the floor: this many eps times the cell's size times |J^-1|
 _PAIR_CHUNK = 200_000  # (point, cell) pairs tested per vectorised chunk in the fallback
 _POINT_CHUNK = 4_096  # points per fallback chunk
 _CENTRE = {"tetra": (0.25, 0.25, 0.25), "tetra10": (0.25, 0.25, 0.25), "hexahedron": (0, 0, 0)}
@@ -113,7 +117,8 @@ class Location:
 
 
 def require_inside(location: Location, labels: Sequence[str] | None = None,
-                   what: str = "point") -> None:
+                   what: str = "point", *, mesh: Mesh | None = None,
+                   hint: str | None = None) -> None:
     """Raise MeshError if any located point lies outside the solid cells.
 
     Parameters
@@ -125,22 +130,63 @@ def require_inside(location: Location, labels: Sequence[str] | None = None,
         the bare index.
     what : str
         Noun naming the points in the message (``"point"``, ``"screw node"``, ...).
+    mesh : Mesh, optional
+        The mesh the points were located in: the message then gives each listed point's
+        distance to the nearest mesh node, mm (an upper bound on how far outside it lies).
+    hint : str, optional
+        What the user can do about it, appended to the message.
     """
     out = location.outside_indices
     if len(out) == 0:
         return
     if labels is not None and len(labels) != len(location):
         raise ValueError(f"require_inside: got {len(labels)} labels for {len(location)} points")
+    listed = out[:_MAX_LISTED]
+    far = None if mesh is None else nearest_node_distance(mesh, location.points[listed])
     lines = []
-    for i in out[:_MAX_LISTED]:
+    for j, i in enumerate(listed):
         x, y, z = location.points[i]
         name = f"{what} {int(i)}" if labels is None else f"{labels[i]} ({what} {int(i)})"
-        lines.append(f"  {name} at ({x:.6g}, {y:.6g}, {z:.6g}) mm")
+        gap = "" if far is None else f", {far[j]:.3g} mm from the nearest mesh node"
+        lines.append(f"  {name} at ({x:.6g}, {y:.6g}, {z:.6g}) mm{gap}")
     more = f"\n  ... and {len(out) - _MAX_LISTED} more" if len(out) > _MAX_LISTED else ""
     raise MeshError(
         f"{len(out)} of {len(location)} {what}s lie outside every solid cell of the mesh:\n"
-        + "\n".join(lines) + more
+        + "\n".join(lines) + more + ("" if hint is None else f"\n{hint}")
     )
+
+
+def nearest_node_distance(mesh: Mesh, points: ArrayLike, k: int = 8) -> np.ndarray:
+    """Distance from each point to the nearest node of the ``k`` solid cells whose centroids
+    are nearest to it, mm: for a point outside the mesh, about how far outside it lies (an
+    upper bound on its distance to the mesh, which the nearest surface point between nodes
+    can undercut by up to about an element size).
+
+    Parameters
+    ----------
+    mesh : Mesh
+        Mesh with at least one solid block.
+    points : array_like, shape (p, 3)
+        Query points, mm.
+    k : int
+        Nearest cells searched per point.
+
+    Returns
+    -------
+    ndarray, shape (p,)
+        Distances, mm.
+    """
+    pts = np.asarray(points, dtype=float).reshape(-1, 3)
+    idx = _index(mesh)
+    k = min(k, idx.n_cells)
+    _, cand = idx.tree.query(pts, k=k)
+    cand = np.asarray(cand).reshape(len(pts), k)
+    nodes = np.full((len(pts), k, idx.nen_max), -1, dtype=np.int64)
+    for b in range(len(idx.types)):
+        sel = idx.block_of[cand] == b
+        nodes[sel, :idx.cells[b].shape[1]] = idx.cells[b][cand[sel] - idx.offsets[b]]
+    d = np.linalg.norm(idx.points[np.maximum(nodes, 0)] - pts[:, None, None], axis=3)
+    return np.min(np.where(nodes >= 0, d, np.inf), axis=(1, 2))
 
 
 # ------------------------------------------------------------------------------ cell index
@@ -220,15 +266,38 @@ def _inside_reference(cell_type: str, xi: np.ndarray, tol: float) -> np.ndarray:
     return ok & np.all(np.isfinite(xi), axis=1)
 
 
+def _inverse_norm(J: np.ndarray) -> np.ndarray:
+    """Frobenius norm of the inverse of each 3x3 matrix of a stack (inf where singular)."""
+    a, b, c = J[:, :, 0], J[:, :, 1], J[:, :, 2]
+    cof = np.stack([np.cross(b, c), np.cross(c, a), np.cross(a, b)], axis=1)  # rows of adj(J)
+    det = np.abs(np.einsum("md,md->m", a, cof[:, 0]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sqrt(np.einsum("mij,mij->m", cof, cof)) / det
+
+
 def _reference_coords(cell_type: str, X: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Reference coordinates of points ``p`` (m, 3) in cells with node coordinates X (m, nen, 3).
 
     Closed form for tet4; Newton iteration on the isoparametric map for tet10 and hex8 (NaN where
-    it does not converge)."""
+    it does not converge). The iteration runs in coordinates centred on each cell, and it has
+    converged when the step is below ``_NEWTON_TOL`` or below the rounding floor of the
+    residual, ``_ROUNDING * eps * size * |J^-1|`` (size: the largest centroid-to-node distance
+    of the cell, mm; ``|J^-1|`` in 1/mm)."""
     if cell_type == "tetra":
         J = np.stack([X[:, 1] - X[:, 0], X[:, 2] - X[:, 0], X[:, 3] - X[:, 0]], axis=2)
         return _solve3(J, p - X[:, 0])
     ref = reference(cell_type)
+    # Centred coordinates: the residual p - x(xi) is computed to about eps times the largest
+    # coordinate, so in mesh coordinates its rounding error grows with the distance from the
+    # origin, and the Newton step of a thin cell far from it stalls above a fixed bound (an L2
+    # pedicle 79-111 mm from the origin, resolution 4: smallest singular value of J down to
+    # 0.04 mm, steps stuck at 1.1e-13-1.8e-13 > 1e-13 while the points lay well inside their
+    # cells, so 3 of 296 screw nodes were reported outside every cell).
+    origin = X.mean(axis=1)
+    X = X - origin[:, None]
+    p = p - origin
+    size = np.sqrt(np.max(np.sum(X**2, axis=2), axis=1))
+    floor_scale = _ROUNDING * np.finfo(float).eps * size
     xi = np.tile(np.asarray(_CENTRE[cell_type], dtype=float), (len(p), 1))
     active = np.arange(len(p))
     converged = np.zeros(len(p), dtype=bool)
@@ -241,8 +310,10 @@ def _reference_coords(cell_type: str, X: np.ndarray, p: np.ndarray) -> np.ndarra
         step = _solve3(J, p[active] - x)
         # clip: a candidate cell far from the point must not send Newton to infinity
         xi[active] = np.clip(xa + step, -3.0, 3.0)
+        # a very flat (sliver) cell has a rounding floor above _NEWTON_TOL even centred
+        stop = np.maximum(_NEWTON_TOL, floor_scale[active] * _inverse_norm(J))
         with np.errstate(invalid="ignore"):
-            done = np.max(np.abs(step), axis=1) < _NEWTON_TOL
+            done = np.max(np.abs(step), axis=1) < stop
         bad = ~np.all(np.isfinite(step), axis=1)
         converged[active[done]] = True
         xi[active[bad]] = np.nan

@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 
 #: Name of the element set of the screw-bone interface springs (one element per tied node).
 TIE_SET = "screw_interface"
+_OUTSIDE_HINT = ("The screw leaves the bone there: shorten it or change its entry or direction "
+                 "(Screw.length_mm; in a scenario hardware.screw.length_mm), or, for a node "
+                 "within about an element size of the surface, mesh at another resolution "
+                 "(segment.resolution, --resolution).")
 
 
 def _vec(name: str, v: ArrayLike) -> np.ndarray:
@@ -372,7 +376,7 @@ def build_hardware(mesh: Mesh, screws: list[Screw], rods: list[Rod],
         clock["locate"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         labels = [f"screw {screws[o].name!r} node {k}" for o, k in zip(owner, t[:, 2])]
-        require_inside(loc, labels=labels, what="screw node")
+        require_inside(loc, labels=labels, what="screw node", mesh=mesh, hint=_OUTSIDE_HINT)
         axis = np.array([screws[o].axis for o in owner])
         E_host = np.asarray(host_modulus, float)[loc.cell]
         ka = (interface.k_axial if interface.k_axial is not None
