@@ -792,40 +792,69 @@ def sagittal_section(mesh: Any, x0: float = 0.0) -> tuple[np.ndarray, list[np.nd
     polygons : list of float arrays (k_i, 2)
         (y, z) vertices of each cut, in order around it (mm).
     """
-    cells_out: list[int] = []
-    polygons: list[np.ndarray] = []
+    cells_out: list[np.ndarray] = []
+    points: list[np.ndarray] = []
+    sizes: list[np.ndarray] = []
     first = 0
     scale = float(np.ptp(mesh.points, axis=0).max()) or 1.0
     tol = 1e-9 * scale
-    for blk in mesh.solid_blocks:
+    for blk in mesh.solid_blocks:  # all cut cells of a block at once
         k = _CORNERS[blk.type]
         X = mesh.points[blk.cells[:, :k]]                 # (e, k, 3)
         d = X[..., 0] - x0
         d = np.where(np.abs(d) <= tol, 0.0, d)
         cut = np.flatnonzero((d.min(axis=1) <= 0.0) & (d.max(axis=1) > 0.0))
         edges = _EDGES[k]
-        for e in cut:
-            de, Xe = d[e], X[e]
-            pts = [Xe[de == 0.0, 1:]]
-            a, b = de[edges[:, 0]], de[edges[:, 1]]
-            cross = np.flatnonzero(a * b < 0.0)
-            if cross.size:
-                t = (a[cross] / (a[cross] - b[cross]))[:, None]
-                pa, pb = Xe[edges[cross, 0], 1:], Xe[edges[cross, 1], 1:]
-                pts.append(pa + t * (pb - pa))
-            poly = np.unique(np.round(np.vstack(pts), 9), axis=0)
-            if len(poly) < 3:
-                continue
-            c = poly.mean(axis=0)
-            poly = poly[np.argsort(np.arctan2(poly[:, 1] - c[1], poly[:, 0] - c[0]))]
-            yy, zz = poly[:, 0], poly[:, 1]
-            area = 0.5 * abs(np.dot(yy, np.roll(zz, -1)) - np.dot(zz, np.roll(yy, -1)))
-            if area <= tol * scale:
-                continue
-            cells_out.append(first + int(e))
-            polygons.append(poly)
+        de, Xe = d[cut], X[cut]                           # (c, k), (c, k, 3)
+        # candidate vertices of each cut: its corners on the plane, then its edge crossings
+        a, b = de[:, edges[:, 0]], de[:, edges[:, 1]]
+        cross = a * b < 0.0
+        pa, pb = Xe[:, edges[:, 0], 1:], Xe[:, edges[:, 1], 1:]
+        with np.errstate(divide="ignore", invalid="ignore"):  # edges not crossed: unused
+            t = (a / (a - b))[..., None]
+            cand = np.round(np.concatenate([Xe[:, :, 1:], pa + t * (pb - pa)], axis=1), 9)
+        valid = np.concatenate([de == 0.0, cross], axis=1)  # (c, k + n_edges)
+        # np.unique of each cut's rows: sorted by (y, z), duplicates dropped; invalid last
+        n_c, n_s = valid.shape
+        row = np.repeat(np.arange(n_c), n_s)
+        flat, ok = cand.reshape(-1, 2), valid.ravel()
+        order = np.lexsort((flat[:, 1], flat[:, 0], ~ok, row)).reshape(n_c, n_s) \
+            - n_s * np.arange(n_c)[:, None]
+        srt, ok = cand[np.arange(n_c)[:, None], order], np.take_along_axis(valid, order, 1)
+        dup = np.zeros_like(ok)
+        dup[:, 1:] = ok[:, 1:] & np.all(srt[:, 1:] == srt[:, :-1], axis=2)
+        keep = ok & ~dup
+        slot = np.argsort(~keep, axis=1, kind="stable")   # the kept points first, in order
+        srt, keep = srt[np.arange(n_c)[:, None], slot], np.take_along_axis(keep, slot, 1)
+        n = keep.sum(axis=1)
+        # the centroid as poly.mean(axis=0) sums: from 0.0, point after point
+        total = np.zeros((n_c, 2))
+        for j in range(n_s):  # candidate slots (at most 20), not cells
+            total += np.where(keep[:, j, None], srt[:, j], -0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = total / n[:, None]
+            ang = np.where(keep, np.arctan2(srt[..., 1] - c[:, None, 1],
+                                            srt[..., 0] - c[:, None, 0]), np.inf)
+        by_angle = np.argsort(ang, axis=1, kind="stable")
+        poly = srt[np.arange(n_c)[:, None], by_angle]    # (c, n_s, 2), kept points first
+        live = np.arange(n_s)[None, :] < n[:, None]
+        yy = np.where(live, poly[..., 0], 0.0)
+        zz = np.where(live, poly[..., 1], 0.0)
+        nxt = (np.arange(n_s)[None, :] + 1) % np.maximum(n, 1)[:, None]
+        y_next = np.take_along_axis(yy, nxt, 1)
+        z_next = np.take_along_axis(zz, nxt, 1)
+        area = 0.5 * np.abs((yy * z_next).sum(axis=1) - (zz * y_next).sum(axis=1))
+        good = (n >= 3) & ~(area <= tol * scale)
+        cells_out.append(first + cut[good])
+        points.append(poly[good][live[good]])
+        sizes.append(n[good])
         first += len(blk)
-    return np.asarray(cells_out, dtype=np.int64), polygons
+    if not cells_out:
+        return np.zeros(0, dtype=np.int64), []
+    sizes_all = np.concatenate(sizes)
+    polygons = np.split(np.concatenate(points), np.cumsum(sizes_all)[:-1]) if len(sizes_all) \
+        else []
+    return np.concatenate(cells_out).astype(np.int64), polygons
 
 
 def sagittal_von_mises(mesh: Any, displacement: ArrayLike, E: ArrayLike, nu: ArrayLike, *,
