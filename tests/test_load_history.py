@@ -108,3 +108,33 @@ def test_soft_tissue_scenarios_are_refused():
     sc = Scenario.default().with_values({"timeline.soft_tissue": True})
     with pytest.raises(SpinesimError, match="linear model"):
         history_damage(pulses(2), sc, resolution=RES)
+
+
+def test_a_second_history_on_the_same_scenario_reuses_the_unit_solves(monkeypatch):
+    """The four unit-load solves of a graft state are kept with the segment: the screw after
+    the rod, or a second history, refills and solves nothing, and gives what a fresh solve
+    gives; another graft state, or another graft modulus, is solved anew."""
+    import spinesim.load_history as lh
+    import spinesim.simulate as sim
+
+    calls = []
+    real = sim.graft_state_segment
+    monkeypatch.setattr(sim, "graft_state_segment",
+                        lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    sc = Scenario.default().with_values(WEAK)
+    lh._UNITS.clear()
+    first = history_damage(pulses(5), sc, resolution=RES)
+    screw = history_damage(pulses(5), sc, part="screw", resolution=RES)
+    again = history_damage(pulses(9), sc, resolution=RES)
+    assert calls == [0.0]
+    lh._UNITS.clear()
+    fresh_screw = history_damage(pulses(5), sc, part="screw", resolution=RES)
+    fresh = history_damage(pulses(9), sc, resolution=RES)
+    assert calls == [0.0, 0.0]
+    assert (screw.damage, screw.critical_angle_rad) == (fresh_screw.damage,
+                                                        fresh_screw.critical_angle_rad)
+    assert again.damage == fresh.damage == pytest.approx(9 / 5 * first.damage, rel=1e-9)
+    history_damage(pulses(5), sc, graft="fused", resolution=RES)
+    history_damage(pulses(5), sc.with_values({"graft.initial_modulus_mpa": 1.0}),
+                   resolution=RES)
+    assert calls == [0.0, 0.0, 4.0, 0.0]
