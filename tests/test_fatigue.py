@@ -299,3 +299,70 @@ def test_a_cycle_past_the_uts_or_the_mean_stress_limit_fails_statically():
     assert fails_statically(peak, mean, 860.0).tolist() == [True, False, False]
     assert fails_statically(peak, mean, 860.0, 795.0, "soderberg").tolist() == [True, True, False]
     assert fails_statically(peak, mean, 860.0, None, "soderberg").tolist() == [True, False, False]
+
+
+def test_section_fatigue_shear_baseline_is_subtracted_from_the_loaded_shear():
+    """A shear baseline tau0 (residual torsion) changes the shear amplitude to |tau - tau0| / 2
+    (docstring: 'likewise for the shear stress'). By hand: sigma = 0, tau = 100, tau0 = 40 MPa
+    gives tau_a = 30 MPa, sigma_a_vm = sqrt(3) * 30 MPa, mean 0 (the shear mean is ignored)."""
+    curve = sn_curve("ti6al4v")
+    res = section_fatigue([[0.0]], [[100.0]], [1e5], curve, TI.uts_mpa, baseline_tau=40.0)
+    assert res.sigma_a_vm[0, 0] == pytest.approx(math.sqrt(3.0) * 30.0)
+    assert res.sigma_m[0, 0] == 0.0
+
+
+def test_a_mean_stress_exactly_at_the_soderberg_limit_fails_statically():
+    """At mean == yield the Soderberg denominator 1 - sigma_m / yield is 0 and
+    equivalent_amplitude raises; fails_statically must flag that cycle ('reaches' the limit),
+    also when the peak (= mean, zero amplitude) is below the UTS: 795 < 860 MPa."""
+    assert fails_statically([795.0], [795.0], 860.0, 795.0, "soderberg").tolist() == [True]
+    with pytest.raises(FatigueError):
+        equivalent_amplitude(0.0, 795.0, 860.0, 795.0, "soderberg")
+
+
+def test_curve_without_endurance_limit_has_a_positive_infinite_knee():
+    """With no endurance limit the Basquin line never meets it: the knee is at +inf cycles."""
+    curve = SNCurve(name="test", sigma_f_mpa=1000.0, b=-0.1, endurance_mpa=0.0, source="test")
+    assert curve.knee_cycles == math.inf
+
+
+def test_deriving_b_with_a_zero_endurance_limit_raises_fatigue_error():
+    """b = ln(endurance / sigma_f') / ln(2 N_e) is undefined at endurance 0: the library must
+    say so with a FatigueError (not a bare math domain error from log(0)); likewise at
+    endurance == sigma_f' (b = ln 1 / ln(2 N_e) = 0, no Basquin slope)."""
+    with pytest.raises(FatigueError, match="cannot derive b"):
+        sn_curve("ti6al4v", endurance_mpa=0.0)
+    with pytest.raises(FatigueError, match="cannot derive b"):
+        sn_curve("ti6al4v", endurance_mpa=1250.0)
+
+
+@pytest.mark.parametrize("key", ["surface_factor", "size_factor"])
+def test_knockdown_factor_above_one_is_refused(key):
+    """Surface and size factors lie in (0, 1]: 1.0 is allowed, 1.05 would raise the capacity."""
+    sn_curve("ti6al4v", **{key: 1.0})
+    with pytest.raises(FatigueError, match=key):
+        sn_curve("ti6al4v", **{key: 1.05})
+
+
+def test_section_fatigue_of_one_point_given_as_a_1d_case_row():
+    """Shape (K,) is one point with K cases (P = ()): same numbers as the (1, K) input; a scalar
+    (no case axis) is refused with a FatigueError."""
+    curve = sn_curve("ti6al4v")
+    one = section_fatigue([800.0], [100.0], [1e5], curve, TI.uts_mpa)
+    two = section_fatigue([[800.0]], [[100.0]], [1e5], curve, TI.uts_mpa)
+    assert one.critical_index == () and one.critical_years == pytest.approx(two.critical_years)
+    with pytest.raises(FatigueError, match="same shape"):
+        section_fatigue(800.0, 100.0, [1e5], curve, TI.uts_mpa)
+
+
+def test_zero_damage_and_zero_amplitude_give_infinity_without_a_division():
+    """life = 1 / (D * blocks) is +inf at D = 0 and the safety factor endurance / sigma_a is +inf
+    at sigma_a = 0, also for a curve without endurance limit (0 / 0 is not NaN here), and
+    neither divides by zero (no RuntimeWarning)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert life([0.0, 0.5]).tolist() == [math.inf, 2.0]
+        assert safety_factor([0.0, 0.0, 300.0], [600.0, 0.0, 600.0]).tolist() == [
+            math.inf, math.inf, 2.0]

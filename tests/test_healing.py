@@ -386,3 +386,174 @@ def test_a_stimulus_inside_the_bone_window_everywhere_bridges(stimulus, phase, u
         assert r.bridged == (week >= union_week), week
         assert r.bone_fraction == (1.0 if week >= union_week else 0.0)
     assert (s.level == phase).all()
+
+
+def test_phase_constants_are_the_lp02_values():
+    """[LP02] (Lacroix & Prendergast 2002) drained constants, as the module table lists them:
+    granulation 0.2 MPa / 0.167, fibrous 2 / 0.167, cartilage 10 / 0.167, immature bone
+    1 000 / 0.3, mature bone 6 000 / 0.3; granulation modulus span 0.2 ([LP02]) to 1 MPa
+    (Geris et al.). At integer levels the rule of mixtures returns the pure phase."""
+    from spinesim.failure.healing import GRANULATION_E_RANGE_MPA
+
+    E, nu = tissue_properties([0, 1, 2, 3, 4])
+    np.testing.assert_allclose(E, [0.2, 2.0, 10.0, 1000.0, 6000.0])
+    np.testing.assert_allclose(nu, [0.167, 0.167, 0.167, 0.3, 0.3])
+    assert GRANULATION_E_RANGE_MPA == (0.2, 1.0)
+
+
+def test_volume_quantile_docstring_examples_at_an_exact_cumulative_share():
+    """Values 0.01, 0.02, 0.03 with volumes 1, 1, 2: the two smallest hold exactly half of the
+    volume 4, so the 0.5 quantile is 0.02 (smallest v whose share is >= q) and 0.51 needs 0.03."""
+    assert volume_quantile([0.01, 0.02, 0.03], [1.0, 1.0, 2.0], 0.5) == 0.02
+    assert volume_quantile([0.01, 0.02, 0.03], [1.0, 1.0, 2.0], 0.51) == 0.03
+
+
+def test_hydrostatic_pressure_of_a_batch_of_tensors():
+    """p = -tr(sigma)/3 per tensor of a (n, 3, 3) batch: -(-3-3-3)/3 = 3, -(1+2+3)/3 = -2 MPa."""
+    stress = np.stack([np.diag([-3.0, -3.0, -3.0]), np.diag([1.0, 2.0, 3.0])])
+    np.testing.assert_allclose(hydrostatic_pressure(stress), [3.0, -2.0])
+
+
+def test_claes_heigele_and_strain_window_stimulus_values():
+    """Claes-Heigele: (largest |principal strain|, pressure) = (0.03, 0.2) for principal
+    strains (0.01, -0.03, 0) and p = 0.2 MPa. Perren window: its measure is the same largest
+    |principal strain|, 0.03 -> the 2-10 % window, cartilage (via step, 1 rung down from immature bone)."""
+    eps = np.diag([0.01, -0.03, 0.0])[None]
+    np.testing.assert_allclose(ClaesHeigele().stimulus(eps, 0.0, np.array([0.2])),
+                               [[0.03, 0.2]])
+    np.testing.assert_allclose(perren().stimulus(eps, 0.0), [[0.03]])
+    rule = perren()
+    s = step(initial_state(1, rule, n_average=1, phase=P.IMMATURE_BONE), eps, 0.0, rule, 1.0)
+    assert s.phase.tolist() == [P.CARTILAGE]
+
+
+def test_dominant_phase_is_the_nearest_rung():
+    """phase = nearest rung, x.5 rounding up: 0.45 -> 0, 0.5 -> 1, 2.7 -> 3, 3.49 -> 3."""
+    from spinesim.failure.healing import HealingState
+
+    s = HealingState(np.array([0.45, 0.5, 2.7, 3.49]), np.zeros((1, 4, 1)))
+    assert s.phase.tolist() == [0, 1, 3, 3]
+
+
+def test_rate_limited_default_is_one_rung_per_week():
+    """Default rate 1 rung/week: from granulation (0) towards mature bone (4) in 1 week -> 1;
+    in 0.5 week -> 0.5; a target 0.3 away is reached."""
+    from spinesim.failure.healing import rate_limited
+
+    np.testing.assert_allclose(rate_limited(np.array([0.0, 0.0, 2.0]),
+                                            np.array([4.0, 4.0, 2.3]), 1.0), [1.0, 1.0, 2.3])
+    np.testing.assert_allclose(rate_limited(np.array([0.0]), np.array([4.0]), 0.5), [0.5])
+
+
+def test_empty_averaging_window_and_zero_time_step_are_rejected():
+    """n_average must be >= 1, an empty history has no mean, and dt_weeks must be > 0."""
+    rule = PrendergastLacroix()
+    with pytest.raises(ValueError, match="n_average"):
+        initial_state(2, rule, n_average=0)
+    with pytest.raises(ValueError, match="empty"):
+        averaged_stimulus(np.zeros((2, 3, 1)), 0)
+    with pytest.raises(ValueError, match="dt_weeks"):
+        step(initial_state(1, rule, n_average=1), np.zeros((1, 3, 3)), 0.0, rule, 0.0)
+
+
+def test_phases_are_consecutive_rungs_in_maturity_order():
+    """The rate limit moves one rung (1.0) at a time, so the six phases are 0..5 in order."""
+    assert [(p.name, int(p)) for p in Phase] == [
+        ("GRANULATION", 0), ("FIBROUS", 1), ("CARTILAGE", 2), ("IMMATURE_BONE", 3),
+        ("MATURE_BONE", 4), ("RESORPTION", 5)]
+
+
+@pytest.mark.parametrize("cell_type, n_cells", [("hexahedron", 3), ("tetra", 18)])
+def test_cell_volumes_are_the_element_volumes_in_mm3(cell_type, n_cells):
+    """A 1 x 1 x 3 mm box of three 1 mm cubes: hex8 cells hold 1 mm^3 each; each cube split
+    into six tets gives 1/6 mm^3 per tet (the volumes sum to the box's 3 mm^3)."""
+    from spinesim.failure.bridging import cell_volumes
+    from spinesim.mesh.generate import box
+
+    m = box((1.0, 1.0, 3.0), (1, 1, 3), cell_type)
+    vol = cell_volumes(m, np.arange(n_cells))
+    np.testing.assert_allclose(vol, np.full(n_cells, 3.0 / n_cells))
+
+
+def test_a_loose_piece_goes_to_the_level_with_the_nearest_endplates_on_either_side():
+    """The upper piece (layers 4-5, centroid z = 5 mm) touches no endplate when the second
+    level's endplates are both at z = 7 (mid 7, distance 2) and the first level's are z = 2 and
+    z = 0 (mid 1, distance 4): it belongs to the second level, the lower piece to the first."""
+    m, graft, layers, endplates = _two_level_graft()
+    layer = layers[graft]
+    top = np.flatnonzero(np.isclose(m.points[:, 2], 7))
+    topo = fusion_topology(m, graft, [endplates[1], (top, top)])
+    assert [np.array_equal(np.sort(c), np.flatnonzero(sel)) for c, sel in
+            zip(topo.cells, (layer < 4, layer >= 4))] == [True, True]
+
+
+def test_loose_piece_placement_uses_the_endplate_midpoints():
+    """A 10-layer column (z 0-10 mm): the upper piece (layers 4-5, centroid z = 5) touches no
+    endplate of the second level, whose endplates are z = 8 and z = 9 (midpoint 8.5, distance
+    3.5); the first level's are z = 2 and z = 0 (midpoint 1, distance 4). The piece goes to the
+    second level (the nearest midpoint, not the nearest single endplate: z = 2 and z = 8 tie)."""
+    m, graft, layers, _ = _two_level_graft(n=(2, 2, 10))
+    layer = layers[graft]
+    plane = {k: np.flatnonzero(np.isclose(m.points[:, 2], k)) for k in (0, 2, 8, 9)}
+    topo = fusion_topology(m, graft, [(plane[2], plane[0]), (plane[9], plane[8])])
+    assert [np.array_equal(np.sort(c), np.flatnonzero(sel)) for c, sel in
+            zip(topo.cells, (layer < 4, layer >= 4))] == [True, True]
+
+
+def _column_in_two_blocks():
+    """Three stacked 1 mm hex cubes (z 0-3) as one block, and the same cells split into two
+    solid blocks (the first cube, then the other two)."""
+    from spinesim.mesh.generate import box
+    from spinesim.mesh.mesh import CellBlock, Mesh
+
+    one = box((1.0, 1.0, 3.0), (1, 1, 3), "hexahedron")
+    (blk,) = one.solid_blocks
+    order = np.argsort(one.points[blk.cells].mean(axis=1)[:, 2])   # bottom cube first
+    c, r = blk.cells[order], blk.region[order]
+    two = Mesh(one.points, (CellBlock("hexahedron", c[:1], r[:1]),
+                            CellBlock("hexahedron", c[1:], r[1:])),
+               one.region_names, one.node_sets)
+    return one, order, two
+
+
+def test_graft_cells_spread_over_two_solid_blocks():
+    """Cells in block order across two blocks: cell 0 is the bottom cube (block 1), cells 1 and
+    2 the middle and top cubes (block 2). By hand: each holds 1 mm^3; cubes 0-1 and 1-2 share a
+    face; only cube 0 lies on z = 0 and only cube 2 on z = 3; the three bridge, the upper two
+    do not (they miss z = 0)."""
+    _, _, m = _column_in_two_blocks()
+    topo = graft_topology(m, np.arange(3), "zmax", "zmin")
+    np.testing.assert_allclose(topo.volumes, [1.0, 1.0, 1.0])
+    assert sorted(map(tuple, np.argwhere(topo.adjacency.toarray()))) == [
+        (0, 1), (1, 0), (1, 2), (2, 1)]
+    assert topo.lower.tolist() == [True, False, False]
+    assert topo.upper.tolist() == [False, False, True]
+    assert topo.bridging([True, True, True]).bridged
+    upper_two = graft_topology(m, [1, 2], "zmax", "zmin")
+    assert upper_two.upper.tolist() == [False, True] and not upper_two.lower.any()
+    np.testing.assert_allclose(upper_two.volumes, [1.0, 1.0])
+
+
+def test_graft_cells_as_a_boolean_mask_and_out_of_range_indices():
+    """A mask over the solid cells selects the cells it marks (the top two cubes here, 1 mm^3
+    each, face-adjacent, on z = 3 only); indices outside [0, n_solid_cells) are refused."""
+    _, _, m = _column_in_two_blocks()
+    topo = graft_topology(m, np.array([False, True, True]), "zmax", "zmin")
+    assert topo.upper.tolist() == [False, True] and not topo.lower.any()
+    assert topo.adjacency.toarray().tolist() == [[False, True], [True, False]]
+    for bad in ([0, 3], [-1, 1]):
+        with pytest.raises(ValueError, match="graft cell indices"):
+            graft_topology(m, bad, "zmax", "zmin")
+
+
+def test_quadratic_tetra_graft_bridges_like_the_linear_one():
+    """tet10 cells (triangle6 faces, corners = the first 3 nodes) give the same face adjacency,
+    endplate cells and volumes as tet4 cells of the same box: 3 cubes x 6 tets of 1/6 mm^3."""
+    from spinesim.mesh.generate import box
+
+    lin, quad = (box((1.0, 1.0, 3.0), (1, 1, 3), t) for t in ("tetra", "tetra10"))
+    a, b = (graft_topology(m, np.arange(18), "zmax", "zmin") for m in (lin, quad))
+    assert (a.adjacency != b.adjacency).nnz == 0
+    assert a.upper.tolist() == b.upper.tolist() and a.lower.tolist() == b.lower.tolist()
+    np.testing.assert_allclose(b.volumes, np.full(18, 1.0 / 6.0))
+    assert b.bridging(np.ones(18, bool)).bridged

@@ -159,3 +159,10 @@ def test_bad_states_are_rejected():
 
 def test_module_doctests():
     assert doctest.testmod(loosening_module).failed == 0
+
+
+def test_loosening_rule_passes_a_rule_through_unchanged():
+    """loosening_rule(rule) of an existing LooseningRule returns that very rule."""
+    rule = LooseningRule(bone_threshold_um=20.0, fibrous_threshold_um=150.0,
+                         fibrous_stiffness_fraction=0.1, transition_weeks=4.0)
+    assert loosening_rule(rule) is rule

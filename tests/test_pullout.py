@@ -300,3 +300,45 @@ def test_module_doctest():
     import spinesim.failure.pullout as module
 
     assert doctest.testmod(module).failed == 0
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: thread_shape_factor(6.5, 0.0, 2.5), "core diameter"),
+    (lambda: bone_shear_strength_mpa([100.0, 0.0]), "entry 1 is 0.0"),
+    (lambda: bone_shear_strength_mpa([100.0], ratio=0.0), "ratio 0.0"),
+    (lambda: bone_shear_strength_mpa([100.0], ratio=1.05), "ratio 1.05"),
+    (lambda: bone_shear_strength_mpa([100.0], yield_strain=0.0), "strain 0.0"),
+    (lambda: bone_shear_strength_mpa([100.0], yield_strain=1.0), "strain 1.0"),
+])
+def test_bad_input_on_the_bounds_is_refused(call, match):
+    """The documented open bounds: a core diameter > 0, a bone modulus > 0 (a zero-modulus cell
+    would hold a screw with zero strength), a ratio in (0, 1], a yield strain in (0, 1)."""
+    with pytest.raises(PulloutError, match=match):
+        call()
+
+
+def test_shear_strength_ratio_of_one_is_allowed():
+    """ratio = 1 is the closed end of (0, 1]: S = 1 x 0.01 x 200 MPa = 2 MPa."""
+    assert bone_shear_strength_mpa([200.0], ratio=1.0, yield_strain=0.01) == pytest.approx(2.0)
+
+
+def test_chapman_strength_accepts_zero_strength_and_length_nodes():
+    """S and l must be >= 0 (zero allowed): F = TSF pi D sum(S_i l_i) = 1.0 x pi x 6 mm x
+    (0 x 1 + 2 MPa x 3 mm + 4 MPa x 0) = 36 pi N; TSF 1.5 (the closed end of (0, 1.5]) scales
+    it by 1.5."""
+    got = pullout_strengths_n(["a", "a", "a"], [0.0, 2.0, 4.0], [1.0, 3.0, 0.0], 6.0, 1.0)
+    assert got == {"a": pytest.approx(36.0 * math.pi)}
+    got = pullout_strengths_n(["a", "a", "a"], [0.0, 2.0, 4.0], [1.0, 3.0, 0.0], 6.0, 1.5)
+    assert got == {"a": pytest.approx(54.0 * math.pi)}
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: pullout_strengths_n(["a"], [1.0], [1.0], 0.0, 0.7), "outer diameter 0.0"),
+    (lambda: pullout_strengths_n(["a"], [1.0], [1.0], 6.5, 0.0), "shape factor 0.0"),
+    (lambda: pullout_strengths_n(["a"], [1.0], [1.0], 6.5, 1.6), "shape factor 1.6"),
+    (lambda: tie_pullout_strengths_n({}, [], 6.5, 0.7, given=0.0), "pullout_strength_n = 0.0"),
+])
+def test_zero_diameter_shape_factor_or_given_strength_is_refused(call, match):
+    """Outer diameter > 0, thread shape factor in (0, 1.5], a given strength > 0 N."""
+    with pytest.raises(PulloutError, match=match):
+        call()

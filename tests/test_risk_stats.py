@@ -161,3 +161,38 @@ def test_stratify_maps_draws_to_the_medians_of_equiprobable_strata():
         stratify(x, "uniform", 0.0, 1.0, 0)
     with pytest.raises(RiskStatsError, match="unknown distribution 'normal'"):
         stratify(x, "normal", 0.0, 1.0, 3)
+
+
+def test_a_degenerate_uniform_range_is_a_constant():
+    """low == high is allowed (the range check is low <= high): every draw and every stratum
+    median is that value, 2.0."""
+    from spinesim.risk_stats import stratify
+
+    x = sample_inputs({"c": ("uniform", (2.0, 2.0))}, 4, seed=0)["c"]
+    np.testing.assert_array_equal(x, [2.0] * 4)
+    np.testing.assert_array_equal(stratify(x, "uniform", 2.0, 2.0, 3), [2.0] * 4)
+
+
+def test_wilson_interval_of_a_single_trial():
+    """n = 1 is a valid sample count. Wilson at k = 0: low 0, high = z^2 / (n + z^2); at k = n:
+    low = n / (n + z^2), high 1 (z = 1.959964, z^2 = 3.841459): 0.793451 and 0.206549."""
+    z2 = 1.959963984540054 ** 2
+    zero, one = probability_ci(0, 1), probability_ci(1, 1)
+    assert zero.estimate == 0.0 and zero.low == 0.0
+    assert zero.high == pytest.approx(z2 / (1.0 + z2), rel=1e-9)
+    assert one.estimate == 1.0 and one.high == 1.0
+    assert one.low == pytest.approx(1.0 / (1.0 + z2), rel=1e-9)
+
+
+def test_spearman_with_exactly_three_samples():
+    """Three samples are enough (only fewer than 3 give 0.0): a monotone increasing relation
+    has rho = 1, a decreasing one rho = -1."""
+    rho = rank_sensitivity({"up": [1.0, 2.0, 3.0], "down": [3.0, 2.0, 1.0]}, [10.0, 20.0, 40.0])
+    assert rho["up"] == pytest.approx(1.0) and rho["down"] == pytest.approx(-1.0)
+
+
+def test_lognormal_range_must_be_strictly_ordered():
+    """lognormal_ci95 needs 0 < low < high: low == high would give sigma = ln(high/low) / 3.92
+    = 0, a degenerate log-normal (and a 0/0 in stratify)."""
+    with pytest.raises(RiskStatsError, match="0 < low < high"):
+        sample_inputs({"x": ("lognormal_ci95", (2.0, 2.0))}, 3, seed=0)
