@@ -417,7 +417,8 @@ def test_hydrostatic_pressure_of_a_batch_of_tensors():
 def test_claes_heigele_and_strain_window_stimulus_values():
     """Claes-Heigele: (largest |principal strain|, pressure) = (0.03, 0.2) for principal
     strains (0.01, -0.03, 0) and p = 0.2 MPa. Perren window: its measure is the same largest
-    |principal strain|, 0.03 -> the 2-10 % window, cartilage (via step, 1 rung down from immature bone)."""
+    |principal strain|, 0.03 -> the 2-10 % window, cartilage (via step, 1 rung down from
+    immature bone)."""
     eps = np.diag([0.01, -0.03, 0.0])[None]
     np.testing.assert_allclose(ClaesHeigele().stimulus(eps, 0.0, np.array([0.2])),
                                [[0.03, 0.2]])
