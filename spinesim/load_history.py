@@ -142,7 +142,7 @@ _UNITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def _unit_sections(scenario: Scenario, graft: str, resolution: float | None) -> tuple:
     """The segment and the rod and screw section results of the four unit loads."""
-    from spinesim.simulate import graft_state_segment, segment_options
+    from spinesim.simulate import graft_state_segment, graft_tissue, segment_options
     from spinesim.timeline_model import cached_segment
 
     if graft not in ("unfused", "fused"):
@@ -150,7 +150,7 @@ def _unit_sections(scenario: Scenario, graft: str, resolution: float | None) -> 
                             "granulation tissue) or 'fused' (mature bone)")
     level = 0.0 if graft == "unfused" else float(healing.Phase.MATURE_BONE)
     # what graft_state_segment sets besides the segment options (screws always bonded)
-    state = (level, scenario.get("graft.initial_modulus_mpa"), scenario.get("graft.drainage"))
+    state = (level, *sorted(graft_tissue(scenario).items()))
     seg, _ = cached_segment(segment_options(scenario, resolution))
     kept = _UNITS.setdefault(seg, {})
     if state in kept:
@@ -167,7 +167,7 @@ def _unit_sections(scenario: Scenario, graft: str, resolution: float | None) -> 
     units = []
     for sol in seg.model.solve_many(loads):
         units.append(hardware_results(seg.hardware, sol)[0])  # the hardware nodes only
-    _UNITS.setdefault(seg, {})[state] = units
+    kept[state] = units
     return seg, units
 
 

@@ -139,6 +139,7 @@ __all__ = [
     "TimelineResult",
     "day0_activity_peaks",
     "graft_state_segment",
+    "graft_tissue",
     "healing_odds_ratio",
     "healing_rate",
     "healing_rule",
@@ -488,6 +489,14 @@ def healing_rate(scenario: Scenario) -> float:
     return float(scenario.get("healing.rate_per_week")) / healing_odds_ratio(scenario)
 
 
+def graft_tissue(scenario: Scenario) -> dict[str, Any]:
+    """The scenario's keywords of :func:`healing.tissue_properties`: the day-0 granulation
+    modulus ``graft.initial_modulus_mpa`` (MPa) and whether the phases are undrained
+    (``graft.drainage``)."""
+    return {"granulation_E_mpa": scenario.get("graft.initial_modulus_mpa"),
+            "undrained": scenario.get("graft.drainage") == "undrained"}
+
+
 def graft_state_segment(scenario: Scenario, resolution: float | None = None,
                         graft_level: float = 0.0) -> Segment:
     """The scenario's segment (built once per process and options, as the timeline's) with
@@ -498,10 +507,8 @@ def graft_state_segment(scenario: Scenario, resolution: float | None = None,
     seg, _ = cached_segment(segment_options(scenario, resolution))
     cells = np.flatnonzero(seg.geometry.mesh.cells_in_region("graft"))
     E, nu = seg.E.copy(), seg.nu.copy()
-    E[cells], nu[cells] = healing.tissue_properties(
-        np.full(len(cells), float(graft_level)),
-        granulation_E_mpa=scenario.get("graft.initial_modulus_mpa"),
-        undrained=scenario.get("graft.drainage") == "undrained")
+    E[cells], nu[cells] = healing.tissue_properties(np.full(len(cells), float(graft_level)),
+                                                    **graft_tissue(scenario))
     seg.model.update(E=E, nu=nu, **bonded_interfaces(seg))
     return seg
 
@@ -639,9 +646,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     moment = scenario.get("protocol.moment_nm")
     activity_cases = [a.load_case() for a in active]
     rom_cases = protocol_cases(scenario)
-    moduli = partial(healing.tissue_properties,
-                     granulation_E_mpa=scenario.get("graft.initial_modulus_mpa"),
-                     undrained=scenario.get("graft.drainage") == "undrained")
+    moduli = partial(healing.tissue_properties, **graft_tissue(scenario))
     # with a preload, the preload alone last: the ROM is measured from the preloaded position
     preload = [replace(rom_cases[0], moment_nm=0.0)] if rom_cases[0].preload_n > 0 else []
     model = WeeklyModel(opts, seg, reused, graft, moduli,
