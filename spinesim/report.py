@@ -198,7 +198,8 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
     info = result.info
     model = {k: info[k] for k in ("dofs", "graft_cells", "tied_nodes", "build_s", "total_s",
                                   "solves", "factorizations", "healing_rate_per_week",
-                                  "healing_odds_ratio", "fluid_velocity_mm_s") if k in info}
+                                  "healing_odds_ratio", "fluid_velocity_mm_s",
+                                  "cell_diffusion_mm2_per_day") if k in info}
     model.update(screws=list(info.get("screws", [])), soft_tissue=info.get("soft_tissue"),
                  cage_interface=info.get("cage_interface"),
                  active_activities=list(info.get("active_activities", [])))
@@ -309,7 +310,10 @@ def report_text(report: dict[str, Any]) -> str:
     m = report["model"]
     lines += ["", f"model: {m.get('dofs')} DOFs, {m.get('factorizations')} factorizations, "
               f"{_fmt(m.get('total_s'))} s; healing rate {_fmt(m.get('healing_rate_per_week'))}"
-              f" phases/week (odds ratio {_fmt(m.get('healing_odds_ratio'))})"]
+              f" phases/week (odds ratio {_fmt(m.get('healing_odds_ratio'))})"
+              + (f"; cells migrate from the endplates at D = "
+                 f"{_fmt(m['cell_diffusion_mm2_per_day'])} mm^2/day"
+                 if m.get("cell_diffusion_mm2_per_day") is not None else "")]
     return "\n".join(lines) + "\n"
 
 
@@ -497,7 +501,9 @@ def _write_fields(result: TimelineResult, stage: Path, out: Path) -> list[str]:
             lambda p, f=f: write_mesh(
                 p, result.mesh, point_data={"displacement_mm": f["displacement_mm"]},
                 cell_data={"von_mises_mpa": f["von_mises_mpa"], "E_mpa": f["E_mpa"],
-                           "nu": f["nu"], "tissue_level": f["tissue_level"]})))
+                           "nu": f["nu"], "tissue_level": f["tissue_level"],
+                           **({"cell_concentration": f["cell_concentration"]}
+                              if "cell_concentration" in f else {})})))
     if result.hardware_segments is not None:  # rods and screws as straight segments, mm
         segments = np.asarray(result.hardware_segments, float).round(6).tolist()
         names.append(_staged(stage, out, os.path.join("fields", "hardware_segments.json"),

@@ -116,6 +116,8 @@ _WEIDLING22 = ("Weidling, Heilemann, Schoenfelder, Heyde, Sci Rep 12 (2022), "
                "doi 10.1038/s41598-022-11824-2, Table 2")
 _LP02 = "Lacroix & Prendergast, J Biomech 35:1163 (2002), doi 10.1016/S0021-9290(02)00086-6"
 _REVWIRES = "review of mechanobiological healing models, WIREs Syst Biol Med, PMC5082538"
+_GHIASI19 = ("Ghiasi, Chen, Rodriguez, Vaziri & Nazarian, BMC Musculoskelet Disord 20 (2019), "
+             "doi 10.1186/s12891-019-2854-z")
 _PRENDERGAST97 = ("Prendergast et al., J Biomech 30:539 (1997), "
                   "doi 10.1016/S0021-9290(96)00140-6")
 _CH99 = "Claes & Heigele, J Biomech 32:255 (1999), doi 10.1016/S0021-9290(98)00153-5"
@@ -600,6 +602,7 @@ _ROD = _has("rods")
 _SCREW = _has("screws")
 _CAGE = _has("cage")
 _GRAFT = _has("graft")
+_CELLS = _GRAFT + (Requires(key="healing.cells.migration", values=(True,)),)
 _MATERIALS = ("ti6al4v", "cocr", "ss316l")
 
 
@@ -890,6 +893,29 @@ FIELDS: tuple[Field, ...] = (
           "Weekly stimuli averaged before classifying (1 = no averaging)", "iterations", 1, 52,
           requires=_GRAFT, bounds_note=_GUARD,
           source="modelling default: the reference gives no averaging window"),
+    Field("healing.cells.migration", "bool", False,
+          "Mesenchymal cells reach the graft by diffusion from the endplates; its moduli mix "
+          "the differentiated tissue and granulation tissue by the cell concentration "
+          "(spinesim.failure.cell_migration); off: cells everywhere from day 0", "",
+          requires=_GRAFT,
+          source=f"modelling default off; the mechanism of {_LP02}, where the cell diffusion "
+                 f"rate sets the healing speed ({_REVWIRES}, M)"),
+    Field("healing.cells.diffusion_mm2_per_day", "float", 0.5,
+          "Cell diffusion coefficient D (divided by the healing odds ratio, like the rate)",
+          "mm^2/day", 0.0, 100.0, low_open=True, requires=_CELLS, bounds_note=_GUARD,
+          source=f"{_GHIASI19}: D = 0.5 mm2/day (caption of their Fig. 5; found in source; a "
+                 "parameter of their human fracture-healing model, not a measurement)",
+          confidence="M"),
+    Field("healing.cells.initial_concentration", "float", 0.0,
+          "Cell concentration of the graft at day 0, as a fraction of the maximum", "-", 0.0,
+          1.0, requires=_CELLS,
+          source="modelling default 0: the day-0 graft is granulation tissue (derived from "
+                 f"{_LP02}); the cells an autograft carries are not sourced"),
+    Field("healing.cells.bone_concentration", "float", 0.5,
+          "A graft cell counts as bone (bone fraction, bridging) when its tissue is bone and "
+          "its cell concentration has reached this", "-", 0.0, 1.0, low_open=True,
+          requires=_CELLS,
+          source="modelling default 0.5 (most of the cell's tissue is bone), not sourced"),
     Field("healing.prendergast.a", "float", 0.0375,
           "Octahedral shear strain normalisation a of S = gamma/a + v/b", "-", 0.0, 1.0,
           low_open=True, requires=_GRAFT + (Requires(key="healing.rule",

@@ -4,8 +4,10 @@ fatigue racing each other week by week (issue 6, "The coupled timeline").
 :func:`run_timeline` builds the segment model of a scenario once and then, for every timeline
 step (``timeline.step_weeks``, default one week) from week 0 to ``timeline.weeks``:
 
-1. graft moduli from the healing state (:func:`spinesim.failure.healing.tissue_properties`)
-   and the screw-bone interface stiffness from the loosening state
+1. graft moduli from the healing state (:func:`spinesim.failure.healing.tissue_properties`;
+   with ``healing.cells.migration`` mixed with granulation tissue by each graft cell's cell
+   concentration, :mod:`spinesim.failure.cell_migration`) and the screw-bone interface
+   stiffness from the loosening state
    (:func:`spinesim.model.hardware.interface_values`), each only when it changed, refilled
    together by ``model.update`` (pattern reused, one factorization);
 2. one linear solve per active activity (peak of one cycle: the activity's moment plus its
@@ -14,9 +16,10 @@ step (``timeline.step_weeks``, default one week) from week 0 to ``timeline.weeks
 3. rod and screw fatigue damage of the step's cycles (:func:`cycles_between`), accumulated per
    beam-end surface point (Palmgren-Miner);
 4. graft strains -> :func:`spinesim.failure.healing.step`; screw micromotion ->
-   :meth:`LooseningRule.step`; bridging check
-   (:meth:`spinesim.failure.bridging.GraftTopology.bridging`; the graft's volumes,
-   adjacency and endplate cells built once per run).
+   :meth:`LooseningRule.step`; with cell migration the cells' diffusion over the step;
+   bridging check (:meth:`spinesim.failure.bridging.GraftTopology.bridging`; the graft's
+   volumes, adjacency and endplate cells built once per run; with cell migration a cell's
+   bone counts only from ``healing.cells.bone_concentration``).
 
 Stresses, micromotion and ROM of a row are those of the state at the *start* of its step; the
 bone fraction, bridging and loosening columns are the state at its *end*.
@@ -113,10 +116,12 @@ import pandas as pd
 from spinesim.errors import SpinesimError
 from spinesim.failure import healing
 from spinesim.failure.bridging import fusion_topology
+from spinesim.failure.cell_migration import CellMigration, cell_migration
 from spinesim.failure.fatigue import SNCurve, fails_statically, section_fatigue, sn_curve
 from spinesim.failure.loosening import loosening_rule
 from spinesim.failure.pullout import thread_shape_factor, tie_pullout_strengths_n
 from spinesim.fem.post import cell_strain_operator
+from spinesim.mesh.mesh import Mesh
 from spinesim.model.activity import activity_spectrum, cycles_between
 from spinesim.model.hardware import Interface, Screw
 from spinesim.model.implant_materials import implant_material
@@ -229,8 +234,9 @@ class TimelineResult:
         Week of ``output.vtu_weeks`` -> fields at the *start* of that week (the last week: at
         the end of the timeline): ``displacement_mm`` (n_nodes, 3) under the peak of the
         heaviest activity (``activity``), per solid cell ``von_mises_mpa``, ``E_mpa``, ``nu`` and
-        ``tissue_level`` (healing maturity level of graft cells, -1 elsewhere), and per tied
-        screw node ``interface_factor``.
+        ``tissue_level`` (healing maturity level of graft cells, -1 elsewhere), with
+        ``healing.cells.migration`` ``cell_concentration`` (of graft cells, 0-1; -1
+        elsewhere), and per tied screw node ``interface_factor``.
     mesh : Mesh
         The segment mesh the fields live on.
     hardware_segments : (m, 2, 3) array
@@ -552,6 +558,48 @@ def thread_geometry(scenario: Scenario, seg: Segment) -> tuple[float, float]:
                                                     o.screw_core_diameter_mm, pitch)
 
 
+@dataclass(frozen=True)
+class _GraftCells:
+    """The graft's cell concentration in a timeline with ``healing.cells.migration``
+    (:mod:`spinesim.failure.cell_migration`): the operator, the concentration per graft cell
+    (0-1), the diffusion coefficient slowed by the healing odds ratio (mm^2/day) and the
+    concentration from which a cell's bone counts."""
+
+    migration: CellMigration
+    concentration: np.ndarray
+    diffusion: float
+    bone_concentration: float
+
+    @classmethod
+    def of(cls, scenario: Scenario, mesh: Mesh, graft: np.ndarray,
+           endplates: list[tuple[str, str]]) -> "_GraftCells | None":
+        """Day 0 of the scenario's cell migration, or None without ``healing.cells.migration``
+        (cells everywhere: the graft's phases alone). The cells come from every fused
+        level's two endplates; D is divided by :func:`healing_odds_ratio`, as the rate."""
+        if not scenario.get("healing.cells.migration"):
+            return None
+        g = scenario.get
+        try:
+            migration = cell_migration(mesh, graft, [s for pair in endplates for s in pair])
+        except ValueError as exc:  # a user's mesh whose graft does not touch its endplates
+            raise SpinesimError(f"healing.cells.migration = true: {exc} (endplate node sets "
+                                f"{', '.join(s for pair in endplates for s in pair)})") from exc
+        return cls(migration,
+                   np.full(len(graft), float(g("healing.cells.initial_concentration"))),
+                   float(g("healing.cells.diffusion_mm2_per_day")) / healing_odds_ratio(scenario),
+                   float(g("healing.cells.bone_concentration")))
+
+    def advanced(self, weeks: float) -> "_GraftCells":
+        """The state ``weeks`` later (7 days a week)."""
+        return replace(self, concentration=self.migration.step(self.concentration,
+                                                               7.0 * weeks, self.diffusion))
+
+    @property
+    def populated(self) -> np.ndarray:
+        """Graft cells whose concentration has reached the bone concentration, bool (n,)."""
+        return self.concentration >= self.bone_concentration
+
+
 def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None,
                  resolution: float | None = None, fields: bool = True,
                  condense: bool | None = None) -> TimelineResult:
@@ -627,8 +675,9 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     strain_of = cell_strain_operator(mesh, graft)
     volume = strain_of.volume / strain_of.volume.sum()  # graft cell volume fractions
     pairs = list(zip(seg.geometry.levels[:-1], seg.geometry.levels[1:]))  # fused levels
-    topology = fusion_topology(mesh, graft, [(f"{a}_inferior_endplate", f"{b}_superior_endplate")
-                                             for a, b in pairs], [f"{a}-{b}" for a, b in pairs])
+    endplates = [(f"{a}_inferior_endplate", f"{b}_superior_endplate") for a, b in pairs]
+    topology = fusion_topology(mesh, graft, endplates, [f"{a}-{b}" for a, b in pairs])
+    cells = _GraftCells.of(scenario, mesh, graft, endplates)
     level_keys = [f"{a}_{b}" for a, b in pairs] if len(pairs) > 1 else []  # timeline columns
     spec = activity_spectrum(scenario)
     active = spec.active()
@@ -651,7 +700,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     preload = [replace(rom_cases[0], moment_nm=0.0)] if rom_cases[0].preload_n > 0 else []
     model = WeeklyModel(opts, seg, reused, graft, moduli,
                         [case_loads(seg, c) for c in activity_cases + rom_cases + preload],
-                        activity_cases, rom_cases, strain_of, condense=condense, fields=fields)
+                        activity_cases, rom_cases, strain_of, condense=condense, fields=fields,
+                        graft_keeps_changing=cells is not None)
     t_built = time.perf_counter()
     vtu_weeks = {float(w) for w in (scenario.get("output.vtu_weeks") or ())
                  if w <= total} if fields else set()
@@ -673,10 +723,11 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     for k in range(1, n_steps + 1):
         t0 = time.perf_counter()
         w0, w1 = (k - 1) * step, min(k * step, total)
-        if model.refresh(state.level, factor, w0) or not model.roms:
+        conc = None if cells is None else cells.concentration
+        if model.refresh(state.level, factor, w0, conc) or not model.roms:
             model.solve(factor)  # else the same matrix and loads: last week's responses hold
         if w0 in vtu_weeks and heaviest is not None:
-            kept[w0] = model.fields(heaviest, active[heaviest].name, state.level, factor)
+            kept[w0] = model.fields(heaviest, active[heaviest].name, state.level, factor, conc)
         cycles = cycles_between(spec, w0, w1)
         loads = _step_loads(model.responses, np.array([cycles[a.name] for a in active]),
                             rod_curve, screw_curve, len(screw_names), len(screws))
@@ -689,6 +740,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             gamma = healing.octahedral_shear_strain(loads.strain)
             state = healing.step(state, loads.strain, 0.0, rule, w1 - w0,
                                  pressure_mpa=loads.pressure, max_steps_per_week=rate)
+        if cells is not None:  # the cells spread whether or not the graft is loaded
+            cells = cells.advanced(w1 - w0)
         # no load cycles: micromotion 0 (osseointegration)
         factor = lrule.step(factor, loads.micromotion_um, w1 - w0)
         # loosened: a screw whose interface lost more than the rule's share of its day-0
@@ -696,7 +749,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         relative = factor / initial_factor
         loosened = sum(lrule.loosened_screws(relative, screw_names).values())
         loose_nodes = lrule.loosened_nodes(relative)
-        br = topology.bridging(state.is_bone())
+        br = topology.bridging(state.is_bone() if cells is None
+                               else state.is_bone() & cells.populated)
         row = {"week": w1, "graft_bone_fraction": br.bone_fraction,
                "bridged": br.bridged, "max_graft_shear_strain": float(gamma.max(initial=0.0)),
                "max_rod_stress_amplitude_mpa": loads.rod_amplitude_mpa,
@@ -715,14 +769,17 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         row.update(_detail_columns(active, model.roms[len(ROM_COLUMNS):], screw_keys,
                                    screw_of, loads, factor, loose_nodes, level_keys, br,
                                    state.phase, volume))
+        if cells is not None:
+            row["graft_cell_concentration"] = float(volume @ cells.concentration)
         rows.append(row)
         seconds.append(time.perf_counter() - t0)
         log.debug("week %g: bone %.2f, rod damage %.3g", w1, br.bone_fraction,
                   rows[-1]["rod_damage"])
     if total in vtu_weeks and heaviest is not None and total not in kept:
-        if model.refresh(state.level, factor, total):
+        conc = None if cells is None else cells.concentration
+        if model.refresh(state.level, factor, total, conc):
             model.solve(factor)
-        kept[total] = model.fields(heaviest, active[heaviest].name, state.level, factor)
+        kept[total] = model.fields(heaviest, active[heaviest].name, state.level, factor, conc)
     fatigue = {}
     if model.responses:
         last = cycles_between(spec, max(total - 1.0, 0.0), total)
@@ -752,7 +809,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             "pullout": _pullout_summary(table, strength_of),
             "protocol_moment_nm": float(moment), "intact_rom_deg": intact,
             "soft_tissue": seg.options.soft_tissue,
-            "cage_interface": seg.options.cage_interface, "fluid_velocity_mm_s": 0.0}
+            "cage_interface": seg.options.cage_interface, "fluid_velocity_mm_s": 0.0,
+            "cell_diffusion_mm2_per_day": None if cells is None else cells.diffusion}
     log.info("timeline: %d steps, %d DOFs, %d factorizations, %.1f s", n_steps, info["dofs"],
              model.n_factorizations, info["total_s"])
     segments = np.stack([np.concatenate([b["x1"] for b in hw.beams.values()]),

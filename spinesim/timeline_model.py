@@ -15,7 +15,8 @@ matrices and solves, so that the timeline itself reads as the physics of a week:
 * **condensation.** With a :class:`spinesim.fem.condense.CondensedModel` (cached per segment in
   this process) a changed week is a dense solve on the graft and screw-interface DOFs instead
   of a refactorization; a run not told whether to condense switches to it once it has
-  refactorized :data:`CONDENSE_AFTER_FACTORIZATIONS` times and only its interfaces still change.
+  refactorized :data:`CONDENSE_AFTER_FACTORIZATIONS` times and only its interfaces still change;
+  a run whose graft changes every week (cell migration) condenses from the start.
 * **where the time goes.** ``timing`` sums the seconds of matrix refills, of solves (with the
   factorizations they start) and of those factorizations alone.
 
@@ -58,7 +59,8 @@ __all__ = ["CONDENSE_AFTER_FACTORIZATIONS", "Response", "WeeklyModel", "bonded_i
 #: by default, 13 for the smoker's third of the rate), where refactorizing stays cheaper;
 #: interfaces under progressive loosening (or stiffening from a day-0 factor below 1) change
 #: every week to the end of the timeline, where 52 refactorizations would cost several times
-#: one condensation.
+#: one condensation. With cell migration (``graft_keeps_changing``) the graft changes every week
+#: to the end, and the run condenses from the start.
 CONDENSE_AFTER_FACTORIZATIONS = 8
 
 #: The last segment built for a timeline in this process, by its options: sweep and Monte
@@ -201,7 +203,8 @@ class WeeklyModel:
     opts, seg, reused : the segment's options, the segment (:func:`cached_segment`) and
         whether an earlier case in this process built it (its state is reset here)
     graft : graft cell ids
-    graft_moduli : tissue maturity level per graft cell -> (E in MPa, Poisson's ratio)
+    graft_moduli : tissue maturity level per graft cell (and, with cell migration, keyword
+        ``cells``: the cell concentration per graft cell) -> (E in MPa, Poisson's ratio)
     loads : load arrays of the cases (N, N·mm): the ``len(activity_cases)`` activity peaks
         first, then the ROM cases, then (if the ROM cases have a preload) the preload alone,
         from whose position the ROM is measured
@@ -210,17 +213,21 @@ class WeeklyModel:
     strain_of : graft cell strain operator (:func:`spinesim.fem.post.cell_strain_operator`)
     condense : True/False decide for the whole run; None condenses from the start when
         ``fields`` is False, the model is linear and the segment is shared by several cases
-        (reused, or already condensed), and later once it keeps refactorizing
+        (reused, or already condensed), or when the linear model's graft keeps changing
+        (``graft_keeps_changing``), and later once it keeps refactorizing
     fields : whether the run writes VTU fields
+    graft_keeps_changing : the graft's moduli change every week to the end (cell migration):
+        an undecided run (``condense=None``) of the linear model condenses from the start
 
     Attributes after :meth:`solve`: ``responses`` (one :class:`Response` per activity),
     ``roms`` (deg: the ROM cases, then the rotation about each activity's moment axis).
     """
 
     def __init__(self, opts: SegmentOptions, seg: Segment, reused: bool, graft: np.ndarray,
-                 graft_moduli: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                 graft_moduli: Callable[..., tuple[np.ndarray, np.ndarray]],
                  loads: list[np.ndarray], activity_cases: Sequence, rom_cases: Sequence,
-                 strain_of: Callable, *, condense: bool | None, fields: bool) -> None:
+                 strain_of: Callable, *, condense: bool | None, fields: bool,
+                 graft_keeps_changing: bool = False) -> None:
         self.opts, self.seg, self.reused, self.graft = opts, seg, reused, graft
         self.hw, self.mesh = seg.hardware, seg.geometry.mesh
         self.graft_moduli, self.loads, self.strain_of = graft_moduli, loads, strain_of
@@ -231,9 +238,10 @@ class WeeklyModel:
         self._contact_states: list | None = None
         # not told: condense later in the run if it keeps refactorizing (linear model only)
         self.adaptive = condense is None and not seg.springs
-        if condense is None:  # a reused segment: more cases share it (sweep, Monte Carlo)
-            condense = self.contact is not None or (
-                not fields and not seg.springs and (reused or opts in _CONDENSED))
+        if condense is None:  # a reused segment: more cases share it (sweep, Monte Carlo);
+            # a graft that changes every week (cell migration) would refactorize every week
+            condense = self.contact is not None or (not seg.springs and (
+                graft_keeps_changing or (not fields and (reused or opts in _CONDENSED))))
         if condense and seg.springs and self.contact is None:
             raise SpinesimError("condense=True needs the linear model (timeline.soft_tissue = "
                                 "false): the soft tissue's active set changes the matrix with "
@@ -243,6 +251,7 @@ class WeeklyModel:
         self.condensed_from: float | None = 0.0 if self.cond is not None else None
         self.E, self.nu = seg.E.copy(), seg.nu.copy()
         self._level: np.ndarray | None = None   # state last put into the model
+        self._cells: np.ndarray | None = None
         self._factor: np.ndarray | None = None
         self.responses: list[Response] = []
         self.roms: list[float] = []
@@ -252,16 +261,22 @@ class WeeklyModel:
         self._refilled = False
         self._mesh_strain: MeshStrain | None = None
 
-    def refresh(self, level: np.ndarray, factor: np.ndarray, week: float) -> bool:
-        """Bring the model to the graft's tissue ``level`` and the interface stiffness
-        ``factor`` (fraction of bonded, per tied screw node) at ``week``; True if either
-        changed (then :meth:`solve` again)."""
+    def refresh(self, level: np.ndarray, factor: np.ndarray, week: float,
+                cells: np.ndarray | None = None) -> bool:
+        """Bring the model to the graft's tissue ``level`` (with cell migration: and its cell
+        concentration ``cells``, 0-1) and the interface stiffness ``factor`` (fraction of
+        bonded, per tied screw node) at ``week``; True if any changed (then :meth:`solve`
+        again)."""
         changes: dict = {}
         changed = graft_changed = False
-        if self._level is None or not np.array_equal(level, self._level):
-            self.E[self.graft], self.nu[self.graft] = self.graft_moduli(level)
+        if (self._level is None or not np.array_equal(level, self._level)
+                or not np.array_equal(cells, self._cells)):
+            self.E[self.graft], self.nu[self.graft] = (
+                self.graft_moduli(level) if cells is None
+                else self.graft_moduli(level, cells=cells))
             changes.update(E=self.E, nu=self.nu)
             self._level, changed, graft_changed = level.copy(), True, True
+            self._cells = None if cells is None else cells.copy()
         if self._factor is None or not np.array_equal(factor, self._factor):
             if self.cond is None and (self._factor is not None or self.reused
                                       or not np.all(factor == 1.0)):
@@ -329,17 +344,23 @@ class WeeklyModel:
             scales[self.contact.name] = self._contact_states[case].astype(float)
         return cond.full_displacements(self.E[g], self.nu[g], scales, [self.loads[case]])[0]
 
-    def fields(self, case: int, name: str, level: np.ndarray, factor: np.ndarray) -> dict:
+    def fields(self, case: int, name: str, level: np.ndarray, factor: np.ndarray,
+               cells: np.ndarray | None = None) -> dict:
         """This week's fields for ParaView: displacement (mm) of activity ``case`` (called
         ``name``), its von Mises stress per cell (of the cell's mean stress, as the solve's
         B-bar fields give it; the mesh strain operator is built on first use), moduli, the
-        graft's tissue level (-1 outside the graft) and the interface factor per tied node."""
+        graft's tissue level (-1 outside the graft), with cell migration the graft's cell
+        concentration ``cells`` (-1 outside) and the interface factor per tied node."""
         if self._mesh_strain is None:
             self._mesh_strain = mesh_strain_operator(self.mesh)
         u = self.displacement(case, factor)
         vm = von_mises(isotropic_stress(self._mesh_strain(u), self.E, self.nu))
         tissue = np.full(len(self.E), -1.0)
         tissue[self.graft] = level
-        return {"activity": name, "displacement_mm": u.copy(), "von_mises_mpa": vm,
-                "E_mpa": self.E.copy(), "nu": self.nu.copy(), "tissue_level": tissue,
-                "interface_factor": factor.copy()}
+        out = {"activity": name, "displacement_mm": u.copy(), "von_mises_mpa": vm,
+               "E_mpa": self.E.copy(), "nu": self.nu.copy(), "tissue_level": tissue,
+               "interface_factor": factor.copy()}
+        if cells is not None:
+            out["cell_concentration"] = np.full(len(self.E), -1.0)
+            out["cell_concentration"][self.graft] = cells
+        return out

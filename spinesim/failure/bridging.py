@@ -35,7 +35,7 @@ from spinesim.mesh.mesh import Mesh
 log = logging.getLogger(__name__)
 
 __all__ = ["Bridging", "FusionBridging", "FusionTopology", "GraftTopology", "bridging",
-           "cell_volumes", "endplate_cells", "face_adjacency", "fusion_topology",
+           "cell_faces", "cell_volumes", "endplate_cells", "face_adjacency", "fusion_topology",
            "graft_topology"]
 
 _CORNERS = {"triangle": 3, "triangle6": 3, "quad": 4}
@@ -92,9 +92,10 @@ def _by_block(mesh: Mesh, cells: np.ndarray) -> Iterator[tuple[str, np.ndarray, 
         first += len(blk)
 
 
-def _faces(mesh: Mesh, cells: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Corner nodes of every face of ``cells`` grouped by corner count: {3|4: (faces, owner)},
-    ``owner`` being the position of the cell in ``cells``."""
+def cell_faces(mesh: Mesh, cells: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Corner nodes of every face of ``cells`` (solid-cell indices, block order) grouped by
+    corner count: {3|4: (faces, owner)}, ``owner`` being the position of the cell in ``cells``
+    (interior faces appear once per cell)."""
     out: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     for ctype, pos, conn in _by_block(mesh, cells):
         ftype, local = FACES[ctype]
@@ -113,7 +114,7 @@ def face_adjacency(mesh: Mesh, cells: ArrayLike) -> sparse.csr_matrix:
     cells = _as_cells(mesh, cells)
     n = len(cells)
     rows, cols = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for faces, owner in _faces(mesh, cells).values():
+    for faces, owner in cell_faces(mesh, cells).values():
         key = np.sort(faces, axis=1)
         order = np.lexsort(key.T[::-1])
         key, owner = key[order], owner[order]
@@ -133,7 +134,7 @@ def endplate_cells(mesh: Mesh, cells: ArrayLike, nodes: ArrayLike | str) -> np.n
     in_set = np.zeros(mesh.n_nodes, bool)
     in_set[ids] = True
     touch = np.zeros(len(cells), bool)
-    for faces, owner in _faces(mesh, cells).values():
+    for faces, owner in cell_faces(mesh, cells).values():
         touch[owner[in_set[faces].all(axis=1)]] = True
     return touch
 

@@ -388,7 +388,8 @@ def rate_limited(level: np.ndarray, target: np.ndarray, dt_weeks: float,
 def tissue_properties(level: ArrayLike, *, granulation_E_mpa: float = PHASE_E_MPA[0],
                       resorption_E_mpa: float | None = None,
                       resorption_nu: float | None = None,
-                      undrained: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                      undrained: bool = False,
+                      cells: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """E (MPa) and nu per element from the maturity level by a linear rule of mixtures of the
     two neighbouring phases (values: :data:`PHASE_E_MPA`, :data:`PHASE_NU`, [LP02]).
 
@@ -402,6 +403,10 @@ def tissue_properties(level: ArrayLike, *, granulation_E_mpa: float = PHASE_E_MP
         :func:`spinesim.failure.graft_drainage.undrained_poisson`): the undrained Poisson's
         ratio, and the Young's modulus ``E (1 + nu_u) / (1 + nu)`` that keeps the shear
         modulus, which the pore fluid does not change.
+    cells : cell concentration per element (0-1, fraction of the maximum;
+        :mod:`spinesim.failure.cell_migration`), or None (cells everywhere): E and nu are then
+        ``c x (tissue of the level) + (1 - c) x (granulation tissue)``, the rule of mixtures of
+        [LP02] (from the literature, not re-checked) for tissue not yet reached by cells.
     """
     lv = np.asarray(level, dtype=float)
     E = np.array(PHASE_E_MPA)
@@ -424,7 +429,16 @@ def tissue_properties(level: ArrayLike, *, granulation_E_mpa: float = PHASE_E_MP
     hi = np.minimum(lo + 1, Phase.RESORPTION)
     E_hi = np.where(f > 0, E[hi], 0.0)
     nu_hi = np.where(f > 0, nu[hi], 0.0)
-    return (1 - f) * E[lo] + f * E_hi, (1 - f) * nu[lo] + f * nu_hi
+    E_mix, nu_mix = (1 - f) * E[lo] + f * E_hi, (1 - f) * nu[lo] + f * nu_hi
+    if cells is None:
+        return E_mix, nu_mix
+    c = np.asarray(cells, dtype=float)
+    if c.shape != lv.shape or not (np.all(np.isfinite(c)) and c.min(initial=0.0) >= 0.0
+                                   and c.max(initial=0.0) <= 1.0):
+        raise ValueError(f"tissue_properties: cells needs one concentration in [0, 1] per "
+                         f"level ({lv.shape}), got shape {c.shape}")
+    return (c * E_mix + (1 - c) * E[Phase.GRANULATION],
+            c * nu_mix + (1 - c) * nu[Phase.GRANULATION])
 
 
 def _element_stimulus(rule: Rule, strain: np.ndarray, fluid_velocity: ArrayLike,
