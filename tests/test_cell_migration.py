@@ -236,3 +236,12 @@ def test_spinesim_run_writes_the_cell_concentration(tmp_path):
     assert 0 < graft.sum() < len(c) and (c[~graft] == -1).all() and c.max() <= 1.0
     report = json.loads((out / "report.json").read_text())
     assert report["model"]["cell_diffusion_mm2_per_day"] == pytest.approx(0.5)
+
+
+def test_module_doctest():
+    import doctest
+
+    import spinesim.failure.cell_migration as cm
+
+    result = doctest.testmod(cm)
+    assert result.attempted >= 5 and result.failed == 0

@@ -1,10 +1,11 @@
 """Cells that migrate into the graft from the endplates: diffusion of the cell concentration.
 
-In the tissue-differentiation model of Lacroix & Prendergast (2002) [LP02] the healing tissue
-starts without mesenchymal stem cells; they spread into it by diffusion from the surrounding
-tissue, differentiate according to the mechanical stimulus where they arrive, and the cell
-diffusion rate is what sets the healing speed ([RevWIREs], reference healing.md, "Cell
-spreading", M). This module gives spinesim's graft that migration::
+In the tissue-differentiation model of Lacroix & Prendergast [LP02] (J Biomech 35:1163, 2002,
+doi 10.1016/S0021-9290(02)00086-6) the healing tissue starts without mesenchymal stem cells;
+they spread into it by diffusion from the surrounding tissue, differentiate according to the
+mechanical stimulus where they arrive, and the cell diffusion rate is what sets the healing
+speed ([RevWIREs]: review of mechanobiological healing models, WIREs Syst Biol Med,
+PMC5082538; found in source, M). This module gives spinesim's graft that migration::
 
     dc/dt = D lap(c)    in the graft cells,
     c = 1               on the endplates (the decorticated vertebral bone the cells come from),
@@ -17,6 +18,11 @@ coefficient (mm^2/day). How the timeline uses c (``healing.cells.*`` in a scenar
 ``c x (tissue of its maturity level) + (1 - c) x (granulation tissue)``, and a cell counts as
 bone (bone fraction, bridging) only when its tissue is bone *and* c has reached
 ``healing.cells.bone_concentration`` (default 0.5: most of the cell's tissue is bone-forming).
+The maturity level of a graft cell (:mod:`spinesim.failure.healing`) follows its stimulus
+whether or not cells have arrived: it is the tissue the cells there form, so cells arriving in
+a cell take the tissue its recent stimulus calls for, as in [LP02], where arriving cells
+differentiate by the current stimulus (a choice made here: the level is not held back until
+the cells arrive).
 
 Default D = 0.5 mm^2/day: the value of the human fracture-healing model of Ghiasi, Chen,
 Rodriguez, Vaziri & Nazarian, BMC Musculoskelet Disord 20 (2019), doi
