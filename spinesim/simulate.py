@@ -579,11 +579,12 @@ class _GraftCells:
         if not scenario.get("healing.cells.migration"):
             return None
         g = scenario.get
+        sources = [s for pair in endplates for s in pair]
         try:
-            migration = cell_migration(mesh, graft, [s for pair in endplates for s in pair])
+            migration = cell_migration(mesh, graft, sources)
         except ValueError as exc:  # a user's mesh whose graft does not touch its endplates
             raise SpinesimError(f"healing.cells.migration = true: {exc} (endplate node sets "
-                                f"{', '.join(s for pair in endplates for s in pair)})") from exc
+                                f"{', '.join(sources)})") from exc
         return cls(migration,
                    np.full(len(graft), float(g("healing.cells.initial_concentration"))),
                    float(g("healing.cells.diffusion_mm2_per_day")) / healing_odds_ratio(scenario),

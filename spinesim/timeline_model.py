@@ -203,8 +203,9 @@ class WeeklyModel:
     opts, seg, reused : the segment's options, the segment (:func:`cached_segment`) and
         whether an earlier case in this process built it (its state is reset here)
     graft : graft cell ids
-    graft_moduli : tissue maturity level per graft cell (and, with cell migration, keyword
-        ``cells``: the cell concentration per graft cell) -> (E in MPa, Poisson's ratio)
+    graft_moduli : tissue maturity level per graft cell and keyword ``cells`` (the cell
+        concentration per graft cell with cell migration, else None) -> (E in MPa, Poisson's
+        ratio), e.g. :func:`spinesim.failure.healing.tissue_properties`
     loads : load arrays of the cases (N, N·mm): the ``len(activity_cases)`` activity peaks
         first, then the ROM cases, then (if the ROM cases have a preload) the preload alone,
         from whose position the ROM is measured
@@ -271,9 +272,7 @@ class WeeklyModel:
         changed = graft_changed = False
         if (self._level is None or not np.array_equal(level, self._level)
                 or not np.array_equal(cells, self._cells)):
-            self.E[self.graft], self.nu[self.graft] = (
-                self.graft_moduli(level) if cells is None
-                else self.graft_moduli(level, cells=cells))
+            self.E[self.graft], self.nu[self.graft] = self.graft_moduli(level, cells=cells)
             changes.update(E=self.E, nu=self.nu)
             self._level, changed, graft_changed = level.copy(), True, True
             self._cells = None if cells is None else cells.copy()

@@ -34,9 +34,9 @@ from spinesim.mesh.mesh import Mesh
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Bridging", "FusionBridging", "FusionTopology", "GraftTopology", "bridging",
-           "cell_faces", "cell_volumes", "endplate_cells", "face_adjacency", "fusion_topology",
-           "graft_topology"]
+__all__ = ["Bridging", "FaceSet", "FusionBridging", "FusionTopology", "GraftTopology",
+           "bridging", "cell_volumes", "endplate_cells", "face_adjacency", "face_sets",
+           "fusion_topology", "graft_topology"]
 
 _CORNERS = {"triangle": 3, "triangle6": 3, "quad": 4}
 
@@ -92,10 +92,9 @@ def _by_block(mesh: Mesh, cells: np.ndarray) -> Iterator[tuple[str, np.ndarray, 
         first += len(blk)
 
 
-def cell_faces(mesh: Mesh, cells: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Corner nodes of every face of ``cells`` (solid-cell indices, block order) grouped by
-    corner count: {3|4: (faces, owner)}, ``owner`` being the position of the cell in ``cells``
-    (interior faces appear once per cell)."""
+def _faces(mesh: Mesh, cells: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Corner nodes of every face of ``cells`` grouped by corner count: {3|4: (faces, owner)},
+    ``owner`` being the position of the cell in ``cells``."""
     out: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     for ctype, pos, conn in _by_block(mesh, cells):
         ftype, local = FACES[ctype]
@@ -106,22 +105,51 @@ def cell_faces(mesh: Mesh, cells: np.ndarray) -> dict[int, tuple[np.ndarray, np.
             for c, v in out.items()}
 
 
-def face_adjacency(mesh: Mesh, cells: ArrayLike) -> sparse.csr_matrix:
-    """Symmetric (n, n) boolean matrix: cells[i] and cells[j] share a face (corner nodes).
+@dataclass(frozen=True)
+class FaceSet:
+    """The faces of a set of cells with one corner count (:func:`face_sets`).
+
+    shared : (m, c) corner nodes of the faces two of the cells share (as ``first`` lists them)
+    first, second : (m,) positions in the cells of the two cells sharing each of them
+    outer : (k, c) corner nodes of the faces of one cell only (the set's boundary)
+    owner : (k,) position in the cells of the cell each outer face bounds
+    """
+
+    shared: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    outer: np.ndarray
+    owner: np.ndarray
+
+
+def face_sets(mesh: Mesh, cells: ArrayLike) -> list[FaceSet]:
+    """The shared and outer faces of ``cells`` (indices, mask or region), one
+    :class:`FaceSet` per corner count (3 and/or 4).
 
     Vectorised: sort each face's corners, lexsort the faces, and pair equal neighbours.
     """
-    cells = _as_cells(mesh, cells)
-    n = len(cells)
-    rows, cols = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for faces, owner in cell_faces(mesh, cells).values():
+    out = []
+    for faces, owner in _faces(mesh, _as_cells(mesh, cells)).values():
         key = np.sort(faces, axis=1)
         order = np.lexsort(key.T[::-1])
-        key, owner = key[order], owner[order]
+        key, faces, owner = key[order], faces[order], owner[order]
         same = np.all(key[1:] == key[:-1], axis=1) & (owner[1:] != owner[:-1])
-        rows.append(owner[:-1][same])
-        cols.append(owner[1:][same])
-    r, c = np.concatenate(rows), np.concatenate(cols)
+        paired = np.zeros(len(faces), bool)
+        paired[:-1] |= same
+        paired[1:] |= same
+        out.append(FaceSet(faces[:-1][same], owner[:-1][same], owner[1:][same],
+                           faces[~paired], owner[~paired]))
+    return out
+
+
+def face_adjacency(mesh: Mesh, cells: ArrayLike) -> sparse.csr_matrix:
+    """Symmetric (n, n) boolean matrix: cells[i] and cells[j] share a face (corner nodes;
+    :func:`face_sets`)."""
+    cells = _as_cells(mesh, cells)
+    n = len(cells)
+    pairs = face_sets(mesh, cells)
+    r = np.concatenate([np.zeros(0, np.int64)] + [f.first for f in pairs])
+    c = np.concatenate([np.zeros(0, np.int64)] + [f.second for f in pairs])
     A = sparse.coo_matrix((np.ones(len(r), bool), (r, c)), shape=(n, n)).tocsr()
     return (A + A.T).astype(bool)
 
@@ -134,7 +162,7 @@ def endplate_cells(mesh: Mesh, cells: ArrayLike, nodes: ArrayLike | str) -> np.n
     in_set = np.zeros(mesh.n_nodes, bool)
     in_set[ids] = True
     touch = np.zeros(len(cells), bool)
-    for faces, owner in cell_faces(mesh, cells).values():
+    for faces, owner in _faces(mesh, cells).values():
         touch[owner[in_set[faces].all(axis=1)]] = True
     return touch
 

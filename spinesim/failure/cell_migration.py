@@ -33,7 +33,8 @@ speeds healing only up to a saturation). Not in the project's reference tables.
 Discretisation: cell-centred finite volumes on the graft cells (one value per cell, the
 unknown the healing state lives on), with the two-point flux between face neighbours
 ``T_ij = A_ij / |x_i - x_j|`` and to an endplate face ``T_f = A_f / |x_i - x_f|`` (A the face
-area, x the corner means of cells and faces), and implicit Euler in time:
+area, x the node means of cells, equal to their corner means for hex8, tet4 and straight-edged
+tet10, and the corner means of faces), and implicit Euler in time:
 
     (V / dt + D (L + B)) c_new = V / dt c_old + D B 1
 
@@ -63,7 +64,7 @@ from numpy.typing import ArrayLike
 from scipy import sparse
 from scipy.sparse.linalg import splu
 
-from spinesim.failure.bridging import _as_cells, _by_block, cell_faces, cell_volumes
+from spinesim.failure.bridging import _as_cells, _centroids, cell_volumes, face_sets
 from spinesim.mesh.mesh import Mesh
 
 __all__ = ["DIFFUSION_MM2_PER_DAY", "CellMigration", "cell_migration"]
@@ -73,9 +74,6 @@ log = logging.getLogger(__name__)
 #: Cell diffusion coefficient (mm^2/day) of Ghiasi et al., BMC Musculoskelet Disord 20 (2019),
 #: doi 10.1186/s12891-019-2854-z, Fig. 5 caption (found in source; a model parameter).
 DIFFUSION_MM2_PER_DAY = 0.5
-
-#: Corner nodes of each solid cell type (the leading nodes of its connectivity).
-_CORNERS = {"hexahedron": 8, "tetra": 4, "tetra10": 4}
 
 #: Implicit Euler steps per day of :meth:`CellMigration.step` (first order in time: after 10
 #: days the middle of a 12 mm slab filled from both faces is within 1 % of its value at 400
@@ -151,33 +149,22 @@ def cell_migration(mesh: Mesh, graft_cells: ArrayLike | str | int,
     """
     cells = _as_cells(mesh, graft_cells)
     n = len(cells)
-    centroid = np.zeros((n, 3))
-    for ctype, pos, conn in _by_block(mesh, cells):   # corner means
-        centroid[pos] = mesh.points[conn[:, :_CORNERS[ctype]]].mean(axis=1)
+    centroid = _centroids(mesh, cells)
     on_source = np.zeros(mesh.n_nodes, bool)
     for s in sources:
         on_source[mesh.node_sets[s] if isinstance(s, str) else np.asarray(s, np.int64)] = True
     rows, cols, vals = [], [], []
     source = np.zeros(n)
-    for faces, owner in cell_faces(mesh, cells).values():
-        key = np.sort(faces, axis=1)
-        order = np.lexsort(key.T[::-1])
-        key, faces, owner = key[order], faces[order], owner[order]
-        same = np.all(key[1:] == key[:-1], axis=1) & (owner[1:] != owner[:-1])
-        a, b = owner[:-1][same], owner[1:][same]
-        T = _area(mesh.points[faces[:-1][same]]) / np.linalg.norm(centroid[a] - centroid[b],
-                                                                  axis=1)
+    for f in face_sets(mesh, cells):
+        a, b = f.first, f.second
+        T = _area(mesh.points[f.shared]) / np.linalg.norm(centroid[a] - centroid[b], axis=1)
         rows += [a, b, a, b]
         cols += [b, a, a, b]
         vals += [-T, -T, T, T]
-        paired = np.zeros(len(faces), bool)
-        paired[:-1] |= same
-        paired[1:] |= same
-        free = ~paired & on_source[faces].all(axis=1)
-        xf = mesh.points[faces[free]].mean(axis=1)
-        Tf = _area(mesh.points[faces[free]]) / np.linalg.norm(centroid[owner[free]] - xf,
-                                                              axis=1)
-        np.add.at(source, owner[free], Tf)
+        on = on_source[f.outer].all(axis=1)
+        xf = mesh.points[f.outer[on]].mean(axis=1)
+        Tf = _area(mesh.points[f.outer[on]]) / np.linalg.norm(centroid[f.owner[on]] - xf, axis=1)
+        np.add.at(source, f.owner[on], Tf)
     if not source.any():
         raise ValueError("cell_migration: no graft face lies on a source node set; the cells "
                          "could never reach the graft")
