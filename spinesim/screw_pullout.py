@@ -13,28 +13,46 @@ Run it over several tie factors (``examples/screw_pullout.py``) to see both.
 
 :func:`thread_strengths` says where each screw's predicted strength comes from: the length of
 its thread in each bone region and that part's share of the strength.
+
+:func:`pullout_test_stiffness` simulates the in-vitro axial pullout test of each screw alone in
+its vertebra (body potted, load along the axis on the head) and gives the test's stiffness
+(N/mm) for one or more tie factors: the one measured output of the test that depends on the
+interface stiffness, so it checks that unsourced number against cadaver tests.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
+from spinesim.errors import SpinesimError
 from spinesim.failure.pullout import bone_shear_strength_mpa, pullout_strengths_n, screw_loads
-from spinesim.model.hardware import hardware_results
+from spinesim.fem.constraints import Support
+from spinesim.mesh.locate import locate_points
+from spinesim.mesh.mesh import CellBlock, Mesh
+from spinesim.model.hardware import Screw, hardware_results
 from spinesim.scenario import Scenario
 from spinesim.simulate import (day0_activity_peaks, graft_state_segment, pullout_strengths,
                                thread_geometry)
 
-__all__ = ["SCREW_LOAD_COLUMNS", "THREAD_COLUMNS", "day0_screw_loads", "thread_strengths"]
+__all__ = ["PULLOUT_TEST_COLUMNS", "SCREW_LOAD_COLUMNS", "THREAD_COLUMNS",
+           "axial_pullout_stiffness", "day0_screw_loads", "pullout_test_stiffness",
+           "thread_strengths"]
 
 logger = logging.getLogger(__name__)
 
 #: Columns of :func:`thread_strengths`'s table.
 THREAD_COLUMNS = ("screw", "region", "thread_mm", "modulus_mpa", "shear_strength_mpa",
                   "strength_n", "share")
+#: Regions of a generated segment that are bone (:func:`_vertebrae`).
+_BONE_REGIONS = ("cortical", "cancellous", "endplate", "posterior")
+#: Columns of :func:`pullout_test_stiffness`'s table.
+PULLOUT_TEST_COLUMNS = ("screw", "tie_factor", "stiffness_n_per_mm", "head_displacement_mm",
+                        "interface_n_per_mm", "potted_nodes")
 #: Columns of :func:`day0_screw_loads`'s table.
 SCREW_LOAD_COLUMNS = ("activity", "screw", "pullout_n", "transverse_n", "max_micromotion_um",
                       "micromotion_node", "screw_nodes", "micromotion_region",
@@ -127,6 +145,164 @@ def thread_strengths(scenario: Scenario | None = None, resolution: float | None 
     table = pd.DataFrame(rows, columns=list(THREAD_COLUMNS[:-1]))
     table["share"] = table["strength_n"] / table.groupby("screw")["strength_n"].transform("sum")
     return table
+
+
+def pullout_test_stiffness(scenario: Scenario | None = None, resolution: float | None = None,
+                           tie_factors: Sequence[float] | None = None, load_n: float = 100.0,
+                           ) -> pd.DataFrame:
+    """Axial stiffness of each screw of the construct in a simulated pullout test (N/mm).
+
+    The in-vitro test (e.g. human lumbar vertebrae potted in cement, each screw pulled along
+    its axis until it fails, stiffness from the linear part of the load-displacement curve):
+    here each screw alone (no rod, no other screw) sits in its vertebra of the scenario's
+    segment (bone quality and scales, screw size and trajectory, head offset as the scenario
+    says; the vertebra taken out of the segment as a mesh of its own), the vertebral body's
+    outer surface (the faces of its cortical shell and endplates on the vertebra's boundary)
+    is held fixed, as the potting holds it. ``load_n`` pulls the head along the screw axis,
+    out of the bone. The model is linear, so the stiffness does not depend on the load; the
+    posterior elements are free, as in the test.
+
+    The potting here is rigid and the test machine infinitely stiff, so the simulated
+    stiffness is an upper bound of what the same screw, bone and interface would give in a
+    machine; a measured stiffness below it says the model is too stiff somewhere.
+
+    Parameters
+    ----------
+    scenario : the scenario (default :meth:`Scenario.default`); a timeline construct with screws
+    resolution : mesh resolution; default ``segment.resolution``
+    tie_factors : bonded interface stiffness per mm of screw, in multiples of the host cell's
+        Young's modulus (:class:`spinesim.model.hardware.Interface`); default the scenario's
+        ``loosening.bonded_tie_factor``. Each must be > 0.
+    load_n : axial load on the head, N (> 0)
+
+    Returns
+    -------
+    DataFrame, one row per (screw, tie factor), columns :data:`PULLOUT_TEST_COLUMNS`:
+    ``stiffness_n_per_mm`` (load over the head's displacement along the axis),
+    ``head_displacement_mm``, ``interface_n_per_mm`` (the axial stiffness of the interface
+    springs alone, summed over the screw's tied nodes: the stiffness the test tends to as
+    the interface softens) and ``potted_nodes`` (nodes of the vertebra held fixed).
+
+    Raises
+    ------
+    SpinesimError
+        A tie factor or load that is not a positive finite number, or a construct without
+        screws.
+    """
+    from spinesim.model.segment import construct_screws
+
+    scenario = Scenario.default() if scenario is None else scenario
+    factors = _checked(([scenario.get("loosening.bonded_tie_factor")] if tie_factors is None
+                        else tie_factors), load_n)
+    seg = graft_state_segment(scenario, resolution, 0.0)  # refuses a construct without screws
+    mesh = seg.geometry.mesh
+    vertebra = _vertebrae(mesh)
+    rows = []
+    for screw in construct_screws(seg.options, seg.geometry):
+        host = locate_points(mesh, [screw.entry + 0.5 * screw.length_mm * screw.axis]).cell[0]
+        if vertebra[host] < 0:
+            raise SpinesimError(f"pullout test: the middle of screw {screw.name!r} lies in "
+                                f"{mesh.region_names.get(int(mesh.solid_regions[host]))!r} "
+                                "cells, not in a vertebra's bone")
+        cells = np.flatnonzero(vertebra == vertebra[host])
+        sub, potted = _potted_vertebra(mesh, cells)
+        result = axial_pullout_stiffness(sub, seg.E[cells], seg.nu[cells], screw,
+                                         [Support(potted, name="potting")], factors, load_n)
+        rows += [(screw.name, f, *r, len(potted)) for f, r in zip(factors, result)]
+    logger.info("pullout tests of %d screws at %d tie factors", len(rows) // len(factors),
+                len(factors))
+    return pd.DataFrame(rows, columns=list(PULLOUT_TEST_COLUMNS))
+
+
+def axial_pullout_stiffness(mesh: Mesh, E: ArrayLike, nu: ArrayLike, screw: Screw,
+                            supports: Sequence[Support], tie_factors: Sequence[float],
+                            load_n: float = 100.0) -> np.ndarray:
+    """Axial stiffness of one screw (no rod) tied into ``mesh`` at each tie factor.
+
+    Parameters
+    ----------
+    mesh : the bone (mm); E, nu : (n_solid_cells,) its Young's moduli (MPa) and Poisson's
+        ratios
+    screw : the screw; ``supports`` hold the bone (model node ids of ``mesh``)
+    tie_factors : bonded interface stiffness per mm of screw in multiples of the host cell's
+        modulus (:class:`spinesim.model.hardware.Interface`), each > 0
+    load_n : load on the head along the screw axis, out of the bone, N (> 0)
+
+    Returns
+    -------
+    (len(tie_factors), 3) array: the stiffness (load over the head's displacement along the
+    axis, N/mm), that displacement (mm) and the axial stiffness of the interface springs alone
+    (summed over the tied nodes, N/mm), per tie factor. One model: the interface values are
+    refilled per factor, the pattern is kept.
+    """
+    from spinesim.fem.static import LinearElasticModel
+    from spinesim.model.hardware import Interface, build_hardware, interface_values
+    from spinesim.model.segment import segment_solver
+
+    factors = _checked(tie_factors, load_n)
+    E = np.asarray(E, float)
+    hw = build_hardware(mesh, [screw], [], E, Interface(tie_factor=1.0))
+    tie = next(iter(hw.ties.values()))
+    model = LinearElasticModel(mesh, E, nu, supports=supports, extra_points=hw.points,
+                               element_sets=hw.element_sets, element_values=hw.element_values,
+                               bbar=True, solver=segment_solver("auto", 3 * mesh.n_nodes
+                                                                + 6 * len(hw.points)))
+    loads = np.zeros((len(hw.points), 6))
+    loads[0, :3] = -load_n * screw.axis  # the head node comes first
+    k_interface = float(E[tie["host_cell"]] @ tie["tributary_mm"])
+    out = np.empty((len(factors), 3))
+    for i, f in enumerate(factors):
+        model.update(**interface_values(hw, np.full(len(tie["node"]), f)))
+        d = -float(model.solve(node_loads=loads).node_dofs[0, :3] @ screw.axis)
+        out[i] = load_n / d, d, f * k_interface
+    return out
+
+
+def _checked(tie_factors: Sequence[float], load_n: float) -> list[float]:
+    """The tie factors as floats; SpinesimError unless they and the load are positive."""
+    factors = [float(f) for f in np.ravel(tie_factors)]
+    if not factors or not all(np.isfinite(f) and f > 0 for f in [*factors, load_n]):
+        raise SpinesimError(f"pullout test: the tie factors and the load must be positive "
+                            f"finite numbers, got tie factors {factors} and load {load_n} N")
+    return factors
+
+
+def _vertebrae(mesh: Mesh) -> np.ndarray:
+    """Vertebra label of each solid cell (-1 for cells that are not bone): the connected
+    components, over shared faces, of the bone regions (cortical, cancellous, endplate,
+    posterior); graft, cage and disc separate them."""
+    from scipy.sparse.csgraph import connected_components
+
+    from spinesim.failure.bridging import face_adjacency
+
+    tags = [k for k, v in mesh.region_names.items() if v in _BONE_REGIONS]
+    bone = np.flatnonzero(np.isin(mesh.solid_regions, tags))
+    label = np.full(mesh.n_solid_cells, -1)
+    label[bone] = connected_components(face_adjacency(mesh, bone), directed=False)[1]
+    return label
+
+
+def _potted_vertebra(mesh: Mesh, cells: np.ndarray) -> tuple[Mesh, np.ndarray]:
+    """The vertebra made of ``cells`` (solid-cell indices) as a mesh of its own, and its
+    potted nodes: the corners of the boundary faces of its body (cortical and endplate
+    cells)."""
+    from spinesim.failure.bridging import face_sets
+
+    body_tags = [k for k, v in mesh.region_names.items() if v in ("cortical", "endplate")]
+    blocks, first = [], 0
+    for blk in mesh.solid_blocks:
+        mine = cells[(cells >= first) & (cells < first + len(blk))] - first
+        if len(mine):
+            blocks.append(CellBlock(blk.type, blk.cells[mine], blk.region[mine]))
+        first += len(blk)
+    used = np.unique(np.concatenate([b.cells.ravel() for b in blocks]))
+    new = np.full(mesh.n_nodes, -1)
+    new[used] = np.arange(len(used))
+    sub = Mesh(mesh.points[used], tuple(CellBlock(b.type, new[b.cells], b.region)
+                                        for b in blocks), mesh.region_names)
+    body = np.isin(sub.solid_regions, body_tags)
+    held = [f.outer[body[f.owner]].ravel() for f in face_sets(sub, np.arange(len(cells)))]
+    return sub, np.unique(np.concatenate(held))
 
 
 def _tie_regions(seg) -> np.ndarray:

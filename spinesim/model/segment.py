@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["CONSTRUCTS", "CaseResult", "Segment", "SegmentOptions", "build_segment",
-           "case_loads", "segment_geometry", "segment_solver", "solve_rom"]
+           "case_loads", "construct_screws", "segment_geometry", "segment_solver", "solve_rom"]
 
 #: Default mesh resolution of the segment models: 61.4k DOF for intact L4-L5 (the issue asks
 #: for 50k-300k per level); intact ROM grows by 0.6-3.3 % from here to resolution 1.0.
@@ -255,20 +255,26 @@ def _screw_trajectories(opts: SegmentOptions, geometry) -> list:
     return used
 
 
-def _hardware(opts: SegmentOptions, geometry, E: np.ndarray):
-    from spinesim.model.hardware import Rod, Screw, build_hardware
+def construct_screws(opts: SegmentOptions, geometry) -> list:
+    """The :class:`~spinesim.model.hardware.Screw` s that ``opts.construct`` puts into
+    ``geometry`` (named ``"L4 left"`` ...; mm), in the order of ``geometry.screws``; empty
+    for a construct without screws. Raises MeshError for a screw that leaves its body."""
+    from spinesim.model.hardware import Screw
 
     if opts.construct == "intact":
-        return None
-    screws = []
-    for t in _screw_trajectories(opts, geometry):
-        head = t.entry - opts.head_offset_mm * t.direction
-        screws.append(Screw(f"{t.level} {t.side}", head=head, entry=t.entry,
-                            direction=t.direction, length_mm=opts.screw_length_mm,
-                            core_diameter_mm=opts.screw_core_diameter_mm,
-                            outer_diameter_mm=opts.screw_diameter_mm,
-                            material=opts.screw_material,
-                            n_segments=math.ceil(opts.screw_length_mm / opts.screw_element_mm)))
+        return []
+    return [Screw(f"{t.level} {t.side}", head=t.entry - opts.head_offset_mm * t.direction,
+                  entry=t.entry, direction=t.direction, length_mm=opts.screw_length_mm,
+                  core_diameter_mm=opts.screw_core_diameter_mm,
+                  outer_diameter_mm=opts.screw_diameter_mm, material=opts.screw_material,
+                  n_segments=math.ceil(opts.screw_length_mm / opts.screw_element_mm))
+            for t in _screw_trajectories(opts, geometry)]
+
+
+def _hardware(opts: SegmentOptions, geometry, E: np.ndarray):
+    from spinesim.model.hardware import Rod, build_hardware
+
+    screws = construct_screws(opts, geometry)
     if not screws:
         return None
     rods = [Rod(f"rod {side}", tuple(f"{lvl} {side}" for lvl in geometry.levels),
