@@ -108,7 +108,7 @@ def _risk_seconds(samples: int, resolution: float | None, workers: int) -> tuple
 def monte_carlo(samples: int, resolution: float | None, workers: int) -> dict:
     """One fresh Monte Carlo run of ``samples``, and 1 000 samples projected from its cases'
     own durations (``duration_s`` of each sample): a case that built and condensed its model
-    (one per bone-density stratum and worker, about 50 s with a single thread each; over 5x
+    (one per bone-density stratum and worker, about 20-35 s with a single thread each; over 5x
     the fastest case) is a fixed cost; the other cases run at a steady rate (at least five
     of them are needed, else the projection is nan). The projection is (builds + (1 000 -
     their number) x the mean steady case) / workers; on the measured 1 000-sample run the

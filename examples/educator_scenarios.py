@@ -7,7 +7,7 @@ reasons, and what the model actually predicts (two of the three miss their inten
 see the files and the README).
 
 Run: ``python examples/educator_scenarios.py [--out results/scenarios] [--weeks 52]
-[--resolution 1.0]`` (about 25-70 s per scenario at full size on a 2-core machine).
+[--resolution 1.0]`` (about 20-70 s per scenario at full size on a 2-core machine).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ graft:
    than it drains; the pressure is then mostly pore pressure).
 
 Run: ``python examples/graft_drainage.py [scenario.toml] [--resolution 1.0] [--out DIR]``
-(about 30 s at the default resolution on a 2-core machine).
+(about 15 s at the default resolution on a 2-core machine).
 """
 
 from __future__ import annotations

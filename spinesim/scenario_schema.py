@@ -1147,7 +1147,7 @@ FIELDS: tuple[Field, ...] = (
           "worker builds and condenses at most this many models; 1 = the median only", "-",
           1, 10_000,
           source="modelling default 5: a discretisation of the input's distribution (its CDF "
-                 "is represented to within 1/5), set by the cost of a model (about 50 s at "
+                 "is represented to within 1/5), set by the cost of a model (about 20-35 s at "
                  "resolution 1 with its condensation)"),
     Field("risk.seed", "int", 0, "Root seed of every random draw (numpy SeedSequence)", "-",
           0, 2**63 - 1, source="modelling default"),

@@ -13,9 +13,8 @@ rod and the bone. Only its share between the screws and the cage depends on how 
 screw-bone interface is taken to be, so it changes far less with that stiffness than the
 micromotion, which grows as the interface softens. Dividing the unsourced bonded interface
 stiffness (``loosening.bonded_tie_factor``) by 100 changes the osteoporotic scenario's screw
-loads over 20 N by 0.5-4.8 % and the single-rod smoker's by 11-20 %, while the micromotion
-grows 2.1-4.9x (``examples/screw_pullout.py``, resolution 1.0; README, "What the model
-predicts").
+loads over 20 N by 1-10 % and the single-rod smoker's by 16-31 %, while the micromotion grows
+6-13x (``examples/screw_pullout.py``, resolution 1.0; README, "What the model predicts").
 
 **Strength.** A screw in porous material pulls out by shearing the internal thread that the
 material forms around it, so its pullout strength is the material's shear strength S times

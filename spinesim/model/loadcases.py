@@ -1,9 +1,9 @@
 """The pure-moment protocol of in-vitro spine testing: named load cases and their signs.
 
-Axes (DESIGN.md): x to the patient's left, y anterior, z cranial. A moment vector M acts on the
-reference node coupled to the upper endplate of the top vertebra; the lower endplate of the
-lowest vertebra is fixed. With the right-hand rule a rotation about +x lifts anterior points
-(y > 0) upwards, so:
+Axes (as in the README): x to the patient's left, y anterior, z cranial. A moment vector M
+acts on the reference node coupled to the upper endplate of the top vertebra; the lower
+endplate of the lowest vertebra is fixed. With the right-hand rule a rotation about +x lifts
+anterior points (y > 0) upwards, so:
 
 ======================  ==============  ==========================================
 load case               moment axis     what the upper vertebra does
