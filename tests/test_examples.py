@@ -367,7 +367,7 @@ def test_screw_pullout_script_pullout_test_compares_with_the_measured_stiffness(
     """Healthy scenario at resolution 0.3: the simulated pullout test writes one row per screw
     and tie factor, with its ratio to the measured mean (Matthews et al. 2020); a rigid
     interface (1000) is stiffer than the default (10), and both lie far above the measured
-    1 016 N/mm (32-36x at resolution 1.0, README)."""
+    1 016 N/mm (32x and 35x at resolution 1.0, README)."""
     ex = load_example("screw_pullout")
     path = ROOT / "examples" / "scenarios" / "healthy_fusion.toml"
     assert ex.main([str(path), "--out", str(tmp_path), "--resolution", "0.3",
