@@ -39,7 +39,8 @@ from spinesim.scenario import Scenario
 from spinesim.simulate import (day0_activity_peaks, graft_state_segment, pullout_strengths,
                                thread_geometry)
 
-__all__ = ["PULLOUT_TEST_COLUMNS", "SCREW_LOAD_COLUMNS", "THREAD_COLUMNS",
+__all__ = ["PULLOUT_TEST_COLUMNS", "PULLOUT_TEST_LOAD_N", "PULLOUT_TEST_TIE_FACTORS",
+           "SCREW_LOAD_COLUMNS", "THREAD_COLUMNS",
            "axial_pullout_stiffness", "day0_screw_loads", "pullout_test_stiffness",
            "thread_strengths"]
 
@@ -53,6 +54,16 @@ _BONE_REGIONS = ("cortical", "cancellous", "endplate", "posterior")
 #: Columns of :func:`pullout_test_stiffness`'s table.
 PULLOUT_TEST_COLUMNS = ("screw", "tie_factor", "stiffness_n_per_mm", "head_displacement_mm",
                         "interface_n_per_mm", "potted_nodes")
+#: Tie factors the simulated pullout test accepts (x the host cell's E per mm of screw): beyond
+#: them the solve loses its accuracy (resolution 0.3: 1e-8 leaves a relative residual of 4e-6,
+#: 1e13 one of 7e-4; 1e-15 a singular matrix) or the values overflow (1e308). Wider than the
+#: timeline's ``loosening.bonded_tie_factor``: with no rod the head is loaded directly, and the
+#: test tends to the interface springs alone as they soften (checked down to 1e-6).
+PULLOUT_TEST_TIE_FACTORS = (1e-6, 1e6)
+#: Axial loads on the head the simulated pullout test accepts (N). The model is linear, so the
+#: load only scales the displacement; near the smallest float it vanishes (1e-320 N: a zero
+#: displacement). 1e5 N is far beyond any screw's pullout strength (a few kN).
+PULLOUT_TEST_LOAD_N = (1e-3, 1e5)
 #: Columns of :func:`day0_screw_loads`'s table.
 SCREW_LOAD_COLUMNS = ("activity", "screw", "pullout_n", "transverse_n", "max_micromotion_um",
                       "micromotion_node", "screw_nodes", "micromotion_region",
@@ -172,8 +183,8 @@ def pullout_test_stiffness(scenario: Scenario | None = None, resolution: float |
     resolution : mesh resolution; default ``segment.resolution``
     tie_factors : bonded interface stiffness per mm of screw, in multiples of the host cell's
         Young's modulus (:class:`spinesim.model.hardware.Interface`); default the scenario's
-        ``loosening.bonded_tie_factor``. Each must be > 0.
-    load_n : axial load on the head, N (> 0)
+        ``loosening.bonded_tie_factor``. Each in :data:`PULLOUT_TEST_TIE_FACTORS`.
+    load_n : axial load on the head, N, in :data:`PULLOUT_TEST_LOAD_N`
 
     Returns
     -------
@@ -186,8 +197,9 @@ def pullout_test_stiffness(scenario: Scenario | None = None, resolution: float |
     Raises
     ------
     SpinesimError
-        A tie factor or load that is not a positive finite number, or a construct without
-        screws.
+        No tie factor, a tie factor or load that is not a number in its range
+        (:data:`PULLOUT_TEST_TIE_FACTORS`, :data:`PULLOUT_TEST_LOAD_N`; the message names it,
+        e.g. ``tie_factors[1]``), or a construct without screws.
     """
     from spinesim.model.segment import construct_screws
 
@@ -225,8 +237,10 @@ def axial_pullout_stiffness(mesh: Mesh, E: ArrayLike, nu: ArrayLike, screw: Scre
         ratios
     screw : the screw; ``supports`` hold the bone (model node ids of ``mesh``)
     tie_factors : bonded interface stiffness per mm of screw in multiples of the host cell's
-        modulus (:class:`spinesim.model.hardware.Interface`), each > 0
-    load_n : load on the head along the screw axis, out of the bone, N (> 0)
+        modulus (:class:`spinesim.model.hardware.Interface`), each in
+        :data:`PULLOUT_TEST_TIE_FACTORS`
+    load_n : load on the head along the screw axis, out of the bone, N, in
+        :data:`PULLOUT_TEST_LOAD_N`
 
     Returns
     -------
@@ -259,12 +273,36 @@ def axial_pullout_stiffness(mesh: Mesh, E: ArrayLike, nu: ArrayLike, screw: Scre
 
 
 def _checked(tie_factors: Sequence[float], load_n: float) -> list[float]:
-    """The tie factors as floats; SpinesimError unless they and the load are positive."""
-    factors = [float(f) for f in np.ravel(tie_factors)]
-    if not factors or not all(np.isfinite(f) and f > 0 for f in [*factors, load_n]):
-        raise SpinesimError(f"pullout test: the tie factors and the load must be positive "
-                            f"finite numbers, got tie factors {factors} and load {load_n} N")
+    """The tie factors as floats; SpinesimError naming the value unless each tie factor (x the
+    host cell's E per mm of screw) is a number in :data:`PULLOUT_TEST_TIE_FACTORS` and the
+    load (N) one in :data:`PULLOUT_TEST_LOAD_N`, and there is at least one tie factor."""
+    try:
+        given = np.asarray(tie_factors, dtype=object).ravel()
+    except ValueError:  # e.g. numpy refusing a ragged nesting
+        given = np.array([tie_factors], dtype=object)
+    if not len(given):
+        raise SpinesimError("pullout test: no tie factors given (tie_factors = "
+                            f"{tie_factors!r}); give at least one")
+    factors = [_in_range(f"tie_factors[{i}]", f, PULLOUT_TEST_TIE_FACTORS,
+                         "x the host bone's E per mm of screw") for i, f in enumerate(given)]
+    _in_range("load_n", load_n, PULLOUT_TEST_LOAD_N, "N")
     return factors
+
+
+def _in_range(name: str, value: object, bounds: tuple[float, float], unit: str) -> float:
+    """``value`` as a float; SpinesimError naming ``name`` and the value unless it is a real
+    number (not a bool or a string) within ``bounds`` (in ``unit``)."""
+    low, high = bounds
+    allowed = f"allowed range [{low:g}, {high:g}] ({unit})"
+    v = value.item() if isinstance(value, np.generic) else value
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise SpinesimError(f"pullout test: {name} = {value!r} is not a number; {allowed}")
+    v = float(v)
+    if not (np.isfinite(v) and low <= v <= high):
+        raise SpinesimError(f"pullout test: {name} = {v!r} is "
+                            + ("out of range" if np.isfinite(v) else "not a finite number")
+                            + f"; {allowed}")
+    return v
 
 
 def _vertebrae(mesh: Mesh) -> np.ndarray:

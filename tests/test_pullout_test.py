@@ -111,14 +111,43 @@ def test_osteoporotic_bone_lowers_the_stiffness_softer_posterior_bone_much_more(
 
 
 @pytest.mark.parametrize("factors, load, match", [
-    ([0.0], 100.0, r"tie factors \[0.0\]"),
-    ([10.0, float("nan")], 100.0, "positive finite"),
-    ([], 100.0, r"tie factors \[\]"),
-    ([10.0], -5.0, r"load -5.0 N"),
+    ([0.0], 100.0, r"tie_factors\[0\] = 0.0 is out of range; allowed range \[1e-06, 1e\+06\]"),
+    ([10.0, float("nan")], 100.0, r"tie_factors\[1\] = nan is not a finite number"),
+    ([float("inf")], 100.0, r"tie_factors\[0\] = inf is not a finite number"),
+    ([-1.0], 100.0, r"tie_factors\[0\] = -1.0 is out of range"),
+    ([], 100.0, r"no tie factors given \(tie_factors = \[\]\)"),
+    ([10.0], -5.0, r"load_n = -5.0 is out of range; allowed range \[0.001, 100000\] \(N\)"),
+    ([10.0], 0.0, r"load_n = 0.0 is out of range"),
+    # found by the bad-input audit: each of these got past the check
+    ([10.0], 1e-320, r"load_n = 1e-320 is out of range"),      # ZeroDivisionError
+    ([10.0], "100", r"load_n = '100' is not a number"),         # TypeError from numpy
+    ([10.0], None, r"load_n = None is not a number"),           # TypeError from numpy
+    ([10.0], True, r"load_n = True is not a number"),           # taken as 1 N
+    (["ten"], 100.0, r"tie_factors\[0\] = 'ten' is not a number"),  # float() ValueError
+    ([10.0, None], 100.0, r"tie_factors\[1\] = None is not a number"),  # TypeError
+    ([True], 100.0, r"tie_factors\[0\] = True is not a number"),       # taken as 1
+    ([1e-300], 100.0, r"tie_factors\[0\] = 1e-300 is out of range"),  # singular matrix
+    ([1e308], 100.0, r"tie_factors\[0\] = 1e\+308 is out of range"),  # overflow, NaN matrix
 ])
-def test_bad_tie_factors_or_load_are_refused_by_value(factors, load, match):
+def test_bad_tie_factors_or_load_are_refused_by_value(factors, load, match, monkeypatch):
+    """Refused by name and value before the segment is built (its mesher is not reached)."""
+    def not_reached(*args, **kwargs):
+        raise AssertionError("the segment was built for a bad tie factor or load")
+
+    monkeypatch.setattr("spinesim.screw_pullout.graft_state_segment", not_reached)
     with pytest.raises(SpinesimError, match=match):
         pullout_test_stiffness(Scenario.default(), 0.3, factors, load)
+
+
+def test_tie_factors_may_be_one_number_or_numpy_values():
+    """A single tie factor and numpy scalars are numbers; the check does not build a model."""
+    from spinesim.screw_pullout import _checked
+
+    assert _checked(10.0, 100.0) == [10.0]
+    assert _checked(np.array([0.1, 10.0]), np.float64(50.0)) == [0.1, 10.0]
+    assert _checked([np.int64(3)], 100) == [3.0]
+    with pytest.raises(SpinesimError, match=r"tie_factors\[0\] = \[1.0\] is not a number"):
+        _checked([[1.0], [1.0, 2.0]], 100.0)  # ragged
 
 
 def test_a_construct_without_screws_is_refused():
