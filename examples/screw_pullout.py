@@ -175,12 +175,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pullout-test", action="store_true",
                     help="simulate the in-vitro pullout test instead (pullout_test.csv)")
     args = ap.parse_args(argv)
-    if args.pullout_test:
-        table = run_pullout_test(args.out, args.scenarios, args.resolution,
-                                 args.tie_factors or PULLOUT_TEST_TIE_FACTORS,
-                                 args.posterior_scales)
-        _print_pullout_test(table, args.out)
-        return 0
+    if args.resolution is not None and not 0.3 <= args.resolution <= 4.0:
+        ap.error(f"--resolution must be in [0.3, 4], got {args.resolution}")
+    held = args.out  # checked before the work, not when the first table is written
+    while not held.exists():
+        held = held.parent
+    if not held.is_dir():
+        ap.error(f"--out {args.out}: {held} is a file; give a folder (created if missing)")
+    from spinesim.errors import SpinesimError
+
+    try:  # bad input: one line and status 2, not a traceback
+        for path in args.scenarios:  # every file and scale, before the first solve
+            for _ in _variants(path, args.posterior_scales):
+                pass
+        if args.pullout_test:
+            table = run_pullout_test(args.out, args.scenarios, args.resolution,
+                                     args.tie_factors or PULLOUT_TEST_TIE_FACTORS,
+                                     args.posterior_scales)
+            _print_pullout_test(table, args.out)
+            return 0
+        return _day0(args)
+    except (SpinesimError, OSError) as exc:
+        print(f"screw_pullout: {exc}", file=sys.stderr)
+        return 2
+
+
+def _day0(args: argparse.Namespace) -> int:
+    """The day-0 screw-load and thread-strength tables of ``main``'s arguments, printed."""
     table = run(args.out, args.scenarios, args.resolution, args.tie_factors or TIE_FACTORS,
                 args.posterior_scales)
     print("screw loads on the bone, day 0, peak of each activity (pullout > 0: out of the "

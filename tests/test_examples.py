@@ -193,6 +193,51 @@ def test_screw_pullout_script_softer_posterior_bone_loosens_the_hold(tmp_path, c
     assert "post." in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("files, args, code, message", [
+    ({"bad.toml": "[timeline\n"}, ["bad.toml", "--pullout-test"], 2,
+     "screw_pullout: bad.toml: TOML syntax error at line 1"),
+    ({}, ["nope.toml"], 2, "screw_pullout: nope.toml: scenario file not found"),
+    ({"s.toml": ""}, ["s.toml", "--pullout-test", "--tie-factors", "0"], 2,
+     "tie_factors[0] = 0.0 is out of range"),
+    ({"s.toml": ""}, ["s.toml", "--pullout-test", "--tie-factors", "10", "nan"], 2,
+     "tie_factors[1] = nan is not a finite number"),
+    ({"s.toml": ""}, ["s.toml", "--tie-factors", "-1"], 2,
+     "loosening.bonded_tie_factor = -1.0 is out of range"),
+    ({"s.toml": ""}, ["s.toml", "--posterior-scales", "inf"], 2,
+     "bone.posterior_modulus_scale = inf is not a finite number"),
+    ({"s.toml": "", "bad.toml": "[x]\n"}, ["s.toml", "bad.toml"], 2,
+     "bad.toml: unknown key 'x'"),  # the second file: found before the first one's solves
+    ({"s.toml": ""}, ["s.toml", "--resolution", "0"], 2, "--resolution must be in [0.3, 4]"),
+    ({"s.toml": "", "afile": "x"}, ["s.toml", "--out", "afile/sub"], 2,
+     "--out afile/sub: afile is a file"),
+])
+def test_screw_pullout_script_refuses_bad_input_in_one_line(files, args, code, message,
+                                                            tmp_path, monkeypatch, capsys):
+    """Found by the bad-input audit: the script let every error out as a traceback, and a
+    file given as --out only after the solves. Now: one line, status 2, before any solve
+    (the segment builder is never reached), no file written."""
+    def not_reached(*a, **k):
+        raise AssertionError("a segment was built for bad input")
+
+    monkeypatch.setattr("spinesim.simulate.graft_state_segment", not_reached)
+    monkeypatch.setattr("spinesim.screw_pullout.graft_state_segment", not_reached)
+    monkeypatch.setattr("spinesim.screw_pullout.day0_activity_peaks", not_reached)
+    monkeypatch.chdir(tmp_path)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    ex = load_example("screw_pullout")
+    try:
+        got = ex.main([*args, "--out", "out"] if "--out" not in args else args)
+    except SystemExit as exc:  # argparse's error
+        got = exc.code
+    err = capsys.readouterr().err
+    assert got == code
+    assert message in err and "Traceback" not in err
+    assert [line for line in err.splitlines() if not line.startswith(("usage:", " "))] \
+        == [err.splitlines()[-1]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(files)
+
+
 def test_graft_drainage_script_drained_against_undrained(tmp_path):
     """Resolution 0.4: the soft phases have not drained after 10 s, bone has after 1 s; the
     undrained day-0 graft shears less than the drained one and its pore fluid carries the
