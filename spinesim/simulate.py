@@ -251,6 +251,32 @@ class TimelineResult:
     hardware_segments: np.ndarray | None = None
 
 
+def _resolution(value: Any) -> float:
+    """A ``resolution`` argument (overriding ``segment.resolution``) checked like that key:
+    a number (not a string or a bool) in its range; SpinesimError naming the argument."""
+    from spinesim.scenario_schema import FieldValueError, check
+
+    try:
+        return check(schema_field("segment.resolution"), value)
+    except FieldValueError as exc:
+        raise SpinesimError(f"resolution argument: {exc}") from None
+
+
+def _timeline_weeks(scenario: Scenario, weeks: Any) -> float:
+    """Length of a timeline (weeks): ``timeline.weeks``, or the ``weeks`` argument, which may
+    be fractional but must be a number (not a string or a bool) in (0, the largest
+    ``timeline.weeks``]: a longer one would run for hours (a million weeks: days)."""
+    if weeks is None:
+        return float(scenario.get("timeline.weeks"))
+    most = schema_field("timeline.weeks").high
+    value = weeks.item() if isinstance(weeks, np.generic) else weeks
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not (math.isfinite(value) and 0 < value <= most):
+        raise SpinesimError(f"weeks = {weeks!r} must be a number of weeks > 0 and at most "
+                            f"{most:g} (the range of timeline.weeks)")
+    return float(value)
+
+
 def segment_options(scenario: Scenario, resolution: float | None = None) -> SegmentOptions:
     """The :class:`SegmentOptions` of a scenario for the timeline (soft tissue only with
     ``timeline.soft_tissue``, see the module notes); ``resolution`` overrides
@@ -261,7 +287,8 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
     SpinesimError
         A construct without graft or screws or an imported mesh; a screw thinner than the
         default core diameter without a core diameter; a cage footprint without a 1 mm wall
-        around the graft window.
+        around the graft window; a ``resolution`` that is not a number in the range of
+        ``segment.resolution``.
     """
     construct = scenario.get("segment.construct")
     if construct not in TIMELINE_CONSTRUCTS:
@@ -290,7 +317,7 @@ def segment_options(scenario: Scenario, resolution: float | None = None) -> Segm
                                 f"({window:g} mm that way); allowed from {window + 2.0:g} mm")
     return SegmentOptions(
         levels=g("segment.levels"), construct=construct,
-        resolution=float(g("segment.resolution") if resolution is None else resolution),
+        resolution=g("segment.resolution") if resolution is None else _resolution(resolution),
         bone_quality=quality,
         rho_app_g_cm3=g("bone.apparent_density_g_cm3") if quality == "healthy" else None,
         density_relation=g("bone.density_relation") or d.density_relation,
@@ -611,9 +638,11 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     scenario : Scenario, optional
         Default :meth:`Scenario.default` (bilateral cage, L4-L5).
     weeks : float, optional
-        Length of the timeline, weeks; default ``timeline.weeks``.
+        Length of the timeline, weeks (fractional allowed, at most the largest
+        ``timeline.weeks``, 520); default ``timeline.weeks``.
     resolution : float, optional
-        Mesh resolution; default ``segment.resolution``.
+        Mesh resolution, in the range of ``segment.resolution``; default
+        ``segment.resolution``.
     fields : bool
         Keep the fields of ``output.vtu_weeks`` (False for sweeps and Monte Carlo, which
         write no VTU).
@@ -664,9 +693,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         follows the failure.
     """
     scenario = Scenario.default() if scenario is None else scenario
-    total = float(scenario.get("timeline.weeks") if weeks is None else weeks)
-    if not (math.isfinite(total) and total > 0):
-        raise SpinesimError(f"weeks = {weeks!r} must be a number of weeks > 0")
+    total = _timeline_weeks(scenario, weeks)
     t_start = time.perf_counter()
     rate = healing_rate(scenario)  # (checked before the model is built)
     opts = segment_options(scenario, resolution)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -272,6 +273,39 @@ def test_two_week_steps_give_one_row_per_step():
 def test_invalid_weeks_is_an_error():
     with pytest.raises(SpinesimError, match="weeks"):
         run_timeline(Scenario.default(), weeks=0, resolution=RES)
+
+
+@pytest.mark.parametrize("weeks", [10**6, 1e300, True, "2", float("inf"), -1])
+def test_weeks_argument_must_be_a_number_in_the_range_of_timeline_weeks(weeks, monkeypatch):
+    """Found by the bad-input audit: ``run_timeline(weeks=...)`` bypasses the scenario's
+    range, so a million weeks started a run of days, and a string or a bool was taken as a
+    number. Refused, naming the value, before the segment is built."""
+    monkeypatch.setattr("spinesim.simulate.cached_segment", _not_reached)
+    with pytest.raises(SpinesimError, match=rf"weeks = {re.escape(repr(weeks))} must be a "
+                       r"number of weeks > 0 and at most 520 \(the range of timeline.weeks\)"):
+        run_timeline(Scenario.default(), weeks=weeks, resolution=RES)
+
+
+@pytest.mark.parametrize("resolution, match", [
+    ("fine", r"segment.resolution = 'fine' has the wrong type: expected a number, got string"),
+    (True, r"segment.resolution = True has the wrong type"),
+    (0.0, r"segment.resolution = 0.0 is out of range; allowed range \[0.3, 4\]"),
+    (float("nan"), r"segment.resolution = nan is not a finite number"),
+])
+def test_resolution_argument_is_checked_like_segment_resolution(resolution, match,
+                                                                monkeypatch):
+    """Found by the bad-input audit: a ``resolution`` argument of the timeline (and of every
+    analysis built on segment_options) was passed through float(): 'fine' gave a bare
+    ValueError, True a resolution of 1. Refused, naming the argument, before the segment is
+    built; a numpy number is a number."""
+    monkeypatch.setattr("spinesim.simulate.cached_segment", _not_reached)
+    with pytest.raises(SpinesimError, match=r"resolution argument: " + match):
+        run_timeline(Scenario.default(), weeks=2, resolution=resolution)
+    assert segment_options(Scenario.default(), np.float64(0.5)).resolution == 0.5
+
+
+def _not_reached(*args, **kwargs):
+    raise AssertionError("the segment was built for a bad argument")
 
 
 def test_segment_options_follow_the_scenario_without_soft_tissue():
