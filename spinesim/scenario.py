@@ -221,7 +221,7 @@ def _flatten(data: Mapping, problems: list[tuple[str, str]]) -> dict[str, Any]:
                 elif isinstance(current, Mapping):        # the whole table given too
                     flat[table] = _merge(current, patch)
             else:
-                problems.append((key, f"unknown key {key!r}{_suggest(key)}"))
+                problems.append((key, f"unknown key {_show(key)}{_suggest(key)}"))
 
     walk(data, "")
     return flat

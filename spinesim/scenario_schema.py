@@ -438,9 +438,10 @@ def check(f: Field, value: Any) -> Any:
         out = tuple(_number(f, v, f"{key}[{i}]", f.kind == "int_list")
                     for i, v in enumerate(value))
         if len(out) < f.min_len:
-            raise FieldValueError(f"{key} = {list(out)!r} needs at least {f.min_len} value(s)")
+            raise FieldValueError(f"{key} = {_show(list(out))} needs at least {f.min_len} "
+                                  "value(s)")
         if f.increasing and any(b <= a for a, b in zip(out, out[1:])):
-            raise FieldValueError(f"{key} = {list(out)!r} must be strictly increasing")
+            raise FieldValueError(f"{key} = {_show(list(out))} must be strictly increasing")
         return out
     if f.kind == "activities":
         return check_activities(f, value)
@@ -463,7 +464,7 @@ def _choice(f: Field, value: str, label: str) -> str:
     if choice not in f.choices:
         close = difflib.get_close_matches(choice, f.choices, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise FieldValueError(f"{label} = {value!r} is not one of the {f.allowed()}{hint}")
+        raise FieldValueError(f"{label} = {_show(value)} is not one of the {f.allowed()}{hint}")
     return choice
 
 
@@ -495,7 +496,7 @@ def check_activities(f: Field, value: Any) -> tuple[ActivityEntry, ...]:
                 close = difflib.get_close_matches(str(k), ACTIVITY_ITEM_KEYS, n=1, cutoff=0.6)
                 hint = f"; did you mean {close[0]!r}?" if close else \
                     f"; valid keys: {', '.join(ACTIVITY_ITEM_KEYS)}"
-                raise FieldValueError(f"{where}: unknown key {k!r}{hint}")
+                raise FieldValueError(f"{where}: unknown key {_show(k)}{hint}")
         missing = [k for k in ("name", "per_day", "compression_n") if k not in item]
         if missing:
             raise FieldValueError(f"{where} lacks {', '.join(missing)}: every further activity "
@@ -548,9 +549,9 @@ def check_dimensions(f: Field, value: Any) -> DimensionOverrides:
         raise _wrong_type(f, value)
     out = []
     for level, table in value.items():
-        where = f"{f.key}.{level}"
+        where = f"{f.key}.{level}" if len(str(level)) <= 60 else f"{f.key}.{str(level)[:57]}..."
         if str(level).upper() not in LEVEL_NAMES:
-            raise FieldValueError(f"{where}: unknown vertebra {level!r}; allowed: "
+            raise FieldValueError(f"{where}: unknown vertebra {_show(level)}; allowed: "
                                   f"{', '.join(LEVEL_NAMES)}")
         table = _plain(table)
         if not isinstance(table, Mapping):
@@ -562,7 +563,7 @@ def check_dimensions(f: Field, value: Any) -> DimensionOverrides:
                 close = difflib.get_close_matches(str(k), BOUNDS, n=1, cutoff=0.6)
                 hint = f"; did you mean {close[0]!r}?" if close else \
                     f"; valid keys: {', '.join(BOUNDS)}"
-                raise FieldValueError(f"{where}: unknown dimension {k!r}{hint}")
+                raise FieldValueError(f"{where}: unknown dimension {_show(k)}{hint}")
             lo, hi, unit = BOUNDS[k]
             bounds = Field(f"{where}.{k}", "float", None, "", unit, lo, hi)
             nums[str(k)] = _number(bounds, v, bounds.key, False)
@@ -580,7 +581,8 @@ def _levels(f: Field, value: str) -> str:
     m = _LEVELS_RE.match(value)
     names = [g.upper() for g in m.groups()] if m else []
     if not m or any(n not in LEVEL_NAMES for n in names):
-        raise FieldValueError(f"{f.key} = {value!r} is not a span of vertebrae; {f.allowed()}")
+        raise FieldValueError(f"{f.key} = {_show(value)} is not a span of vertebrae; "
+                              f"{f.allowed()}")
     upper, lower = (LEVEL_NAMES.index(n) for n in names)
     if upper >= lower:
         raise FieldValueError(f"{f.key} = {value!r}: the upper vertebra must be cranial to the "

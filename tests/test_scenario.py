@@ -643,3 +643,28 @@ def test_a_misspelt_custom_activity_table_gets_only_the_right_suggestion():
         Scenario.from_dict({"activity": {"customs": [{"name": "x"}]}})
     assert "did you mean 'activity.custom'?" in str(info.value)
     assert "for a new activity" not in str(info.value)  # not "a custom activity 'customs'"
+
+
+LONG = 100_000
+
+
+@pytest.mark.parametrize("data, start", [
+    ({"bone": {"quality": "h" * LONG}}, "bone.quality = 'hhh"),
+    ({"segment": {"levels": "L" * LONG}}, "segment.levels = 'LLL"),
+    ({"output": {"vtu_weeks": [500 - i % 400 for i in range(LONG)]}},
+     "output.vtu_weeks = [500, 499"),
+    ({"timeline": {"w" * LONG: 3}}, "unknown key 'timeline.www"),
+    ({"segment": {"dimensions": {"L4": {"d" * LONG: 3}}}}, "unknown dimension 'ddd"),
+    ({"segment": {"dimensions": {"X" * LONG: {"body_height_mm": 3}}}}, "unknown vertebra 'XXX"),
+    ({"activity": {"custom": [{"name": "a", "per_day": 1, "compression_n": 5, "k" * LONG: 1}]}},
+     "unknown key 'kkk"),
+])
+def test_a_huge_value_or_key_is_shortened_in_the_message(data, start):
+    """Found by the bad-input audit: a 100,000-character choice, span, list or key was
+    repeated whole in the one-line error (a 100 kB line); it is cut to 60 characters like
+    the wrong-type messages' values."""
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_dict(data)
+    message = str(info.value)
+    assert start in message and "..." in message
+    assert len(message) < 1000, len(message)
