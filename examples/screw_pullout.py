@@ -175,8 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pullout-test", action="store_true",
                     help="simulate the in-vitro pullout test instead (pullout_test.csv)")
     args = ap.parse_args(argv)
-    if args.resolution is not None and not 0.3 <= args.resolution <= 4.0:
-        ap.error(f"--resolution must be in [0.3, 4], got {args.resolution}")
+    from spinesim.scenario_schema import field
+
+    low, high = field("segment.resolution").low, field("segment.resolution").high
+    if args.resolution is not None and not low <= args.resolution <= high:
+        ap.error(f"--resolution must be in [{low:g}, {high:g}] (segment.resolution), got "
+                 f"{args.resolution}")
     held = args.out  # checked before the work, not when the first table is written
     while not held.exists():
         held = held.parent
