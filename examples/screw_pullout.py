@@ -75,6 +75,21 @@ def _variants(path: Path, posterior_scales):
         yield float(scale), base.with_values({"bone.posterior_modulus_scale": float(scale)})
 
 
+def _per_variant(scenarios, posterior_scales, table_of):
+    """``table_of(scenario)`` for each scenario file and posterior-modulus factor, in one
+    DataFrame with ``scenario`` (file stem) and ``posterior_scale`` columns in front."""
+    import pandas as pd
+
+    tables = []
+    for path in scenarios:
+        for scale, scenario in _variants(path, posterior_scales):
+            table = table_of(scenario)
+            table.insert(0, "posterior_scale", scale)
+            table.insert(0, "scenario", Path(path).stem)
+            tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
 def run(out: Path, scenarios=SCENARIOS, resolution: float | None = None,
         tie_factors=TIE_FACTORS, posterior_scales=POSTERIOR_SCALES):
     """The day-0 screw-load table of each scenario file, posterior-modulus factor and tie
@@ -85,17 +100,16 @@ def run(out: Path, scenarios=SCENARIOS, resolution: float | None = None,
     from spinesim.atomic import write_csv
     from spinesim.screw_pullout import day0_screw_loads
 
-    tables = []
-    for path in scenarios:
-        for scale, base in _variants(path, posterior_scales):
-            for factor in tie_factors:
-                scenario = base.with_values({"loosening.bonded_tie_factor": float(factor)})
-                table = day0_screw_loads(scenario, resolution)
-                table.insert(0, "tie_factor", float(factor))
-                table.insert(0, "posterior_scale", scale)
-                table.insert(0, "scenario", Path(path).stem)
-                tables.append(table)
-    table = pd.concat(tables, ignore_index=True)
+    def loads(base):
+        tables = []
+        for factor in tie_factors:
+            scenario = base.with_values({"loosening.bonded_tie_factor": float(factor)})
+            table = day0_screw_loads(scenario, resolution)
+            table.insert(0, "tie_factor", float(factor))
+            tables.append(table)
+        return pd.concat(tables, ignore_index=True)
+
+    table = _per_variant(scenarios, posterior_scales, loads)
     write_csv(out / "screw_pullout.csv", table, index=False)
     return table
 
@@ -105,19 +119,11 @@ def run_threads(out: Path, scenarios=SCENARIOS, resolution: float | None = None,
     """Each scenario file's thread-strength table by region for each posterior-modulus factor,
     one DataFrame with ``scenario`` and ``posterior_scale`` columns, written atomically to
     ``out/thread_strength.csv``; returns it."""
-    import pandas as pd
-
     from spinesim.atomic import write_csv
     from spinesim.screw_pullout import thread_strengths
 
-    tables = []
-    for path in scenarios:
-        for scale, scenario in _variants(path, posterior_scales):
-            table = thread_strengths(scenario, resolution)
-            table.insert(0, "posterior_scale", scale)
-            table.insert(0, "scenario", Path(path).stem)
-            tables.append(table)
-    table = pd.concat(tables, ignore_index=True)
+    table = _per_variant(scenarios, posterior_scales,
+                         lambda scenario: thread_strengths(scenario, resolution))
     write_csv(out / "thread_strength.csv", table, index=False)
     return table
 
@@ -128,19 +134,12 @@ def run_pullout_test(out: Path, scenarios=SCENARIOS, resolution: float | None = 
     one DataFrame with ``scenario``, ``posterior_scale`` and ``measured_ratio`` (stiffness
     over the measured mean) columns, written atomically to ``out/pullout_test.csv``; returns
     it."""
-    import pandas as pd
-
     from spinesim.atomic import write_csv
     from spinesim.screw_pullout import pullout_test_stiffness
 
-    tables = []
-    for path in scenarios:
-        for scale, scenario in _variants(path, posterior_scales):
-            table = pullout_test_stiffness(scenario, resolution, tie_factors)
-            table.insert(0, "posterior_scale", scale)
-            table.insert(0, "scenario", Path(path).stem)
-            tables.append(table)
-    table = pd.concat(tables, ignore_index=True)
+    table = _per_variant(scenarios, posterior_scales,
+                         lambda scenario: pullout_test_stiffness(scenario, resolution,
+                                                                 tie_factors))
     table["measured_ratio"] = table["stiffness_n_per_mm"] / MEASURED_N_PER_MM[0]
     write_csv(out / "pullout_test.csv", table, index=False)
     return table
