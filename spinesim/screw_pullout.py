@@ -33,7 +33,7 @@ from spinesim.errors import SpinesimError
 from spinesim.failure.pullout import bone_shear_strength_mpa, pullout_strengths_n, screw_loads
 from spinesim.fem.constraints import Support
 from spinesim.mesh.locate import locate_points
-from spinesim.mesh.mesh import CellBlock, Mesh
+from spinesim.mesh.mesh import Mesh
 from spinesim.model.hardware import Screw, hardware_results
 from spinesim.scenario import Scenario
 from spinesim.simulate import (day0_activity_peaks, graft_state_segment, pullout_strengths,
@@ -327,17 +327,7 @@ def _potted_vertebra(mesh: Mesh, cells: np.ndarray) -> tuple[Mesh, np.ndarray]:
     from spinesim.failure.bridging import face_sets
 
     body_tags = [k for k, v in mesh.region_names.items() if v in ("cortical", "endplate")]
-    blocks, first = [], 0
-    for blk in mesh.solid_blocks:
-        mine = cells[(cells >= first) & (cells < first + len(blk))] - first
-        if len(mine):
-            blocks.append(CellBlock(blk.type, blk.cells[mine], blk.region[mine]))
-        first += len(blk)
-    used = np.unique(np.concatenate([b.cells.ravel() for b in blocks]))
-    new = np.full(mesh.n_nodes, -1)
-    new[used] = np.arange(len(used))
-    sub = Mesh(mesh.points[used], tuple(CellBlock(b.type, new[b.cells], b.region)
-                                        for b in blocks), mesh.region_names)
+    sub = mesh.with_solid_cells(cells, compact=True)
     body = np.isin(sub.solid_regions, body_tags)
     held = [f.outer[body[f.owner]].ravel() for f in face_sets(sub, np.arange(len(cells)))]
     return sub, np.unique(np.concatenate(held))

@@ -8,7 +8,7 @@ import pytest
 
 from spinesim.errors import MeshError
 from spinesim.mesh.checks import MeshWarning, check_mesh, quality
-from spinesim.mesh.generate import box, distorted, hollow_cylinder
+from spinesim.mesh.generate import box, distorted, grid, hollow_cylinder
 from spinesim.mesh.io import read_mesh, write_mesh
 from spinesim.mesh.mesh import CellBlock, Mesh
 
@@ -158,3 +158,19 @@ def test_quality_of_regular_and_distorted_cells():
     inv = Mesh(inv.points, (CellBlock("hexahedron", inv.blocks[0].cells[:, [4, 5, 6, 7, 0, 1, 2,
                                                                              3]], 1),))
     assert quality(inv)["scaled_jacobian"][0] == pytest.approx(-1.0)
+
+
+def test_with_solid_cells_keeps_or_compacts_the_nodes():
+    """A sub-mesh of solid cells: node ids unchanged without compact; with it only the
+    cells' nodes, renumbered in ascending order, at the same positions."""
+    mesh = grid(np.linspace(0, 3, 4), np.linspace(0, 1, 2), np.linspace(0, 1, 2))
+    cells = np.array([2, 1])
+    whole = mesh.with_solid_cells(cells)
+    assert whole.n_nodes == mesh.n_nodes and whole.n_solid_cells == 2
+    assert np.array_equal(whole.solid_blocks[0].cells, mesh.solid_blocks[0].cells[cells])
+    small = mesh.with_solid_cells(cells, compact=True)
+    used = np.unique(mesh.solid_blocks[0].cells[cells])
+    assert small.n_nodes == len(used) == 12
+    assert np.allclose(small.points[small.solid_blocks[0].cells],
+                       mesh.points[mesh.solid_blocks[0].cells[cells]])
+    assert small.region_names == mesh.region_names

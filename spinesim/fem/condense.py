@@ -53,7 +53,6 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from spinesim.fem.assembler import Assembler
-from spinesim.mesh.mesh import CellBlock, Mesh
 
 __all__ = ["CondensedModel", "CondensedSolution"]
 
@@ -74,17 +73,6 @@ class CondensedSolution:
 
     displacement: np.ndarray
     node_dofs: np.ndarray
-
-
-def _cells_mesh(mesh: Mesh, cells: np.ndarray) -> Mesh:
-    """``mesh``'s points with only the solid cells ``cells`` (solid-block order)."""
-    blocks, first = [], 0
-    for b in mesh.solid_blocks:
-        own = cells[(cells >= first) & (cells < first + len(b))] - first
-        if own.size:
-            blocks.append(CellBlock(b.type, b.cells[own], b.region[own]))
-        first += len(b)
-    return Mesh(mesh.points, tuple(blocks))
 
 
 def _sqrt_factors(K: np.ndarray, rtol: float = 1e-10) -> list[np.ndarray]:
@@ -141,7 +129,7 @@ class CondensedModel:
 
         # -- changing cells: their own assembler over the mesh's points
         self.cells = np.asarray(cells, np.int64)
-        self._cell_asm = Assembler(_cells_mesh(model.mesh, self.cells), bbar=model.assembler.bbar)
+        self._cell_asm = Assembler(model.mesh.with_solid_cells(self.cells), bbar=model.assembler.bbar)
         self._E_ref = np.asarray(E_ref, float).copy()
         self._nu_ref = np.asarray(nu_ref, float).copy()
         if self._E_ref.shape != self.cells.shape or self._nu_ref.shape != self.cells.shape:

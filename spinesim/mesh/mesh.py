@@ -166,6 +166,27 @@ class Mesh:
         merged.update(sets)
         return Mesh(self.points, self.blocks, self.region_names, merged)
 
+    def with_solid_cells(self, cells: np.ndarray, *, compact: bool = False) -> "Mesh":
+        """A mesh of only the solid cells ``cells`` (indices in solid-block order; kept in
+        their given order within each block), with this mesh's region names. Without
+        ``compact`` it keeps every point (node ids unchanged); with it only the cells' nodes,
+        renumbered in ascending order of their old ids. Node sets are dropped."""
+        cells = np.asarray(cells, np.int64)
+        blocks, first = [], 0
+        for b in self.solid_blocks:
+            own = cells[(cells >= first) & (cells < first + len(b))] - first
+            if own.size:
+                blocks.append(CellBlock(b.type, b.cells[own], b.region[own]))
+            first += len(b)
+        if not compact:
+            return Mesh(self.points, tuple(blocks), self.region_names)
+        used = np.unique(np.concatenate([b.cells.ravel() for b in blocks] + [[]])).astype(
+            np.int64)
+        new = np.full(self.n_nodes, -1, np.int64)
+        new[used] = np.arange(len(used))
+        return Mesh(self.points[used], tuple(CellBlock(b.type, new[b.cells], b.region)
+                                             for b in blocks), self.region_names)
+
     def __repr__(self) -> str:
         blocks = ", ".join(f"{b.type}:{len(b)}" for b in self.blocks)
         return (
