@@ -30,14 +30,29 @@ clamped blocks in tilted contact, 15.6k DOFs, 289 contact springs, 3 iterations)
 25/59/35 iterations), AMG keeping the hierarchy 2.5 s (CG 25/128/35: the first set, all
 contacts open, preconditions the closed contact poorly). Rebuilding is therefore the
 default; keeping pays off when few springs switch per iteration relative to the hierarchy's
-set-up cost (large models, warm starts from ``report.states``). A low-rank (Woodbury) update
-of one factorization by the switched springs would avoid refactoring; not implemented.
+set-up cost (large models, warm starts from ``report.states``).
+
+With a direct or PARDISO solver, ``reuse_preconditioner=True`` instead solves a state that
+differs from the factorized one in at most :data:`~spinesim.fem.low_rank.LOW_RANK_MAX_SPRINGS`
+springs by a low-rank (Woodbury) update of that factorization (:mod:`spinesim.fem.low_rank`:
+exact, checked by its residual; before this, the old factors preconditioned CG, which often
+ran into its iteration limit and refactorized anyway). The factorized state is remembered
+per model across calls, so a solve that starts from an earlier one's ``report.states``
+(the timeline's weekly cases) may need no factorization at all; any other refill of the model
+(new moduli, other element sets) voids it. :func:`first_states` solves the first iteration of
+several load cases, which all start from the default state, in one multi-right-hand-side
+solve. On the intact L4-L5 at resolution 1.0 (95k DOFs, 5,515 springs, PARDISO, this
+project's 2-core VM) the intact reference of ``spinesim run`` (four protocol cases, their
+preload and three activity peaks) took 103 s with both against 184 s before (README,
+"Lumbar segment models"); against refactorizing every iteration the rotations agree to
+round-off (``tests/test_low_rank.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -46,6 +61,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from spinesim.errors import SolverError
+from spinesim.fem.low_rank import SpringUpdate
 from spinesim.fem.springs import KINDS, SpringSet, node_translations
 from spinesim.fem.static import LinearElasticModel, StaticSolution
 
@@ -55,19 +71,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _LOAD_KEYS = ("forces", "node_loads", "support_values")
-#: With a direct or PARDISO solver and ``reuse_preconditioner``, the old factors precondition
-#: CG on the new matrix only when at most this many springs changed stiffness since the last
-#: iteration (a change of low rank, which CG resolves in a few iterations); larger changes
-#: (the first iterations, when many fibres disengage) refactorize. A heuristic: on the intact
-#: L4-L5 segment (53k DOF, 3.8k springs, PARDISO) one load case took 13.9 s with it, 36.9 s
-#: when the old factors were always kept (CG hit its limit after large changes) and 13.8 s
-#: with refactorization every iteration; it pays off when few springs switch late.
-FACTOR_REUSE_MAX_CHANGED = 64
 #: A damped step shorter than this makes no progress: the energy no longer decreases along
 #: the Newton direction of the current set, i.e. the iterate is at the minimum up to round-off
 #: and only springs sitting at a switch point (force about zero on both sides) flip back and
 #: forth between the sets.
 STALLED_STEP = 1e-12
+#: Nor does a step between iterates that differ by less than this, relative to the
+#: displacement: the line search then measures round-off, and its step length is arbitrary
+#: (springs at their switch point, both sets' solutions the same to round-off: a fibre
+#: bundle loaded to exactly a fibre's slack alternated between steps of 1 and 0.76 for 50
+#: solves with exact low-rank solves, ``tests/test_low_rank.py``).
+STALLED_MOVE = 1e-9
 #: Such a stalled iteration is accepted as converged when the solution of the current set
 #: satisfies the spring laws themselves to this relative residual (``ActiveSetReport.residual``).
 #: Measured on the intact L4-L5 (resolution 0.3): converged contact cases end at 0.9-3.3e-6,
@@ -94,6 +108,9 @@ class ActiveSetReport:
         Per iteration, the step length taken (1 for a plain active-set step; < 1 when damped).
     damped : bool
         Whether the cycling guard switched to damped steps.
+    low_rank_solves : int
+        Solves done by a low-rank update of an older factorization instead of a new one
+        (:mod:`spinesim.fem.low_rank`; factored solvers with ``reuse_preconditioner``).
     stalled : bool
         Whether the damped steps stalled (:data:`STALLED_STEP`) at a solution accepted by its
         residual (:data:`STALLED_RESIDUAL`); its last ``switches`` entry counts the springs
@@ -133,6 +150,7 @@ class ActiveSetReport:
     states: dict = field(default_factory=dict)
     forces: dict = field(default_factory=dict)
     stalled: bool = False
+    low_rank_solves: int = 0
 
     def summary(self) -> str:
         """One line for logs and reports."""
@@ -143,7 +161,9 @@ class ActiveSetReport:
                 f"iterations{' (damped)' if self.damped else ''}{stalled}; engaged {counts}; "
                 f"residual {self.residual:.2e}; {self.seconds:.3f} s (solve "
                 f"{self.solve_seconds:.3f} s, refill {self.refill_seconds:.3f} s, "
-                f"{self.factorizations} set-ups); pattern "
+                f"{self.factorizations} set-ups"
+                + (f", {self.low_rank_solves} low-rank" if self.low_rank_solves else "")
+                + "); pattern "
                 f"{'reused' if self.pattern_reused else 'REBUILT'}")
 
 
@@ -235,10 +255,72 @@ def _line_search(model: LinearElasticModel, sets: Sequence[SpringSet], k_state: 
     return hi
 
 
-def _factored(model: LinearElasticModel) -> bool:
+class _NoUpdate(Exception):
+    """The low-rank update cannot solve this state: refactorize."""
+
+
+#: Per model (weakly held): its :class:`SpringUpdate`, the model revision at the end of the
+#: last active-set solve and the solver's set-up count then. While both are unchanged, the
+#: model's values differ from its factorization only in the springs the update knows of.
+_UPDATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _spring_update(model: LinearElasticModel, sets: Sequence[SpringSet]) -> SpringUpdate | None:
+    """The low-rank updater of ``model`` for ``sets`` with its factorized spring state, or
+    None for a solver without factors (AMG)."""
     from spinesim.fem.solvers import _FactoredSolver
 
-    return isinstance(model._solver, _FactoredSolver)
+    kept = _UPDATES.get(model)
+    same = kept is not None and len(kept[0].sets) == len(sets) and \
+        all(a is b for a, b in zip(kept[0].sets, sets))
+    if same and kept[1] == model.revision and model._solver_obj is not None \
+            and kept[2] == model._solver_obj.info.n_setups:
+        return kept[0]  # refilled since only by the last solve's springs
+    solver = model._solver  # sets up a pending refill
+    if not isinstance(solver, _FactoredSolver):
+        return None
+    up = kept[0] if same else SpringUpdate(model, sets)
+    up.set_factored(None if getattr(solver, "_stale", False) else _factored_stiffness(model, sets))
+    return up
+
+
+def _factored_stiffness(model: LinearElasticModel, sets: Sequence[SpringSet]) -> np.ndarray | None:
+    """Axial stiffness (N/mm) of every spring in the model's current values (its factorized
+    ones when no refill is pending), the sets concatenated; None if a set's values are not
+    axial spring matrices."""
+    ks = []
+    for s in sets:
+        V = model.system.values(s.name)
+        d = s.direction / np.linalg.norm(s.direction, axis=1)[:, None]
+        k = np.einsum("pij,pi,pj->p", V[:, :3, :3], d, d)
+        if not np.allclose(V, s.matrices(k), rtol=0.0, atol=1e-12 * max(np.abs(V).max(), 1.0)):
+            return None
+        ks.append(k)
+    return np.concatenate(ks) if ks else np.zeros(0)
+
+
+def _low_rank_solve(model: LinearElasticModel, low: SpringUpdate, k_state: dict,
+                    case: tuple) -> StaticSolution | None:
+    """The solution of ``case`` ((forces, keywords of ``model.solve``)) with the springs at
+    ``k_state`` by a low-rank update of the model's factorization, or None."""
+    k = low.stiffness(k_state)
+    changed = low.changed(k)
+    log.debug("low-rank: %s springs changed since the factorization",
+              None if changed is None else len(changed))
+    if changed is None or len(changed) > low.max_springs:
+        return None
+    A = model.reduced_matrix()
+
+    def reduced(B: np.ndarray) -> np.ndarray:
+        X = low.solve(k, B, A, model._solver_obj)
+        if X is None:
+            raise _NoUpdate
+        return X
+
+    try:
+        return model.solve_by(reduced, case[0], **case[1])
+    except _NoUpdate:
+        return None
 
 
 def _refill(model: LinearElasticModel, values: dict, keep_preconditioner: bool) -> None:
@@ -317,10 +399,10 @@ def solve_active_set(model: LinearElasticModel,
         of a previous load step. Default: tension springs on their first segment (engaged),
         contacts open.
     reuse_preconditioner : bool
-        Keep the first iteration's AMG hierarchy, or the factors of a direct/PARDISO solver,
-        as CG preconditioner instead of rebuilding/refactorizing after every change of the
-        springs (see the module notes; direct solvers refactorize by themselves when CG with
-        the old factors does not converge within ``stale_maxiter`` iterations).
+        Keep the first iteration's AMG hierarchy as CG preconditioner instead of rebuilding
+        it after every change of the springs; with a direct/PARDISO solver, solve states
+        that differ from the factorized one in few springs by a low-rank update of that
+        factorization instead of refactorizing (exact; see the module notes).
     cycle_guard : bool
         Switch to damped steps when a set of segments repeats (see the module notes). Off,
         a cycling iteration runs into ``max_iter``.
@@ -350,7 +432,8 @@ def solve_active_set(model: LinearElasticModel,
     points = np.vstack([model.mesh.points, model.extra_points])
     K0 = model.system.matrix
     pattern_ids = (id(K0), id(K0.indices), id(K0.indptr))
-    setups0 = model._solver.info.n_setups
+    low = _spring_update(model, sets) if reuse_preconditioner else None
+    setups0 = (model._solver_obj if low is not None else model._solver).info.n_setups
     state = {s.name: (s.default_state() if initial is None or s.name not in
                       initial else np.asarray(initial[s.name], np.int64).copy()) for s in sets}
     for s in sets:
@@ -365,6 +448,7 @@ def solve_active_set(model: LinearElasticModel,
     damped = converged = stalled = False
     u_k, x0, amg_base = None, None, None
     sol = None
+    n_low_rank = 0
     for it in range(1, max_iter + 1):
         lin = {s.name: s.linearised(state[s.name]) for s in sets}
         k_state = {name: kc[0] for name, kc in lin.items()}
@@ -374,21 +458,27 @@ def solve_active_set(model: LinearElasticModel,
         try:
             if values:
                 t = time.perf_counter()
-                n_changed = sum(s.n if k_used[s.name] is None else
-                                int(np.count_nonzero(k_used[s.name] != k_state[s.name]))
-                                for s in sets if s.name in values)
-                keep = reuse_preconditioner and (
-                    (amg_base is not None and lin_its[-1] <= 2 * amg_base + 5)
-                    or (_factored(model) and n_changed <= FACTOR_REUSE_MAX_CHANGED))
-                _refill(model, values, keep)
+                if low is not None:  # refilled now, factorized only if no update will do
+                    model.set_elements(**values)
+                else:
+                    _refill(model, values, reuse_preconditioner and amg_base is not None
+                            and lin_its[-1] <= 2 * amg_base + 5)
                 t_refill += time.perf_counter() - t
                 k_used.update({name: k_state[name] for name in values})
             f_gap = sum((s.nodal_forces(lin[s.name][1], model.layout) for s in sets),
                         np.zeros(model.layout.n_dofs))
             t = time.perf_counter()
-            sol = model.solve(kw["forces"] + f_gap[:ns].reshape(-1, 3),
-                              node_loads=kw["node_loads"] + f_gap[ns:].reshape(-1, 6),
-                              support_values=kw.get("support_values"), x0=x0)
+            case = (kw["forces"] + f_gap[:ns].reshape(-1, 3),
+                    {"node_loads": kw["node_loads"] + f_gap[ns:].reshape(-1, 6),
+                     "support_values": kw.get("support_values")})
+            sol = None if low is None else _low_rank_solve(model, low, k_state, case)
+            if sol is None:
+                sol = model.solve(case[0], **case[1], x0=x0)
+                if low is not None:  # the model is now factorized with these springs
+                    low.set_factored(None if getattr(model._solver_obj, "_stale", False)
+                                     else low.stiffness(k_state))
+            else:
+                n_low_rank += 1
         except SolverError as exc:
             off = {s.name: int(np.sum(state[s.name] < 0)) for s in sets}
             raise SolverError(
@@ -419,8 +509,9 @@ def solve_active_set(model: LinearElasticModel,
         alpha = 1.0
         if damped and u_k is not None:
             alpha = _line_search(model, sets, k_state, u_k, u_n, f_user)
-            if alpha <= STALLED_STEP and \
-                    _equilibrium(model, sets, k_state, u_n, f_user)[0] <= STALLED_RESIDUAL:
+            still = alpha <= STALLED_STEP or \
+                np.linalg.norm(u_n - u_k) <= STALLED_MOVE * np.linalg.norm(u_n)
+            if still and _equilibrium(model, sets, k_state, u_n, f_user)[0] <= STALLED_RESIDUAL:
                 log.info("active set: iteration %d, damped steps stalled with %d springs at "
                          "their switch point; the current set's solution is accepted by its "
                          "residual", it, n_switch)
@@ -441,13 +532,16 @@ def solve_active_set(model: LinearElasticModel,
                   it, active[-1], switches[-1], alpha)
         state, u_k = new, u_next
 
+    if low is not None:
+        _UPDATES[model] = (low, model.revision, model._solver_obj.info.n_setups)
     res, energy = _equilibrium(model, sets, k_state, _user_vector(sol), f_user)
     K1 = model.system.matrix
     report = ActiveSetReport(
         converged=converged, iterations=len(active), active=tuple(active),
         switches=tuple(switches), steps=tuple(steps), damped=damped, residual=res,
         seconds=time.perf_counter() - t_start, solve_seconds=t_solve, refill_seconds=t_refill,
-        factorizations=int(model._solver.info.n_setups - setups0),
+        factorizations=int(model._solver_obj.info.n_setups - setups0),
+        low_rank_solves=n_low_rank,
         linear_iterations=tuple(lin_its),
         pattern_reused=(id(K1), id(K1.indices), id(K1.indptr)) == pattern_ids,
         states={k: v.copy() for k, v in state.items()},
@@ -461,6 +555,40 @@ def solve_active_set(model: LinearElasticModel,
     log.info("active set: %s", report.summary())
     return replace(sol, external=kw["forces"], strain_energy=energy,
                    info={**sol.info, "active_set": report.summary()}), report
+
+
+def first_states(model: LinearElasticModel, node_loads: Sequence[ArrayLike],
+                 springs: SpringSet | Sequence[SpringSet]) -> list[dict[str, np.ndarray]]:
+    """The springs' law segments after the first active-set iteration of each load case from
+    the default state (tension springs engaged, contacts open), all cases in one
+    multi-right-hand-side solve: pass each as ``initial`` to :func:`solve_active_set`, which
+    then goes on exactly as it would have from its own first iteration, whose linear system
+    is the same for every case (the default state's matrix, one factorization for all).
+
+    Parameters
+    ----------
+    model : LinearElasticModel
+        As for :func:`solve_active_set`; refilled with the default state.
+    node_loads : sequence of (n_extra, 6)
+        Forces (N) and moments (N·mm) on the 6-DOF nodes, one array per load case.
+    springs : SpringSet or sequence of SpringSet
+
+    Returns
+    -------
+    one dict per load case: set name -> (n,) int law segment (-1 disengaged)
+    """
+    sets = (springs,) if isinstance(springs, SpringSet) else tuple(springs)
+    _check_sets(model, sets)
+    start = {s.name: s.default_state() for s in sets}
+    lin = {s.name: s.linearised(start[s.name]) for s in sets}
+    model.set_elements(**{s.name: s.matrices(lin[s.name][0]) for s in sets})
+    f_gap = sum((s.nodal_forces(lin[s.name][1], model.layout) for s in sets),
+                np.zeros(model.layout.n_dofs))
+    ns = 3 * model.mesh.n_nodes
+    loads = [np.asarray(m, float) + f_gap[ns:].reshape(-1, 6) for m in node_loads]
+    sols = model.solve_many(loads, forces=[f_gap[:ns].reshape(-1, 3)] * len(loads))
+    return [{s.name: s.state(s.elongation(node_translations(sol))) for s in sets}
+            for sol in sols]
 
 
 def _not_converged_message(sets: Sequence[SpringSet], switches: list[int],

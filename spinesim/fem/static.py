@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -209,17 +209,25 @@ class LinearElasticModel:
             x0_r = self.constraints.T.T @ x_full
         return self._solve_columns([(f_user, f)], g, x0_r)[0]
 
-    def solve_many(self, node_loads: Sequence[ArrayLike]) -> list[StaticSolution]:
-        """Solve several load cases on the 6-DOF nodes in one multi-right-hand-side call
-        (one pass over the stored factors for all of them; supports at their own values).
+    def solve_many(self, node_loads: Sequence[ArrayLike],
+                   forces: Sequence[ArrayLike | None] | None = None) -> list[StaticSolution]:
+        """Solve several load cases in one multi-right-hand-side call (one pass over the
+        stored factors for all of them; supports at their own values).
 
         Parameters
         ----------
         node_loads : sequence of (n_extra, 6) arrays
             Forces (N) and moments (N·mm) on the 6-DOF nodes, one array per load case.
+        forces : sequence of (n_nodes, 3) arrays or None, optional
+            Nodal forces (N) on the mesh nodes, one per load case (None: none).
         """
+        forces = [None] * len(node_loads) if forces is None else list(forces)
+        if len(forces) != len(node_loads):
+            raise ValueError(f"forces has {len(forces)} load cases, node_loads "
+                             f"{len(node_loads)}")
         g = self.constraints.g(None)
-        return self._solve_columns([self._load_vector(None, m) for m in node_loads], g, None)
+        return self._solve_columns([self._load_vector(f, m) for f, m in zip(forces, node_loads)],
+                                   g, None)
 
     def solve_reduced(self, B: np.ndarray) -> np.ndarray:
         """Solve the constrained system ``T^T K T X = B`` for right-hand sides ``B`` (n_r, k)
@@ -227,6 +235,24 @@ class LinearElasticModel:
         with the current factorization or preconditioner; for condensation
         (:mod:`spinesim.fem.condense`)."""
         return self._solver.solve(np.asarray(B, float))
+
+    def reduced_matrix(self) -> sp.csr_matrix:
+        """The reduced matrix ``T^T K T`` of the current values (N/mm), whether or not the
+        solver has been set up for it yet."""
+        return self._pending if self._pending is not None else self._solver.A
+
+    def solve_by(self, reduced_solve: Callable[[np.ndarray], np.ndarray],
+                 forces: ArrayLike | None = None, *, node_loads: ArrayLike | None = None,
+                 support_values: ArrayLike | None = None) -> StaticSolution:
+        """Solve one load case like :meth:`solve` (same arguments and units), with
+        ``reduced_solve`` (reduced right-hand sides (n_r, k) -> displacements (n_r, k)) in
+        place of the model's solver, which is neither set up for a refilled matrix nor used;
+        e.g. a low-rank update of an older factorization (:mod:`spinesim.fem.low_rank`).
+        Reactions and strain energy come from the current matrix values."""
+        g = self.constraints.g(None if support_values is None
+                               else np.asarray(support_values, float))
+        return self._solve_columns([self._load_vector(forces, node_loads)], g, None,
+                                   reduced_solve)[0]
 
     def _load_vector(self, forces: ArrayLike | None, node_loads: ArrayLike | None
                      ) -> tuple[np.ndarray, np.ndarray]:
@@ -246,7 +272,9 @@ class LinearElasticModel:
         return f_user, np.concatenate([asm.vector_to_internal(f_user).ravel(), m_user.ravel()])
 
     def _solve_columns(self, loads: list[tuple[np.ndarray, np.ndarray]], g: np.ndarray,
-                       x0_r: np.ndarray | None) -> list[StaticSolution]:
+                       x0_r: np.ndarray | None,
+                       reduced_solve: Callable[[np.ndarray], np.ndarray] | None = None
+                       ) -> list[StaticSolution]:
         cs, asm = self.constraints, self.assembler
         n = self.mesh.n_nodes
         K = self.system.matrix
@@ -258,9 +286,13 @@ class LinearElasticModel:
         rhs = [cs.reduce_rhs(K, f, g) for f in fs]
         t0 = time.perf_counter()
         B = np.column_stack(rhs)
-        U_r = self._solver.solve(B if len(rhs) > 1 else B[:, 0], x0=x0_r).reshape(B.shape)
-        info = dict(vars(self._solver.info)) if not isinstance(self._solver.info, dict) \
-            else dict(self._solver.info)
+        if reduced_solve is None:
+            U_r = self._solver.solve(B if len(rhs) > 1 else B[:, 0], x0=x0_r).reshape(B.shape)
+            info = dict(vars(self._solver.info)) if not isinstance(self._solver.info, dict) \
+                else dict(self._solver.info)
+        else:
+            U_r = np.asarray(reduced_solve(B), float).reshape(B.shape)
+            info = {"method": "reduced_solve", "iterations": 0}
         info["total_solve_s"] = time.perf_counter() - t0
         if not np.all(np.isfinite(U_r)):
             raise SolverError("the solver returned non-finite displacements; the model is "
