@@ -1167,7 +1167,8 @@ FIELDS: tuple[Field, ...] = (
           "Also solve the intact segment (ligaments, annulus fibres, facet contact; same "
           "levels, bone and mesh) under the protocol moment and report the timeline's ROM as "
           "a percentage of it; the timeline's fused model has no ligaments or facet contact, "
-          "so the percentage errs high (adds about 1-4 min at the default mesh)", "",
+          "so the percentage errs high (adds about 2 min at the default mesh: 103 s for the "
+          "default scenario on a 2-core VM)", "",
           source="modelling default: off (the nonlinear intact model costs more than the "
                  "whole timeline)"),
 )

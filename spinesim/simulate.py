@@ -34,7 +34,8 @@ Modelling choices (each a deliberate approximation):
   and graft carry all of it, i.e. rod stress, micromotion and graft strain err on the high
   (conservative) side. ``timeline.soft_tissue = true`` keeps them: every load case of a
   changed week is solved by the active set (tension-only ligaments, compression-only facet contact;
-  :func:`spinesim.fem.active_set.solve_active_set`, factors reused as CG preconditioner), the
+  :func:`spinesim.fem.active_set.solve_active_set`, factorizations updated by the switched
+  springs, :mod:`spinesim.fem.low_rank`), the
   contact state following the healing graft week by week; superposition then does not hold.
 * **Cage bonded to the endplates (default).** The generated mesh is conforming, so the cage
   carries tension across the endplates as well as compression. ``cage.interface =
@@ -472,9 +473,10 @@ def intact_rom(scenario: Scenario, resolution: float | None = None,
     cases = protocol_cases(scenario)
     res = solve_rom(seg, cases)
     out = {c: float(res[d].rom_deg) for c, d in zip(ROM_COLUMNS, ROM_DIRECTIONS)}
-    for a in activities:  # the rotation under the activity's whole peak, as the timeline's
-        r = solve_rom(seg, [a.load_case()], from_preloaded=False)
-        out[f"activity_{a.name}"] = float(next(iter(r.values())).rom_deg)
+    # the rotation under each activity's whole peak, as the timeline's
+    peaks = [replace(a.load_case(), name=f"activity_{a.name}") for a in activities]
+    out.update({name: float(r.rom_deg) for name, r in
+                solve_rom(seg, peaks, from_preloaded=False).items()})
     return out
 
 

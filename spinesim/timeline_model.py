@@ -90,17 +90,21 @@ def solve_cases(seg: Segment, loads: list[np.ndarray]) -> list:
     ``loads`` (:func:`spinesim.model.segment.case_loads`: (n_extra, 6) forces in N and moments
     in N·mm on the 6-DOF nodes): one multi-right-hand-side solve of the linear model, or one
     active-set solve per case when the segment has one-sided springs (``seg.springs``:
-    tension-only ligaments, compression-only facet or cage contact; factors reused as CG
-    preconditioner). An active-set solve starts from the springs' states of the same case's
-    last solve on this segment (:data:`_LAST_STATES`): a week's graft or interface change
-    moves few of them, so it ends in a few iterations instead of starting from all contacts
-    open (the iteration converges to the same equilibrium from any start)."""
+    tension-only ligaments, compression-only facet or cage contact; a factorization updated
+    by the few springs that switch, :mod:`spinesim.fem.low_rank`). An active-set solve starts
+    from the springs' states of the same case's last solve on this segment
+    (:data:`_LAST_STATES`): a week's graft or interface change moves few of them, so it ends
+    in a few iterations instead of starting from all contacts open (the iteration converges
+    to the same equilibrium from any start). The first solves start from the default state,
+    whose first iteration is one solve for all cases
+    (:func:`spinesim.fem.active_set.first_states`)."""
     if seg.springs:
-        from spinesim.fem.active_set import solve_active_set
+        from spinesim.fem.active_set import first_states, solve_active_set
 
         last = _LAST_STATES.get(seg)
         if last is None or len(last) != len(loads):
-            last = [None] * len(loads)
+            last = first_states(seg.model, loads, list(seg.springs)) if len(loads) > 1 \
+                else [None] * len(loads)
         out = [solve_active_set(seg.model, {"node_loads": m}, list(seg.springs),
                                 initial=start, reuse_preconditioner=True)
                for m, start in zip(loads, last)]

@@ -473,15 +473,26 @@ def solve_rom(seg: Segment, cases: list[LoadCase], *, keep_solutions: bool = Fal
     ``rotation_rad`` is always the rotation from the unloaded position. False gives the
     rotation from the unloaded position, e.g. under an activity's moment and compression.
     """
-    from spinesim.fem.active_set import solve_active_set
+    from spinesim.fem.active_set import first_states, solve_active_set
     from spinesim.fem.springs import spring_forces
+
+    alone: dict[float, LoadCase] = {}  # preload (N) -> the preload alone
+    for c in cases:
+        if from_preloaded and c.preload_n > 0 and c.preload_n not in alone:
+            alone[c.preload_n] = dataclasses.replace(c, moment_nm=0.0)
+    todo = list(alone.values()) + list(cases)
+    # every case's first active-set iteration solves the same matrix: one solve for all
+    first = dict(zip([id(c) for c in todo], first_states(
+        seg.model, [case_loads(seg, c) for c in todo], list(seg.springs)))) \
+        if seg.springs and len(todo) > 1 else {}
 
     def solve(case: LoadCase):
         loads = case_loads(seg, case)
         if seg.springs:
             sol, rep = solve_active_set(seg.model, {"node_loads": loads}, list(seg.springs),
+                                        initial=first.get(id(case)),
                                         reuse_preconditioner=True)
-            return sol, rep.iterations
+            return sol, rep.iterations + (id(case) in first)
         return seg.model.solve(node_loads=loads), 1
 
     preloaded: dict[float, np.ndarray] = {}  # preload (N) -> rotation under it alone (rad)
@@ -491,8 +502,8 @@ def solve_rom(seg: Segment, cases: list[LoadCase], *, keep_solutions: bool = Fal
         start = np.zeros(3)
         if from_preloaded and case.preload_n > 0:
             if case.preload_n not in preloaded:
-                alone = dataclasses.replace(case, moment_nm=0.0)
-                preloaded[case.preload_n] = solve(alone)[0].node_dofs[-1, 3:].copy()
+                sol = solve(alone[case.preload_n])[0]
+                preloaded[case.preload_n] = sol.node_dofs[-1, 3:].copy()
             start = preloaded[case.preload_n]
         sol, iters = solve(case)
         rot = sol.node_dofs[-1, 3:]
