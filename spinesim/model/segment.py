@@ -472,6 +472,10 @@ def solve_rom(seg: Segment, cases: list[LoadCase], *, keep_solutions: bool = Fal
     position (module notes: one more solve per distinct preload, the preload alone);
     ``rotation_rad`` is always the rotation from the unloaded position. False gives the
     rotation from the unloaded position, e.g. under an activity's moment and compression.
+
+    With one-sided springs the first active-set iteration of every case (and preload), which
+    solves the same matrix, is one multi-right-hand-side solve for all of them
+    (:func:`spinesim.fem.active_set.first_states`); ``CaseResult.iterations`` counts it.
     """
     from spinesim.fem.active_set import first_states, solve_active_set
     from spinesim.fem.springs import spring_forces
