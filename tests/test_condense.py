@@ -216,3 +216,25 @@ def test_shared_case_condenses_from_the_first_case_with_the_same_outcomes():
     # with soft tissue the model is not linear: refactorized, not an error
     soft = sc.with_values({"timeline.soft_tissue": True, "timeline.weeks": 1}).to_dict()
     assert run_shared_case(soft)["hardware_fatigue_fails"] is False
+
+
+def test_sweep_and_monte_carlo_cases_skip_the_intact_reference(monkeypatch):
+    """No outcome reads the intact reference, so a case function must not solve it (about 2
+    min a case at the default mesh, for nothing) even when the scenario asks for it; the
+    outcomes are those of the same scenario without it."""
+    import spinesim.simulate as sim
+    from spinesim.outcomes import run_case, run_shared_case
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the intact reference was solved for a sweep case")
+
+    sc = Scenario.default().with_values({"segment.resolution": RES, "timeline.weeks": 2})
+    plain = run_case(sc.to_dict())
+    monkeypatch.setattr(sim, "intact_rom", refuse)
+    asked = sc.with_values({"output.intact_reference": True}).to_dict()
+    for fn in (run_case, run_shared_case):
+        out = fn(asked)
+        assert out.keys() == plain.keys()
+        for key, value in plain.items():
+            assert out[key] == (pytest.approx(value, rel=1e-7, abs=1e-12)
+                                if isinstance(value, float) else value), key
