@@ -41,9 +41,9 @@ per model across calls, so a solve that starts from an earlier one's ``report.st
 (the timeline's weekly cases) may need no factorization at all; any other refill of the model
 (new moduli, other element sets) voids it. :func:`first_states` solves the first iteration of
 several load cases, which all start from the default state, in one multi-right-hand-side
-solve. On the intact L4-L5 at resolution 1.0 (95k DOFs, 5,515 springs, PARDISO, this
-project's 2-core VM) the intact reference of ``spinesim run`` (four protocol cases, their
-preload and three activity peaks) took 103 s with both against 184 s before (README,
+solve. On the intact L4-L5 at resolution 1.0 (95k DOFs, 5,563 springs, PARDISO, this
+project's 2-core VM) the intact reference of ``spinesim run`` (the default scenario's four
+protocol cases and three activity peaks) took 103 s with both against 184 s before (README,
 "Lumbar segment models"); against refactorizing every iteration the rotations agree to
 round-off (``tests/test_low_rank.py``).
 """
