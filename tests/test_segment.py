@@ -335,7 +335,8 @@ def test_an_active_set_near_a_switch_point_ends_at_the_symmetric_solution():
     preconditioner stopped at a relative residual of 1e-8, enough to flip that spring. Its
     solves are now exact (a low-rank update of a factorization or a new one), and it converges
     without damping to the mirror-symmetric solution. The damped steps' acceptance at a
-    switch point is tested on a fibre bundle (tests/test_low_rank.py)."""
+    switch point is tested on a fibre bundle (tests/test_low_rank.py). (A body this narrow
+    cannot take the cited 15.1 mm path, so the path is given.)"""
     opts = SegmentOptions(construct="intact", resolution=0.3,
                           dimensions={"L4": {"disc_height_mm": 25.0, "endplate_width_mm": 30.0,
                                              "pedicle_path_length_mm": 20.45}})
