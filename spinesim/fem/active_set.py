@@ -280,23 +280,9 @@ def _spring_update(model: LinearElasticModel, sets: Sequence[SpringSet]) -> Spri
     if not isinstance(solver, _FactoredSolver):
         return None
     up = kept[0] if same else SpringUpdate(model, sets)
-    up.set_factored(None if getattr(solver, "_stale", False) else _factored_stiffness(model, sets))
+    # no refill pending: the factors are of the model's current values
+    up.set_factored(None if getattr(solver, "_stale", False) else up.values_stiffness(model))
     return up
-
-
-def _factored_stiffness(model: LinearElasticModel, sets: Sequence[SpringSet]) -> np.ndarray | None:
-    """Axial stiffness (N/mm) of every spring in the model's current values (its factorized
-    ones when no refill is pending), the sets concatenated; None if a set's values are not
-    axial spring matrices."""
-    ks = []
-    for s in sets:
-        V = model.system.values(s.name)
-        d = s.direction / np.linalg.norm(s.direction, axis=1)[:, None]
-        k = np.einsum("pij,pi,pj->p", V[:, :3, :3], d, d)
-        if not np.allclose(V, s.matrices(k), rtol=0.0, atol=1e-12 * max(np.abs(V).max(), 1.0)):
-            return None
-        ks.append(k)
-    return np.concatenate(ks) if ks else np.zeros(0)
 
 
 def _low_rank_solve(model: LinearElasticModel, low: SpringUpdate, k_state: dict,
@@ -304,11 +290,6 @@ def _low_rank_solve(model: LinearElasticModel, low: SpringUpdate, k_state: dict,
     """The solution of ``case`` ((forces, keywords of ``model.solve``)) with the springs at
     ``k_state`` by a low-rank update of the model's factorization, or None."""
     k = low.stiffness(k_state)
-    changed = low.changed(k)
-    log.debug("low-rank: %s springs changed since the factorization",
-              None if changed is None else len(changed))
-    if changed is None or len(changed) > low.max_springs:
-        return None
     A = model.reduced_matrix()
 
     def reduced(B: np.ndarray) -> np.ndarray:
@@ -323,11 +304,26 @@ def _low_rank_solve(model: LinearElasticModel, low: SpringUpdate, k_state: dict,
         return None
 
 
+def _linearised(model: LinearElasticModel, sets: Sequence[SpringSet], state: dict
+                ) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The springs' law segments ``state`` linearised: per set the stiffness (n,) N/mm, and
+    the segments' offset forces on the mesh nodes (n_nodes, 3) N and on the 6-DOF nodes
+    (n_extra, 6) N, to add to the loads."""
+    lin = {s.name: s.linearised(state[s.name]) for s in sets}
+    f = sum((s.nodal_forces(lin[s.name][1], model.layout) for s in sets),
+            np.zeros(model.layout.n_dofs))
+    ns = 3 * model.mesh.n_nodes
+    return ({name: kc[0] for name, kc in lin.items()}, f[:ns].reshape(-1, 3),
+            f[ns:].reshape(-1, 6))
+
+
 def _refill(model: LinearElasticModel, values: dict, keep_preconditioner: bool) -> None:
-    from spinesim.fem.solvers import AMGSolver, _FactoredSolver
+    """Refill spring values; an AMG solver keeps its hierarchy with ``keep_preconditioner``
+    (factored solvers take the low-rank updates of :func:`solve_active_set` instead)."""
+    from spinesim.fem.solvers import AMGSolver
 
     solver = model._solver
-    if keep_preconditioner and isinstance(solver, (AMGSolver, _FactoredSolver)):
+    if keep_preconditioner and isinstance(solver, AMGSolver):
         K = model.system.assemble(**values)
         cs = model.constraints
         if cs.penalty_mpcs:
@@ -428,7 +424,6 @@ def solve_active_set(model: LinearElasticModel,
     _check_sets(model, sets)
     kw = _parse_loads(model, loads)
     f_user = np.concatenate([kw["forces"].ravel(), kw["node_loads"].ravel()])
-    ns = 3 * model.mesh.n_nodes
     points = np.vstack([model.mesh.points, model.extra_points])
     K0 = model.system.matrix
     pattern_ids = (id(K0), id(K0.indices), id(K0.indptr))
@@ -450,8 +445,7 @@ def solve_active_set(model: LinearElasticModel,
     sol = None
     n_low_rank = 0
     for it in range(1, max_iter + 1):
-        lin = {s.name: s.linearised(state[s.name]) for s in sets}
-        k_state = {name: kc[0] for name, kc in lin.items()}
+        k_state, f_mesh, f_nodes = _linearised(model, sets, state)
         values = {s.name: s.matrices(k_state[s.name]) for s in sets
                   if k_used[s.name] is None or not np.array_equal(k_used[s.name],
                                                                   k_state[s.name])}
@@ -465,12 +459,9 @@ def solve_active_set(model: LinearElasticModel,
                             and lin_its[-1] <= 2 * amg_base + 5)
                 t_refill += time.perf_counter() - t
                 k_used.update({name: k_state[name] for name in values})
-            f_gap = sum((s.nodal_forces(lin[s.name][1], model.layout) for s in sets),
-                        np.zeros(model.layout.n_dofs))
             t = time.perf_counter()
-            case = (kw["forces"] + f_gap[:ns].reshape(-1, 3),
-                    {"node_loads": kw["node_loads"] + f_gap[ns:].reshape(-1, 6),
-                     "support_values": kw.get("support_values")})
+            case = (kw["forces"] + f_mesh, {"node_loads": kw["node_loads"] + f_nodes,
+                                            "support_values": kw.get("support_values")})
             sol = None if low is None else _low_rank_solve(model, low, k_state, case)
             if sol is None:
                 sol = model.solve(case[0], **case[1], x0=x0)
@@ -579,14 +570,10 @@ def first_states(model: LinearElasticModel, node_loads: Sequence[ArrayLike],
     """
     sets = (springs,) if isinstance(springs, SpringSet) else tuple(springs)
     _check_sets(model, sets)
-    start = {s.name: s.default_state() for s in sets}
-    lin = {s.name: s.linearised(start[s.name]) for s in sets}
-    model.set_elements(**{s.name: s.matrices(lin[s.name][0]) for s in sets})
-    f_gap = sum((s.nodal_forces(lin[s.name][1], model.layout) for s in sets),
-                np.zeros(model.layout.n_dofs))
-    ns = 3 * model.mesh.n_nodes
-    loads = [np.asarray(m, float) + f_gap[ns:].reshape(-1, 6) for m in node_loads]
-    sols = model.solve_many(loads, forces=[f_gap[:ns].reshape(-1, 3)] * len(loads))
+    k, f_mesh, f_nodes = _linearised(model, sets, {s.name: s.default_state() for s in sets})
+    model.set_elements(**{s.name: s.matrices(k[s.name]) for s in sets})
+    sols = model.solve_many([np.asarray(m, float) + f_nodes for m in node_loads],
+                            forces=[f_mesh] * len(node_loads))
     return [{s.name: s.state(s.elongation(node_translations(sol))) for s in sets}
             for sol in sols]
 

@@ -75,9 +75,10 @@ class SpringUpdate:
         self.names = tuple(s.name for s in sets)
         self.max_springs = int(LOW_RANK_MAX_SPRINGS if max_springs is None else max_springs)
         rank, lay = model.system.dof_rank, model.layout
+        #: unit axis of every spring of each set, (n_set, 3)
+        self._axes = [s.direction / np.linalg.norm(s.direction, axis=1)[:, None] for s in sets]
         rows, cols, vals, start = [], [], [], 0
-        for s in sets:
-            d = s.direction / np.linalg.norm(s.direction, axis=1)[:, None]
+        for s, d in zip(sets, self._axes):
             rows.append(rank[s.dofs(lay)].ravel())
             cols.append(np.repeat(np.arange(start, start + s.n), 6))
             vals.append(np.hstack([d, -d]).ravel())
@@ -95,6 +96,20 @@ class SpringUpdate:
     def stiffness(self, k: dict[str, np.ndarray]) -> np.ndarray:
         """The per-set stiffnesses ``k`` (name -> (n_set,) N/mm) as one (n,) array."""
         return np.concatenate([np.asarray(k[name], float) for name in self.names])
+
+    def values_stiffness(self, model: LinearElasticModel) -> np.ndarray | None:
+        """Axial stiffness (n,) N/mm of every spring in ``model``'s current element values
+        (the factorized ones when no refill is pending); None if a set's values are not
+        axial spring matrices of its springs."""
+        ks = []
+        for s, d in zip(self.sets, self._axes):
+            V = model.system.values(s.name)
+            k = np.einsum("pij,pi,pj->p", V[:, :3, :3], d, d)
+            if not np.allclose(V, s.matrices(k), rtol=0.0,
+                               atol=1e-12 * max(np.abs(V).max(), 1.0)):
+                return None
+            ks.append(k)
+        return np.concatenate(ks) if ks else np.zeros(0)
 
     def set_factored(self, k: np.ndarray | None) -> None:
         """The model was factorized with spring stiffnesses ``k`` (n,) N/mm (None: unknown);
@@ -116,6 +131,8 @@ class SpringUpdate:
         changed springs, no known factorized state, a singular capacitance matrix or a
         relative residual above the solver's tolerance."""
         C = self.changed(k)
+        log.debug("low-rank: %s springs changed since the factorization",
+                  None if C is None else len(C))
         if C is None or len(C) > self.max_springs:
             return None
         if solver is None or getattr(solver, "_stale", False) or \
