@@ -35,8 +35,7 @@ set-up cost (large models, warm starts from ``report.states``).
 With a direct or PARDISO solver, ``reuse_preconditioner=True`` instead solves a state that
 differs from the factorized one in at most :data:`~spinesim.fem.low_rank.LOW_RANK_MAX_SPRINGS`
 springs by a low-rank (Woodbury) update of that factorization (:mod:`spinesim.fem.low_rank`:
-exact, checked by its residual; before this, the old factors preconditioned CG, which often
-ran into its iteration limit and refactorized anyway). The factorized state is remembered
+exact, checked by its residual). The factorized state is remembered
 per model across calls, so a solve that starts from an earlier one's ``report.states``
 (the timeline's weekly cases) may need no factorization at all; any other refill of the model
 (new moduli, other element sets) voids it. :func:`first_states` solves the first iteration of
@@ -281,7 +280,7 @@ def _spring_update(model: LinearElasticModel, sets: Sequence[SpringSet]) -> Spri
         return None
     up = kept[0] if same else SpringUpdate(model, sets)
     # no refill pending: the factors are of the model's current values
-    up.set_factored(None if getattr(solver, "_stale", False) else up.values_stiffness(model))
+    up.set_factored(up.values_stiffness(model))
     return up
 
 
@@ -466,8 +465,7 @@ def solve_active_set(model: LinearElasticModel,
             if sol is None:
                 sol = model.solve(case[0], **case[1], x0=x0)
                 if low is not None:  # the model is now factorized with these springs
-                    low.set_factored(None if getattr(model._solver_obj, "_stale", False)
-                                     else low.stiffness(k_state))
+                    low.set_factored(low.stiffness(k_state))
             else:
                 n_low_rank += 1
         except SolverError as exc:

@@ -135,8 +135,7 @@ class SpringUpdate:
                   None if C is None else len(C))
         if C is None or len(C) > self.max_springs:
             return None
-        if solver is None or getattr(solver, "_stale", False) or \
-                not getattr(solver, "_factored", False):
+        if solver is None or not getattr(solver, "_factored", False):
             return None
         B = np.asarray(B, float).reshape(B.shape[0], -1)
         X0 = solver._factor_solve(B)

@@ -211,29 +211,14 @@ class LinearSolver:
 
 
 class _FactoredSolver(LinearSolver):
-    """A direct solver whose factors can outlive their matrix: ``update(A_new,
-    keep_preconditioner=True)`` keeps the factors of the old matrix and solves the new one by
-    CG preconditioned with them. When the change is of low rank or small (springs switching on
-    and off, a few moduli refilled) CG converges in a few iterations, each one solve with the
-    stored factors, far cheaper than a new factorization; if it has not converged after
-    ``stale_maxiter`` iterations the matrix is factorized afresh and solved directly."""
+    """A direct solver: every setup factorizes the matrix, and the factors are kept for
+    further right-hand sides (``_factor_solve``, also used by the low-rank spring updates of
+    :mod:`spinesim.fem.low_rank`)."""
 
-    stale_maxiter = 25
-
-    def _setup(self, keep_preconditioner: bool = False, **kw: Any) -> bool:
-        if keep_preconditioner and getattr(self, "_factored", False):
-            self._stale = True
-            self._info = replace(self._info, reused_preconditioner=True)
-            return False
+    def _setup(self) -> bool:
         self._factorize()
-        self._factored, self._stale = True, False
-        self._info = replace(self._info, reused_preconditioner=False)
+        self._factored = True
         return True
-
-    def update(self, A_new: sp.spmatrix, keep_preconditioner: bool = False) -> None:
-        """New matrix values (same size); ``keep_preconditioner=True`` keeps the old factors
-        as CG preconditioner instead of factorizing (see the class notes)."""
-        super().update(A_new, keep_preconditioner=keep_preconditioner)
 
     def _factorize(self) -> None:
         raise NotImplementedError
@@ -242,23 +227,7 @@ class _FactoredSolver(LinearSolver):
         raise NotImplementedError
 
     def _solve_columns(self, B: np.ndarray, X0: np.ndarray | None) -> tuple[np.ndarray, int]:
-        X = self._factor_solve(B)
-        if not self._stale:
-            return X, 0
-        A = self.A
-        iters = 0
-        for j in range(B.shape[1]):
-            x, it, res = _pcg(A.dot, B[:, j], np.ascontiguousarray(X[:, j]),
-                              lambda r: self._factor_solve(r[:, None])[:, 0], self.rtol,
-                              self.stale_maxiter)
-            if not res <= self.rtol:
-                log.info("%s: CG with the old factors did not converge in %d iterations; "
-                         "factorizing the new matrix", self.method, it)
-                self._timed_setup()
-                return self._factor_solve(B), 0
-            X[:, j] = x
-            iters = max(iters, it)
-        return X, iters
+        return self._factor_solve(B), 0
 
 
 class DirectSolver(_FactoredSolver):
@@ -369,8 +338,6 @@ class PardisoSolver(_FactoredSolver):
         return self._ps._call_pardiso(self._U, B).reshape(B.shape)
 
     def _refined_solve(self, B: np.ndarray) -> np.ndarray | None:
-        if getattr(self, "_stale", False):
-            return None
         self._ps.set_phase(33)
         self._ps.set_iparm(8, 2)  # two steps of PARDISO's iterative refinement
         return self._ps._call_pardiso(self._U, np.asfortranarray(B)).reshape(B.shape)
