@@ -180,6 +180,22 @@ def _levels(result: TimelineResult) -> dict[str, dict[str, Any]] | None:
     return out
 
 
+def _resorption_window(result: TimelineResult, scenario: Scenario) -> dict[str, Any] | None:
+    """Share of the graft whose stimulus lies in the Prendergast-Lacroix resorption window
+    (column ``graft_resorption_window_fraction``): at the end, its largest, the first week it
+    reached half of the graft, and whether the rule resorbs it (``resorbed``,
+    ``healing.prendergast.resorption``) or counts it as mature bone; None for a rule without
+    that window."""
+    t = result.timeline
+    col = "graft_resorption_window_fraction"
+    if col not in t.columns:
+        return None
+    key = "healing.prendergast.resorption"
+    return {"final_fraction": float(t[col].iloc[-1]), "largest_fraction": float(t[col].max()),
+            "half_week": first_week(t, t[col] >= 0.5),
+            "resorbed": bool(scenario.applies(key) and scenario.get(key))}
+
+
 def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
     """The content of report.json: ``verdicts`` (the three failure modes, each ``fails``,
     ``week``, ``driver``, ``value``, ``threshold``; non-finite values as null), ``outcomes``
@@ -193,6 +209,11 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
     which the screw counts as loosened),
     ``levels`` (a multi-level fusion: per fused level, e.g. ``"L3-L4"``, its first bridged
     week ``union_week`` or null and its graft's ``final_bone_fraction``; null for one level),
+    ``resorption_window`` (Prendergast-Lacroix rule: the share of the graft by volume whose
+    stimulus lies in the rule's resorption window, S <= 0.01, which spinesim counts as mature
+    bone unless ``healing.prendergast.resorption`` (``resorbed``): ``final_fraction``,
+    ``largest_fraction`` and ``half_week``, the first week it reached half of the graft or
+    null; null for the other rules),
     ``rom_vs_intact`` (with ``output.intact_reference``, else null), ``scenario``
     (resolved), ``model`` (size, timings) and ``units``."""
     info = result.info
@@ -213,6 +234,7 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
         "pullout": info.get("pullout"),
         "loosening": _loosening(result, scenario),
         "levels": _levels(result),
+        "resorption_window": _resorption_window(result, scenario),
         "model": model,
         "rom_vs_intact": _rom_vs_intact(result),
         "fields_weeks": sorted(float(w) for w in result.fields),
@@ -280,6 +302,14 @@ def report_text(report: dict[str, Any]) -> str:
     for name, lv in (report.get("levels") or {}).items():
         lines.append(f"  level {name}: union week {_fmt(lv['union_week'])}, graft bone "
                      f"fraction at the end {_fmt(lv['final_bone_fraction'])}")
+    rw = report.get("resorption_window")
+    if rw:
+        since = "" if rw["half_week"] is None else \
+            f"; half of the graft or more from week {rw['half_week']}"
+        fate = "resorbed (healing.prendergast.resorption)" if rw["resorbed"] else \
+            "bone the rule would remove, counted as mature bone"
+        lines.append(f"  graft in the resorption window    {_fmt(100.0 * rw['final_fraction'])} "
+                     f"% at the end (Prendergast-Lacroix S <= 0.01{since}): {fate}")
     p = report.get("pullout")
     if p and p.get("critical_screw"):
         lines.append(f"  screw pullout: {p['critical_screw'].replace('_', ' ')} nearest, load "

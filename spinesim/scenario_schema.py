@@ -882,7 +882,11 @@ FIELDS: tuple[Field, ...] = (
                  f"{_REMUS21}", confidence="M"),
     # -------------------------------------------------------------------------- healing
     Field("healing.rule", "str", "prendergast",
-          "Mechanoregulation rule of tissue differentiation in the graft", "",
+          "Mechanoregulation rule of tissue differentiation in the graft (Prendergast-Lacroix's "
+          "resorption window, S <= 0.01, counts as mature bone unless "
+          "healing.prendergast.resorption; timeline.csv's graft_resorption_window_fraction "
+          "gives its share)",
+          "",
           choices=("prendergast", "claes", "strain_window"), requires=_GRAFT,
           source=f"modelling default: Prendergast-Lacroix ({_PRENDERGAST97}; {_LP02}), the "
                  "first rule of the reference; Claes-Heigele and strain windows selectable"),
@@ -929,6 +933,24 @@ FIELDS: tuple[Field, ...] = (
           low_open=True, requires=_GRAFT + (Requires(key="healing.rule",
                                                      values=("prendergast",)),),
           source=f"{_PRENDERGAST97}; {_LP02}; from the literature, not re-checked",
+          confidence="H"),
+    Field("healing.prendergast.resorption", "bool", False,
+          "Apply the rule's resorption window: graft bone whose stimulus falls to S <= 0.01 "
+          "turns, one phase step at the healing rate, into resorbed tissue (no longer bone, "
+          "so a bridge can be lost) with the properties below, instead of staying mature bone",
+          "", requires=_GRAFT + (Requires(key="healing.rule", values=("prendergast",)),),
+          source=f"modelling default off: the window is part of the rule ({_PRENDERGAST97}; "
+                 f"{_LP02}), but no property of resorbed tissue and no remodelling rate are "
+                 "sourced here (README, 'What the model predicts')"),
+    Field("healing.prendergast.resorbed_modulus_mpa", "float", 2.0,
+          "Young's modulus of resorbed graft tissue", "MPa", 0.0, 6_000.0, low_open=True,
+          requires=_GRAFT + (Requires(key="healing.prendergast.resorption", values=(True,)),),
+          source=f"marrow in the tissue table of {_LP02}, as tabulated in {_REVWIRES}; "
+                 "that resorbed bone becomes marrow is a choice made here", confidence="H"),
+    Field("healing.prendergast.resorbed_poisson", "float", 0.167,
+          "Poisson's ratio of resorbed graft tissue", "-", 0.0, 0.5, high_open=True,
+          requires=_GRAFT + (Requires(key="healing.prendergast.resorption", values=(True,)),),
+          source=f"marrow in the tissue table of {_LP02}, as tabulated in {_REVWIRES}",
           confidence="H"),
     Field("healing.claes.bone_strain", "float", 0.05,
           "Claes-Heigele: bone forms below this strain (and |p| below the pressure)", "-",
@@ -1324,6 +1346,11 @@ def contradictions(v: Mapping[str, Any], given: Mapping[str, Any]) -> list[tuple
             f"timeline.nonunion_horizon_weeks = {horizon}{how('timeline.nonunion_horizon_weeks')}"
             f" is beyond the end of the timeline, timeline.weeks = {total}{how('timeline.weeks')}"
             f"; allowed range [1, {total}] weeks")
+    if v.get("healing.prendergast.resorption") and v.get("graft.drainage") == "undrained":
+        bad("healing.prendergast.resorption",
+            f"healing.prendergast.resorption = true with graft.drainage = 'undrained'"
+            f"{how('graft.drainage')}: resorbed tissue has no undrained constants here; use "
+            "graft.drainage = 'drained'")
     late = [w for w in v["output.vtu_weeks"] if w > total]
     if late:
         bad("output.vtu_weeks", f"output.vtu_weeks = {list(v['output.vtu_weeks'])} asks for "

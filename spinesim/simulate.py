@@ -201,9 +201,12 @@ class TimelineResult:
         share of its tied nodes below ``loosening.loosened_factor`` of their day-0
         stiffness; the screw counts as loosened from ``loosening.screw_share``),
         per active activity ``activity_rom_<activity>_deg`` (rotation of the top vertebra
-        about the activity's moment axis at its peak, deg), and per tissue phase
+        about the activity's moment axis at its peak, deg), per tissue phase
         ``fraction_<phase>`` (-, share of graft elements whose dominant
-        phase it is, by volume).
+        phase it is, by volume), and with the Prendergast-Lacroix rule
+        ``graft_resorption_window_fraction`` (-, share of the graft by volume whose stimulus
+        lies in the rule's resorption window, S <= 0.01; those elements count as mature bone,
+        :func:`spinesim.failure.healing.resorption_window_share`).
     verdicts : dict
         :data:`VERDICT_KEYS` -> ``{"fails": bool, "week": int | None, "driver": str,
         "value": float, "threshold": float}`` (see :func:`run_timeline`).
@@ -349,8 +352,10 @@ def healing_rule(scenario: Scenario) -> healing.Rule:
     """The mechanoregulation rule of ``healing.rule`` with its scenario parameters."""
     name = scenario.get("healing.rule")
     if name == "prendergast":
-        return healing.PrendergastLacroix(a=scenario.get("healing.prendergast.a"),
-                                          b_mm_s=1e-3 * scenario.get("healing.prendergast.b_um_s"))
+        return healing.PrendergastLacroix(
+            a=scenario.get("healing.prendergast.a"),
+            b_mm_s=1e-3 * scenario.get("healing.prendergast.b_um_s"),
+            resorption=bool(scenario.get("healing.prendergast.resorption")))
     if name == "claes":
         return healing.ClaesHeigele(bone_strain=scenario.get("healing.claes.bone_strain"),
                                     cartilage_strain=scenario.get("healing.claes.cartilage_strain"),
@@ -526,10 +531,16 @@ def healing_rate(scenario: Scenario) -> float:
 
 def graft_tissue(scenario: Scenario) -> dict[str, Any]:
     """The scenario's keywords of :func:`healing.tissue_properties`: the day-0 granulation
-    modulus ``graft.initial_modulus_mpa`` (MPa) and whether the phases are undrained
-    (``graft.drainage``)."""
-    return {"granulation_E_mpa": scenario.get("graft.initial_modulus_mpa"),
-            "undrained": scenario.get("graft.drainage") == "undrained"}
+    modulus ``graft.initial_modulus_mpa`` (MPa), whether the phases are undrained
+    (``graft.drainage``) and, with ``healing.prendergast.resorption``, the resorbed tissue's
+    modulus (MPa) and Poisson's ratio."""
+    out = {"granulation_E_mpa": scenario.get("graft.initial_modulus_mpa"),
+           "undrained": scenario.get("graft.drainage") == "undrained"}
+    if scenario.applies("healing.prendergast.resorption") \
+            and scenario.get("healing.prendergast.resorption"):
+        out.update(resorption_E_mpa=scenario.get("healing.prendergast.resorbed_modulus_mpa"),
+                   resorption_nu=scenario.get("healing.prendergast.resorbed_poisson"))
+    return out
 
 
 def graft_state_segment(scenario: Scenario, resolution: float | None = None,
@@ -731,7 +742,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     model = WeeklyModel(opts, seg, reused, graft, moduli,
                         [case_loads(seg, c) for c in activity_cases + rom_cases + preload],
                         activity_cases, rom_cases, strain_of, condense=condense, fields=fields,
-                        graft_keeps_changing=cells is not None)
+                        graft_keeps_changing=cells is not None or getattr(rule, "resorption",
+                                                                            False))
     t_built = time.perf_counter()
     vtu_weeks = {float(w) for w in (scenario.get("output.vtu_weeks") or ())
                  if w <= total} if fields else set()
@@ -801,6 +813,9 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
                                    state.phase, volume))
         if cells is not None:
             row["graft_cell_concentration"] = float(volume @ cells.concentration)
+        if isinstance(rule, healing.PrendergastLacroix):  # 0 before the first loaded step
+            shielded = healing.resorption_window_share(state, rule, volume)
+            row["graft_resorption_window_fraction"] = 0.0 if shielded is None else shielded
         rows.append(row)
         seconds.append(time.perf_counter() - t0)
         log.debug("week %g: bone %.2f, rod damage %.3g", w1, br.bone_fraction,

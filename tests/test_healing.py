@@ -18,6 +18,7 @@ from spinesim.failure.healing import (
     octahedral_shear_strain,
     perren,
     prendergast_stimulus,
+    resorption_window_share,
     step,
     tissue_properties,
     volume_quantile,
@@ -184,6 +185,33 @@ def test_resorbed_modulus_has_no_default():
         tissue_properties([4.5])
     E, _ = tissue_properties([4.5], resorption_E_mpa=2.0, resorption_nu=0.167)
     assert E[0] == pytest.approx(3001.0)
+
+
+def test_resorption_window_share_is_the_volume_below_the_lowest_bound_of_the_averaged_S():
+    rule = PrendergastLacroix()
+    # S = 0.005, exactly 0.01 (the bound goes to the lower window), 0.011 and 0.5
+    strain = np.stack([_strain_with_octahedral_shear(s * 0.0375)
+                       for s in (0.005, 0.01, 0.011, 0.5)])
+    volume = np.array([1.0, 2.0, 4.0, 8.0])
+    state = initial_state(4, rule, n_average=2)
+    assert resorption_window_share(state, rule, volume) is None  # no stimulus yet
+    state = step(state, strain, 0.0, rule, 1.0)
+    assert resorption_window_share(state, rule, volume) == pytest.approx(3.0 / 15.0)
+    # averaged as the rule classifies: after a second, tiny stimulus the two-iteration means
+    # are 0.00255, 0.00505, 0.00555 and 0.25005, three of them in the window
+    tiny = np.stack([_strain_with_octahedral_shear(1e-4 * 0.0375)] * 4)
+    state = step(state, tiny, 0.0, rule, 1.0)
+    assert resorption_window_share(state, rule, volume) == pytest.approx(7.0 / 15.0)
+    # the window is what the rule would resorb, with resorption on
+    on = PrendergastLacroix(resorption=True)
+    target = classify(averaged_stimulus(state.history, state.n_filled), on)
+    assert (target == P.RESORPTION).tolist() == [True, True, True, False]
+    assert resorption_window_share(state, ClaesHeigele(), volume) is None
+    assert resorption_window_share(state, perren(), volume) is None
+    with pytest.raises(ValueError, match="one value > 0 per graft element"):
+        resorption_window_share(state, rule, volume[:3])
+    with pytest.raises(ValueError, match="one value > 0 per graft element"):
+        resorption_window_share(state, rule, [1.0, 0.0, 1.0, 1.0])
 
 
 def test_stimulus_is_averaged_over_the_last_k_iterations():

@@ -288,3 +288,51 @@ def test_an_undrained_graft_shears_less():
     assert u["max_rod_stress_amplitude_mpa"] == pytest.approx(
         d["max_rod_stress_amplitude_mpa"], rel=0.02)
     assert undrained.verdicts["nonunion"]["value"] <= drained.verdicts["nonunion"]["value"]
+
+
+def test_the_fused_graft_in_a_cage_is_stress_shielded_into_the_resorption_window():
+    """Prendergast-Lacroix: the day-0 graft (granulation tissue) is strained into the bone
+    windows, but once it is bone the cage and the bone around it shield it to S <= 0.01, the
+    rule's resorption window, which the timeline counts as mature bone; the column and the
+    report say how much of the graft that is. The other rules have no such window."""
+    result = _run({}, weeks=6)
+    t = result.timeline
+    share = t["graft_resorption_window_fraction"]
+    assert share.iloc[0] == 0.0 and not t["bridged"].iloc[0]
+    assert t["bridged"].iloc[-1] and share.iloc[-1] > 0.5
+    # the share is of bone: median S of the fused graft below the window's bound
+    assert t["median_graft_shear_strain"].iloc[-1] / 0.0375 <= 0.01
+    rw = report_dict(result, Scenario.default())["resorption_window"]
+    assert rw["final_fraction"] == share.iloc[-1] and rw["half_week"] is not None
+    assert not rw["resorbed"]
+    assert "counted as mature bone" in report_text(report_dict(result, Scenario.default()))
+    claes = _run({"healing.rule": "claes"}, weeks=1)
+    assert "graft_resorption_window_fraction" not in claes.timeline.columns
+    assert report_dict(claes, Scenario.default())["resorption_window"] is None
+
+
+def test_with_resorption_on_the_shielded_graft_resorbs_and_loses_its_bridge():
+    """``healing.prendergast.resorption``: the shielded fused graft (S <= 0.01) steps into
+    resorbed tissue (marrow's 2 MPa by default), which is not bone, so the bridge is lost;
+    strained again, it steps back to bone. Without averaging the graft alternates week by
+    week (README), and the run condenses its model from the start, as the graft keeps
+    changing."""
+    off = _run({}, weeks=7)
+    on = _run({"healing.prendergast.resorption": True}, weeks=7)
+    t0, t1 = off.timeline, on.timeline
+    union = int(t0["bridged"].to_numpy().argmax())
+    # identical up to the first week in the resorption window
+    first = int((t0["graft_resorption_window_fraction"] > 0).to_numpy().argmax())
+    np.testing.assert_array_equal(t0["graft_bone_fraction"][:first + 1],
+                                  t1["graft_bone_fraction"][:first + 1])
+    assert t1["fraction_resorption"].iloc[first + 1] > 0.5
+    assert not t1["bridged"].iloc[first + 1] and t1["bridged"].iloc[union]
+    assert t0["bridged"].iloc[union:].all() and (t0["fraction_resorption"] == 0).all()
+    # resorbed tissue is soft: the graft is strained again and turns back to bone
+    assert t1["median_graft_shear_strain"].iloc[first + 2] > \
+        10 * t0["median_graft_shear_strain"].iloc[first + 2]
+    assert t1["bridged"].iloc[first + 2]
+    assert on.info["condensed_from_week"] == 0.0
+    scenario = Scenario.default().with_values({"healing.prendergast.resorption": True})
+    assert report_dict(on, scenario)["resorption_window"]["resorbed"]
+    assert "resorbed (healing.prendergast.resorption)" in report_text(report_dict(on, scenario))

@@ -59,7 +59,8 @@ __all__ = [
     "GRANULATION_E_RANGE_MPA", "PHASE_E_MPA", "PHASE_NU", "ClaesHeigele", "HealingState",
     "Phase", "PrendergastLacroix", "Rule", "StrainWindow", "averaged_stimulus", "classify",
     "hydrostatic_pressure", "initial_state", "max_abs_principal_strain",
-    "octahedral_shear_strain", "perren", "prendergast_stimulus", "rate_limited", "step",
+    "octahedral_shear_strain", "perren", "prendergast_stimulus", "rate_limited",
+    "resorption_window_share", "step",
     "tissue_properties", "volume_quantile",
 ]
 
@@ -371,6 +372,32 @@ def averaged_stimulus(history: np.ndarray, n_filled: int) -> np.ndarray:
     if n_filled < 1:
         raise ValueError("averaged_stimulus: the history is empty")
     return history[history.shape[0] - n_filled:].mean(axis=0)
+
+
+def resorption_window_share(state: HealingState, rule: Rule, volume: ArrayLike) -> float | None:
+    """Volume share (-) of the graft elements whose stimulus, averaged as the rule classifies
+    it (:func:`averaged_stimulus` of the state's history), lies in the Prendergast-Lacroix
+    resorption window (S <= the rule's lowest bound, 0.01): bone so little strained that the
+    rule would remove it. With ``resorption=False`` (the timeline's) those elements count
+    as mature bone, so this share is what that choice hides: in a cage the fused graft is
+    stress-shielded into the window. None for a rule without such a window (Claes-Heigele,
+    strain windows) or a state with no stimulus yet; ``volume`` (n,) in any unit (> 0).
+
+    >>> rule = PrendergastLacroix()
+    >>> s = initial_state(2, rule, n_average=1)
+    >>> s = step(s, np.stack([np.diag([1e-4, 0, -1e-4]), np.diag([1e-2, 0, -1e-2])]), 0.0,
+    ...          rule, 1.0)
+    >>> resorption_window_share(s, rule, [1.0, 3.0])
+    0.25
+    """
+    if not isinstance(rule, PrendergastLacroix) or state.n_filled < 1:
+        return None
+    vol = np.asarray(volume, dtype=float).ravel()
+    if vol.shape != state.level.shape or not np.all(vol > 0):
+        raise ValueError(f"resorption_window_share: volume needs one value > 0 per graft "
+                         f"element ({len(state.level)}), got shape {vol.shape}")
+    s = averaged_stimulus(state.history, state.n_filled)[:, 0]
+    return float(vol[s <= rule.bounds[0]].sum() / vol.sum())
 
 
 def rate_limited(level: np.ndarray, target: np.ndarray, dt_weeks: float,
