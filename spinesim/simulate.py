@@ -698,7 +698,10 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
           weeks or the run's length if shorter, ``weeks`` included); driver
           ``"weeks_to_union"``, value the first bridged week (inf if none), threshold the
           horizon. A timeline shorter than a given horizon that has not bridged does not fail
-          (undecided; ``week`` None).
+          (undecided; ``week`` None). A graft that bridged before the horizon but is not
+          bridged in the horizon's week (its bone resorbed, ``healing.prendergast.resorption``)
+          fails too, as "no continuous bridging bone at 12 months" (the reference's design
+          note): driver ``"bridged_at_horizon"``, value 0, threshold 1.
 
         ``week`` is the first week at which the mode fails, None if it does not. A static
         failure (a fractured rod or screw, a pulled-out screw) does not change the model: the
@@ -995,15 +998,18 @@ def _verdicts(table: pd.DataFrame, critical: float, horizon: float,
     bridged = table["bridged"].astype(bool)
     union = first_week(table, bridged)
     decided = float(table["week"].iloc[-1]) >= horizon
-    nonunion = decided and (union is None or union > horizon)
+    # a bridge formed before the horizon but lost by it (resorption): no union at the horizon
+    lost = decided and union is not None and union <= horizon and \
+        not bool(bridged[table["week"] <= horizon + 1e-9].iloc[-1])
+    nonunion = decided and (union is None or union > horizon or lost)
+    union_verdict = {"driver": "bridged_at_horizon", "value": 0.0, "threshold": 1.0} if lost \
+        else {"driver": "weeks_to_union", "value": math.inf if union is None else float(union),
+              "threshold": horizon}
     return {
         "insufficient_support": {"fails": bool(unsupported.any()),
                                  "week": first_week(table, unsupported), **support},
         "hardware_fatigue": {"fails": bool(broken.any()), "week": first_week(table, broken),
                              "driver": driver, "value": value, "threshold": threshold},
         "nonunion": {"fails": bool(nonunion),
-                     "week": math.ceil(horizon) if nonunion else None,
-                     "driver": "weeks_to_union",
-                     "value": math.inf if union is None else float(union),
-                     "threshold": horizon},
+                     "week": math.ceil(horizon) if nonunion else None, **union_verdict},
     }

@@ -390,6 +390,18 @@ def test_nonunion_is_decided_at_the_horizon():
     assert early["nonunion"]["fails"] is False and early["nonunion"]["value"] == 30.0
 
 
+def test_a_bridge_lost_by_the_horizon_is_a_nonunion():
+    lost = _table([0.0] * 4, [0.0] * 4, [0] * 4, [False, True, True, False])
+    v = _verdicts(lost, critical=1.0, horizon=4.0, uts=UTS)["nonunion"]
+    assert v == {"fails": True, "week": 4, "driver": "bridged_at_horizon", "value": 0.0,
+                 "threshold": 1.0}
+    # bridged again in the horizon's week, or lost only after it: union in week 2
+    for table, horizon in ((_table([0.0] * 4, [0.0] * 4, [0] * 4, [False, True, False, True]),
+                            4.0), (lost, 3.0)):
+        v = _verdicts(table, critical=1.0, horizon=horizon, uts=UTS)["nonunion"]
+        assert not v["fails"] and (v["driver"], v["value"]) == ("weeks_to_union", 2.0)
+
+
 def test_a_static_overload_fails_the_hardware_in_its_week():
     t = _table([0.0, 0.0, 0.0], [0.1, 0.1, 0.1], [0] * 3, [False] * 3,
                rod_over=[False, True, True], rod_stress=[500.0, 1200.0, 900.0])
