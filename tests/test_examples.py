@@ -257,6 +257,28 @@ def test_graft_drainage_script_drained_against_undrained(tmp_path):
     assert np.all(pressure["undrained"] > 10 * pressure["drained"].abs())
 
 
+def test_graft_resorption_script_shows_the_shielded_graft_and_its_resorption(tmp_path):
+    """Resolution 0.3, 7 weeks: counted as bone, the fused graft stays bridged with most of it
+    in the resorption window; resorbed, it loses the bridge the week after and regains it."""
+    ex = load_example("graft_resorption")
+    t = ex.run(weeks=7, resolution=0.3, averaging=2, out=tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == {"graft_resorption.csv",
+                                                     "graft_resorption.png"}
+    assert len(pd.read_csv(tmp_path / "graft_resorption.csv")) == 3 * 7
+    kept, resorbed, _ = (g for _, g in t.groupby("variant", sort=False))
+    union = int(kept["bridged"].to_numpy().argmax())
+    assert kept["bridged"].iloc[union:].all() and kept["resorption_window_fraction"].iloc[-1] > 0.5
+    assert (kept["resorbed_fraction"] == 0).all()
+    lost = ~resorbed["bridged"].to_numpy()[union:]
+    assert lost.any() and resorbed["resorbed_fraction"].max() > 0.5
+    assert resorbed["bridged"].iloc[union + int(lost.argmax()):].any()  # regained
+    assert not t.attrs["nonunion"]["counted as bone"]["fails"]
+    bad = tmp_path / "claes.toml"
+    bad.write_text('[healing]\nrule = "claes"\n')
+    with pytest.raises(SystemExit, match="has no resorption window"):
+        ex.run(bad, weeks=1, resolution=0.3)
+
+
 def test_researcher_script_custom_construct_and_imported_mesh(capsys):
     ex = load_example("researcher_construct")
     rows = ex.custom_construct(weeks=2, resolution=0.3)
