@@ -205,7 +205,8 @@ class TimelineResult:
         ``fraction_<phase>`` (-, share of graft elements whose dominant
         phase it is, by volume), and with the Prendergast-Lacroix rule
         ``graft_resorption_window_fraction`` (-, share of the graft by volume whose stimulus
-        lies in the rule's resorption window, S <= 0.01; those elements count as mature bone,
+        lies in the rule's resorption window, S <= 0.01; those elements count as mature bone
+        unless ``healing.prendergast.resorption``,
         :func:`spinesim.failure.healing.resorption_window_share`).
     verdicts : dict
         :data:`VERDICT_KEYS` -> ``{"fails": bool, "week": int | None, "driver": str,

@@ -69,7 +69,8 @@ class Phase(IntEnum):
     """Tissue phases in maturity order; a rate-limited element moves one rung at a time.
 
     RESORPTION sits above MATURE_BONE: it is the removal of bone (Prendergast-Lacroix S < 0.01),
-    reached only from bone. It is off by default because its modulus is not sourced.
+    reached only from bone. It is off by default because no property of resorbed tissue is
+    sourced (the timeline's ``healing.prendergast.resorption`` gives it marrow's).
     """
 
     GRANULATION = 0
