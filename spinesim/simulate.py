@@ -700,8 +700,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
           ``"weeks_to_union"``, value the first bridged week (inf if none), threshold the
           horizon. A timeline shorter than a given horizon that has not bridged does not fail
           (undecided; ``week`` None). A graft that bridged before the horizon but is not
-          bridged in the horizon's week (its bone resorbed, ``healing.prendergast.resorption``)
-          fails too, as "no continuous bridging bone at 12 months" (the reference's design
+          bridged in the horizon's week (its bone resorbed, ``healing.prendergast.resorption``,
+          or strained back out of the bone windows) fails too, as "no continuous bridging bone at 12 months" (the reference's design
           note): driver ``"bridged_at_horizon"``, value 0, threshold 1.
 
         ``week`` is the first week at which the mode fails, None if it does not. A static
