@@ -701,8 +701,9 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
           horizon. A timeline shorter than a given horizon that has not bridged does not fail
           (undecided; ``week`` None). A graft that bridged before the horizon but is not
           bridged in the horizon's week (its bone resorbed, ``healing.prendergast.resorption``,
-          or strained back out of the bone windows) fails too, as "no continuous bridging bone at 12 months" (the reference's design
-          note): driver ``"bridged_at_horizon"``, value 0, threshold 1.
+          or strained back out of the bone windows) fails too, as "no continuous bridging
+          bone at 12 months" (the reference's design note): driver ``"bridged_at_horizon"``,
+          value 0, threshold 1.
 
         ``week`` is the first week at which the mode fails, None if it does not. A static
         failure (a fractured rod or screw, a pulled-out screw) does not change the model: the

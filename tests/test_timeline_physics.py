@@ -336,3 +336,16 @@ def test_with_resorption_on_the_shielded_graft_resorbs_and_loses_its_bridge():
     scenario = Scenario.default().with_values({"healing.prendergast.resorption": True})
     assert report_dict(on, scenario)["resorption_window"]["resorbed"]
     assert "resorbed (healing.prendergast.resorption)" in report_text(report_dict(on, scenario))
+
+
+def test_a_titanium_cage_shields_the_fused_graft_more_than_peek():
+    """Ti-6Al-4V (about 110 GPa) carries more of the column than PEEK (3.6 GPa): once both
+    grafts are bone, the titanium cage's is strained less, and no less of it lies in the
+    resorption window."""
+    peek = _run({}, weeks=6).timeline
+    ti = _run({"cage.material": "titanium"}, weeks=6).timeline
+    assert peek["bridged"].iloc[-1] and ti["bridged"].iloc[-1]
+    strain = "median_graft_shear_strain"
+    assert ti[strain].iloc[-1] < 0.6 * peek[strain].iloc[-1]
+    assert ti["graft_resorption_window_fraction"].iloc[-1] >= \
+        peek["graft_resorption_window_fraction"].iloc[-1]
