@@ -19,7 +19,11 @@ Columns (:data:`OUTCOME_COLUMNS`):
   ``initial_graft_strain`` (-): the volume median of the graft elements' octahedral shear
   strain in the first step with load cycles (the day-0 graft under the activity peaks: the
   graft does not change before its first loaded step; 0 without any), the stimulus that
-  decides the first tissue steps; unlike the maximum it converges with the mesh.
+  decides the first tissue steps; unlike the maximum it converges with the mesh;
+  ``final_graft_strain`` (-), the same median in the last step with load cycles (the fused
+  graft's stimulus: how much the cage and the surrounding bone shield it), and
+  ``final_resorption_window_fraction`` (-, the share of the graft by volume in the
+  Prendergast-Lacroix resorption window at the end, S <= 0.01; None for the other rules).
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ OUTCOME_COLUMNS = (*(f"{m}_{k}" for m in FAILURE_MODES for k in ("fails", "week"
                    "union_week", "final_bone_fraction", "rod_damage", "screw_damage",
                    "max_rod_stress_amplitude_mpa", "max_micromotion_um", "max_loosened_screws",
                    "max_screw_pullout_n", "pullout_safety_factor",
-                   "rom_flexion_deg", "flexion_stiffness_nm_per_deg", "initial_graft_strain")
+                   "rom_flexion_deg", "flexion_stiffness_nm_per_deg", "initial_graft_strain",
+                   "final_graft_strain", "final_resorption_window_fraction")
 
 
 def _num(x: Any) -> float | None:
@@ -79,6 +84,10 @@ def outcomes(result: TimelineResult) -> dict[str, Any]:
         else float(moment) / out["rom_flexion_deg"]
     loaded = t["median_graft_shear_strain"][t["median_graft_shear_strain"] > 0]
     out["initial_graft_strain"] = float(loaded.iloc[0]) if len(loaded) else 0.0
+    out["final_graft_strain"] = float(loaded.iloc[-1]) if len(loaded) else 0.0
+    window = "graft_resorption_window_fraction"
+    out["final_resorption_window_fraction"] = float(last[window]) if window in t.columns \
+        else None
     return out
 
 

@@ -83,6 +83,11 @@ def test_median_graft_strain_is_the_volume_median_of_the_peak_strains(default_ru
     bone = t["graft_bone_fraction"] == 1.0
     assert bone.any() and med[bone].max() < med.iloc[0]
     assert outcomes(default_run)["initial_graft_strain"] == med.iloc[0]
+    # the fused graft's stimulus, and its share in the resorption window, at the end
+    o = outcomes(default_run)
+    assert o["final_graft_strain"] == med.iloc[-1] < 0.1 * med.iloc[0]
+    assert o["final_resorption_window_fraction"] == \
+        t["graft_resorption_window_fraction"].iloc[-1] > 0.5
 
 
 def test_initial_graft_strain_is_that_of_the_first_loaded_step(default_run):
@@ -120,7 +125,8 @@ def test_zero_activity_gives_no_damage_and_no_healing_progress():
     assert np.all(t["rod_damage"] == 0) and np.all(t["screw_damage"] == 0)
     assert np.all(t["max_rod_stress_amplitude_mpa"] == 0)
     assert np.all(t["median_graft_shear_strain"] == 0)
-    assert outcomes(r)["initial_graft_strain"] == 0.0
+    assert outcomes(r)["initial_graft_strain"] == outcomes(r)["final_graft_strain"] == 0.0
+    assert outcomes(r)["final_resorption_window_fraction"] == 0.0  # no stimulus, no window
     assert np.all(t["graft_bone_fraction"] == 0) and not t["bridged"].any()
     assert np.all(t["max_micromotion_um"] == 0) and np.all(t["loosened_screws"] == 0)
     assert not r.verdicts["insufficient_support"]["fails"]

@@ -10,6 +10,7 @@ import pytest
 
 from spinesim.model.loadcases import LOAD_CASES, LoadCase
 from spinesim.model.segment import SegmentOptions, build_segment, solve_rom
+from spinesim.outcomes import outcomes
 from spinesim.report import report_dict, report_text
 from spinesim.scenario import Scenario
 from spinesim.simulate import run_timeline
@@ -309,6 +310,7 @@ def test_the_fused_graft_in_a_cage_is_stress_shielded_into_the_resorption_window
     claes = _run({"healing.rule": "claes"}, weeks=1)
     assert "graft_resorption_window_fraction" not in claes.timeline.columns
     assert report_dict(claes, Scenario.default())["resorption_window"] is None
+    assert outcomes(claes)["final_resorption_window_fraction"] is None
 
 
 def test_with_resorption_on_the_shielded_graft_resorbs_and_loses_its_bridge():
