@@ -338,6 +338,15 @@ def test_with_resorption_on_the_shielded_graft_resorbs_and_loses_its_bridge():
     scenario = Scenario.default().with_values({"healing.prendergast.resorption": True})
     assert report_dict(on, scenario)["resorption_window"]["resorbed"]
     assert "resorbed (healing.prendergast.resorption)" in report_text(report_dict(on, scenario))
+    # a run that ends in the week the bridge is lost fails nonunion, and the report says why
+    lost_week = first + 2
+    short = _run({"healing.prendergast.resorption": True}, weeks=lost_week)
+    assert short.verdicts["nonunion"] == {"fails": True, "week": lost_week,
+                                          "driver": "bridged_at_horizon", "value": 0.0,
+                                          "threshold": 1.0}
+    text = report_text(report_dict(short, scenario))
+    assert f"(bridged first in week {union + 1}, no longer bridged in week {lost_week}" in text
+    assert f"(horizon {lost_week} weeks, shorter than the clinical definition" in text
 
 
 def test_a_titanium_cage_shields_the_fused_graft_more_than_peek():
