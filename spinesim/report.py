@@ -277,13 +277,13 @@ def report_text(report: dict[str, Any]) -> str:
         lines.append(f"      driver {v['driver']} = {value} (threshold {_fmt(v['threshold'])})")
         if mode != "nonunion":
             continue
-        lost = v["driver"] == "bridged_at_horizon"  # bridged, then lost by the horizon
-        horizon = v["week"] if lost else v["threshold"]
-        if lost:
-            lines.append(f"      (bridged first in week {report['outcomes']['union_week']}, no "
-                         f"longer bridged in week {v['week']}, the horizon)")
-        if horizon is not None and horizon < NONUNION_CLINICAL_WEEKS:
-            lines.append(f"      (horizon {_fmt(horizon)} weeks, shorter than the clinical "
+        first = report["outcomes"]["union_week"]
+        if first is not None and v["value"] != first:  # the bridge was lost (resorption)
+            lasting = "not bridged at the horizon" if v["value"] is None \
+                else f"bridged without a break from week {_fmt(v['value'])}"
+            lines.append(f"      (bridged first in week {first}, then lost; {lasting})")
+        if v["threshold"] is not None and v["threshold"] < NONUNION_CLINICAL_WEEKS:
+            lines.append(f"      (horizon {_fmt(v['threshold'])} weeks, shorter than the clinical "
                          f"definition: no bony union within {NONUNION_CLINICAL_WEEKS} weeks, "
                          "ISSLS; set by timeline.nonunion_horizon_weeks or the run's length)")
     o = report["outcomes"]

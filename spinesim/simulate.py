@@ -699,11 +699,11 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
           weeks or the run's length if shorter, ``weeks`` included); driver
           ``"weeks_to_union"``, value the first bridged week (inf if none), threshold the
           horizon. A timeline shorter than a given horizon that has not bridged does not fail
-          (undecided; ``week`` None). A graft that bridged before the horizon but is not
-          bridged in the horizon's week (its bone resorbed, ``healing.prendergast.resorption``,
-          or strained back out of the bone windows) fails too, as "no continuous bridging
-          bone at 12 months" (the reference's design note): driver ``"bridged_at_horizon"``,
-          value 0, threshold 1.
+          (undecided; ``week`` None). Union is lasting (:func:`lasting_union_week`): a graft
+          that bridged but is not bridged in the horizon's week (its bone resorbed,
+          ``healing.prendergast.resorption``, or strained back out of the bone windows) has
+          not united, and one that lost its bridge and bridged again counts from the last
+          time.
 
         ``week`` is the first week at which the mode fails, None if it does not. A static
         failure (a fractured rod or screw, a pulled-out screw) does not change the model: the
@@ -969,6 +969,22 @@ def nonunion_horizon(scenario: Scenario, weeks: float) -> float:
     return float(schema_field(key).default.rule(weeks))
 
 
+def lasting_union_week(table: pd.DataFrame, horizon: float) -> int | None:
+    """The week (rounded up) from which a timeline table's graft stays bridged (column
+    ``bridged``) through the horizon (weeks; through the table's end when it ends before),
+    as the nonunion verdict counts union: "no continuous bridging bone between the two
+    endplates at 12 months" (the reference's design note). A graft not bridged in the
+    horizon's week has no lasting union by then: the first week it bridges after the horizon,
+    or None. Without a lost bridge this is the first bridged week."""
+    bridged = table["bridged"].to_numpy(bool)
+    upto = table["week"].to_numpy(float) <= horizon + 1e-9
+    b = bridged[upto]
+    if b.size and b[-1]:  # bridged at the horizon: the start of its last bridged run
+        start = b.size - int(np.argmin(b[::-1])) if not b.all() else 0
+        return math.ceil(table["week"].iloc[start])
+    return first_week(table[~upto], bridged[~upto])
+
+
 def _verdicts(table: pd.DataFrame, critical: float, horizon: float,
               uts: dict[str, float], pullout_n: dict[str, float] | None = None
               ) -> dict[str, dict]:
@@ -997,21 +1013,17 @@ def _verdicts(table: pd.DataFrame, critical: float, horizon: float,
                    "value": float(table[f"pullout_{worst}_n"].max()),
                    "threshold": float(pullout_n[worst])}
     unsupported = loose | pulled
-    bridged = table["bridged"].astype(bool)
-    union = first_week(table, bridged)
+    union = lasting_union_week(table, horizon)
     decided = float(table["week"].iloc[-1]) >= horizon
-    # a bridge formed before the horizon but lost by it (resorption): no union at the horizon
-    lost = decided and union is not None and union <= horizon and \
-        not bool(bridged[table["week"] <= horizon + 1e-9].iloc[-1])
-    nonunion = decided and (union is None or union > horizon or lost)
-    union_verdict = {"driver": "bridged_at_horizon", "value": 0.0, "threshold": 1.0} if lost \
-        else {"driver": "weeks_to_union", "value": math.inf if union is None else float(union),
-              "threshold": horizon}
+    nonunion = decided and (union is None or union > horizon)
     return {
         "insufficient_support": {"fails": bool(unsupported.any()),
                                  "week": first_week(table, unsupported), **support},
         "hardware_fatigue": {"fails": bool(broken.any()), "week": first_week(table, broken),
                              "driver": driver, "value": value, "threshold": threshold},
         "nonunion": {"fails": bool(nonunion),
-                     "week": math.ceil(horizon) if nonunion else None, **union_verdict},
+                     "week": math.ceil(horizon) if nonunion else None,
+                     "driver": "weeks_to_union",
+                     "value": math.inf if union is None else float(union),
+                     "threshold": horizon},
     }

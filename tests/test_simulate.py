@@ -21,6 +21,7 @@ from spinesim.simulate import (
     VERDICT_KEYS,
     _verdicts,
     healing_rule,
+    lasting_union_week,
     nonunion_horizon,
     run_timeline,
     segment_options,
@@ -396,16 +397,27 @@ def test_nonunion_is_decided_at_the_horizon():
     assert early["nonunion"]["fails"] is False and early["nonunion"]["value"] == 30.0
 
 
-def test_a_bridge_lost_by_the_horizon_is_a_nonunion():
-    lost = _table([0.0] * 4, [0.0] * 4, [0] * 4, [False, True, True, False])
-    v = _verdicts(lost, critical=1.0, horizon=4.0, uts=UTS)["nonunion"]
-    assert v == {"fails": True, "week": 4, "driver": "bridged_at_horizon", "value": 0.0,
-                 "threshold": 1.0}
-    # bridged again in the horizon's week, or lost only after it: union in week 2
-    for table, horizon in ((_table([0.0] * 4, [0.0] * 4, [0] * 4, [False, True, False, True]),
-                            4.0), (lost, 3.0)):
-        v = _verdicts(table, critical=1.0, horizon=horizon, uts=UTS)["nonunion"]
-        assert not v["fails"] and (v["driver"], v["value"]) == ("weeks_to_union", 2.0)
+def test_union_is_lasting_a_bridge_lost_by_the_horizon_is_a_nonunion():
+    """"No continuous bridging bone at 12 months": union counts from the week the graft is
+    bridged without a break through the horizon."""
+    def nonunion(bridged, horizon):
+        n = len(bridged)
+        return _verdicts(_table([0.0] * n, [0.0] * n, [0] * n, bridged), critical=1.0,
+                         horizon=horizon, uts=UTS)["nonunion"]
+
+    lost = [False, True, True, False]
+    assert nonunion(lost, 4.0) == {"fails": True, "week": 4, "driver": "weeks_to_union",
+                                   "value": math.inf, "threshold": 4.0}
+    assert nonunion(lost, 3.0)["value"] == 2.0 and not nonunion(lost, 3.0)["fails"]
+    # lost and bridged again: union from the last bridged run
+    assert nonunion([False, True, False, True, True], 5.0)["value"] == 4.0
+    assert nonunion([False, True, False, True, True], 5.0)["fails"] is False
+    # lost before the horizon and bridged again only after it: a nonunion, union week 5
+    late = nonunion([False, True, False, False, True], 4.0)
+    assert late["fails"] and late["value"] == 5.0
+    # never lost: the first bridged week, as always
+    assert nonunion([False, False, True, True], 4.0)["value"] == 3.0
+    assert lasting_union_week(_table([0.0] * 3, [0.0] * 3, [0] * 3, [False] * 3), 3.0) is None
 
 
 def test_a_static_overload_fails_the_hardware_in_its_week():

@@ -342,11 +342,14 @@ def test_with_resorption_on_the_shielded_graft_resorbs_and_loses_its_bridge():
     lost_week = first + 2
     short = _run({"healing.prendergast.resorption": True}, weeks=lost_week)
     assert short.verdicts["nonunion"] == {"fails": True, "week": lost_week,
-                                          "driver": "bridged_at_horizon", "value": 0.0,
-                                          "threshold": 1.0}
+                                          "driver": "weeks_to_union", "value": math.inf,
+                                          "threshold": float(lost_week)}
     text = report_text(report_dict(short, scenario))
-    assert f"(bridged first in week {union + 1}, no longer bridged in week {lost_week}" in text
+    assert f"(bridged first in week {union + 1}, then lost; not bridged at the horizon)" in text
     assert f"(horizon {lost_week} weeks, shorter than the clinical definition" in text
+    # one week longer it is bridged again: union counts from then
+    assert _run({"healing.prendergast.resorption": True},
+                weeks=lost_week + 1).verdicts["nonunion"]["value"] == lost_week + 1
 
 
 def test_a_titanium_cage_shields_the_fused_graft_more_than_peek():
