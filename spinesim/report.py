@@ -278,7 +278,7 @@ def report_text(report: dict[str, Any]) -> str:
         if mode != "nonunion":
             continue
         first = report["outcomes"]["union_week"]
-        if first is not None and v["value"] != first:  # the bridge was lost (resorption)
+        if first is not None and v["value"] != first:  # bridge lost: resorbed or strained
             lasting = "not bridged at the horizon" if v["value"] is None \
                 else f"bridged without a break from week {_fmt(v['value'])}"
             lines.append(f"      (bridged first in week {first}, then lost; {lasting})")

@@ -149,6 +149,7 @@ __all__ = [
     "healing_odds_ratio",
     "healing_rate",
     "healing_rule",
+    "lasting_union_week",
     "nonunion_horizon",
     "run_timeline",
     "segment_options",
