@@ -29,7 +29,8 @@ from pathlib import Path
 def variants(averaging: int) -> dict[str, dict]:
     """Scenario values of the three variants, by name."""
     on = {"healing.prendergast.resorption": True}
-    return {"counted as bone": {}, "resorbed": on,
+    return {"counted as bone": {"healing.prendergast.resorption": False},
+            "resorbed": {**on, "healing.averaging_iterations": 1},
             f"resorbed, {averaging}-week average": {**on,
                                                     "healing.averaging_iterations": averaging}}
 
@@ -37,22 +38,30 @@ def variants(averaging: int) -> dict[str, dict]:
 def run(scenario_path: Path | None = None, weeks: float | None = None,
         resolution: float | None = None, averaging: int = 10, out: Path | None = None):
     """The per-week table of the three variants (a DataFrame), with the verdict of each in
-    ``table.attrs["nonunion"]``; CSV and figure written atomically to ``out`` when given."""
+    ``table.attrs["nonunion"]``; CSV and figure written atomically to ``out`` when given.
+    An invalid scenario file, or one the variants cannot be made of (another rule, an
+    undrained graft, an averaging window out of range), exits with one line saying why."""
     import pandas as pd
 
     from spinesim.atomic import write_csv
-    from spinesim.scenario import Scenario
+    from spinesim.scenario import Scenario, ScenarioError
     from spinesim.simulate import run_timeline
 
-    base = Scenario.default() if scenario_path is None else Scenario.from_toml(scenario_path)
+    try:
+        base = Scenario.default() if scenario_path is None else Scenario.from_toml(scenario_path)
+    except ScenarioError as exc:
+        raise SystemExit(f"graft_resorption: {exc}") from None
     if base.get("healing.rule") != "prendergast":
         raise SystemExit(f"graft_resorption: {base.source}: healing.rule = "
                          f"{base.get('healing.rule')!r} has no resorption window; this script "
                          "needs 'prendergast'")
+    try:  # every variant checked before the first runs
+        scenarios = {name: base.with_values(v) for name, v in variants(averaging).items()}
+    except ScenarioError as exc:
+        raise SystemExit(f"graft_resorption: {exc}") from None
     rows, verdicts = [], {}
-    for name, values in variants(averaging).items():
-        result = run_timeline(base.with_values(values), weeks=weeks, resolution=resolution,
-                              fields=False)
+    for name, scenario in scenarios.items():
+        result = run_timeline(scenario, weeks=weeks, resolution=resolution, fields=False)
         t = result.timeline
         verdicts[name] = result.verdicts["nonunion"]
         rows.append(pd.DataFrame({

@@ -277,6 +277,14 @@ def test_graft_resorption_script_shows_the_shielded_graft_and_its_resorption(tmp
     bad.write_text('[healing]\nrule = "claes"\n')
     with pytest.raises(SystemExit, match="has no resorption window"):
         ex.run(bad, weeks=1, resolution=0.3)
+    bad.write_text('[graft]\ndrainage = "undrained"\n')
+    with pytest.raises(SystemExit, match="resorbed tissue has no undrained constants"):
+        ex.run(bad, weeks=1, resolution=0.3)
+    with pytest.raises(SystemExit, match="healing.averaging_iterations = 0 is out of range"):
+        ex.run(weeks=1, resolution=0.3, averaging=0)
+    bad.write_text('[segment]\nlevels = "L4-L6"\n')
+    with pytest.raises(SystemExit, match="claes.toml: segment.levels = 'L4-L6'"):
+        ex.run(bad, weeks=1, resolution=0.3)
 
 
 def test_researcher_script_custom_construct_and_imported_mesh(capsys):
