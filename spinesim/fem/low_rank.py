@@ -33,6 +33,8 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
+from spinesim.fem.solvers import _rel_residual
+
 if TYPE_CHECKING:
     from spinesim.fem.solvers import LinearSolver
     from spinesim.fem.springs import SpringSet
@@ -163,10 +165,9 @@ class SpringUpdate:
             except (np.linalg.LinAlgError, ValueError):
                 return None
             X = X0 - Z @ y
-        norm_b = np.linalg.norm(B, axis=0)
-        res = np.linalg.norm(A @ X - B, axis=0) / np.where(norm_b > 0, norm_b, 1.0)
-        if not np.all(res <= solver.rtol):
+        res = _rel_residual(A, X, B)  # the largest over the columns, as the solvers check
+        if not res <= solver.rtol:
             log.debug("low-rank update by %d springs: relative residual %.2e above %.1e; "
-                      "refactorizing", len(C), float(res.max()), solver.rtol)
+                      "refactorizing", len(C), res, solver.rtol)
             return None
         return X
