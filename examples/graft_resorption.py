@@ -12,8 +12,12 @@ the model predicts"). This script runs one scenario three ways:
    (``healing.averaging_iterations``).
 
 It writes ``graft_resorption.csv`` (per week and variant: graft bone fraction, bridged, the
-share in the resorption window, the share resorbed) and ``graft_resorption.png`` (bone
-fraction over the weeks, one line per variant, with the weeks the graft is bridged).
+share of the fusion area bridged by bone, the share in the resorption window, the share
+resorbed) and ``graft_resorption.png`` (bone fraction and bridged share of the fusion area over
+the weeks, one panel per variant, with the weeks the graft is bridged). A resorbing graft keeps
+most of its volume as bone but bridges a smaller share of its cross-section: with 10-week
+averaging on the default scenario, in its bridged weeks from week 7 the median is 85 % bone
+but 51 % of the fusion area, and 9 of its 46 bridged weeks are CT grade II (50 % or less).
 
 Run: ``python examples/graft_resorption.py [scenario.toml] [--weeks 52] [--resolution 1.0]
 [--averaging 10] [--out DIR]`` (about 1 min at the default resolution on a 2-core machine).
@@ -67,6 +71,7 @@ def run(scenario_path: Path | None = None, weeks: float | None = None,
         rows.append(pd.DataFrame({
             "variant": name, "week": t["week"], "graft_bone_fraction": t["graft_bone_fraction"],
             "bridged": t["bridged"].astype(bool),
+            "bridged_area_fraction": t["graft_bridged_area_fraction"],
             "resorption_window_fraction": t["graft_resorption_window_fraction"],
             "resorbed_fraction": t["fraction_resorption"]}))
     table = pd.concat(rows, ignore_index=True)
@@ -96,10 +101,12 @@ def _figure(table, path: Path) -> None:
         for lo, hi in zip(edges[:-1][t["bridged"].to_numpy()], edges[1:][t["bridged"].to_numpy()]):
             ax.axvspan(lo, hi, color="tab:green", alpha=0.15, lw=0)
         ax.stairs(100 * t["graft_bone_fraction"].to_numpy(), edges, lw=2, label="bone in graft")
+        ax.stairs(100 * t["bridged_area_fraction"].to_numpy(), edges, lw=1.5, ls=":",
+                  color="tab:green", label="fusion area bridged by bone")
         ax.stairs(100 * t["resorption_window_fraction"].to_numpy(), edges, lw=1.2, ls="--",
                   color="tab:red", label="in the resorption window (S <= 0.01)")
         ax.plot([], [], color="tab:green", alpha=0.3, lw=6, label="bridged")
-        ax.set(ylim=(0, 105), ylabel="% of graft volume", title=f"resorption window {name}")
+        ax.set(ylim=(0, 105), ylabel="% of graft", title=f"resorption window {name}")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8, loc="center right")
     axes[-1].set_xlabel("weeks after surgery")
@@ -117,12 +124,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="weeks of stimulus averaged in the third variant (default 10)")
     ap.add_argument("--out", type=Path, default=Path("results/graft_resorption"))
     args = ap.parse_args(argv)
+    from spinesim.failure.bridging import ct_grade
+
     table = run(args.scenario, args.weeks, args.resolution, args.averaging, args.out)
     for name, t in table.groupby("variant", sort=False):
         bridged = "".join("B" if b else "." for b in t["bridged"])
         v = table.attrs["nonunion"][name]
+        area = t["bridged_area_fraction"].iloc[-1]
         print(f"{name}: bridged weeks {bridged}  (B bridged); in the resorption window at the "
-              f"end {100 * t['resorption_window_fraction'].iloc[-1]:.0f} %; nonunion "
+              f"end {100 * t['resorption_window_fraction'].iloc[-1]:.0f} %; fusion area bridged "
+              f"{100 * area:.0f} % (CT grade {ct_grade(area)}); nonunion "
               f"{'fails' if v['fails'] else 'does not fail'} ({v['driver']} = {v['value']:g})")
     print(f"table and figure: {args.out}/graft_resorption.csv, graft_resorption.png")
     return 0

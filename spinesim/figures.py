@@ -43,7 +43,8 @@ __all__ = ["PLOTS", "render_folder", "render_plots", "render_risk", "render_swee
 #: Standard figures of a run folder (file stem -> what it shows).
 PLOTS = {
     "race": "graft bone fraction and rod damage on one time axis",
-    "bone_fraction": "graft bone fraction against weeks with the bridging week",
+    "bone_fraction": "graft bone fraction and bridged share of the fusion area against weeks "
+                     "with the bridging week",
     "tissue_phases": "tissue phases in the graft over weeks",
     "micromotion": "screw-bone micromotion per screw over weeks",
     "screw_pullout": "pullout load of each screw on the bone over weeks, against its strength",
@@ -155,7 +156,8 @@ def _read_run(run_dir: Path) -> tuple[pd.DataFrame, dict]:
             not isinstance(report.get("outcomes"), dict):
         raise SpinesimError(f"{run_dir / 'report.json'}: lacks 'verdicts' and 'outcomes' "
                             "(write it with `spinesim run -o DIR`)")
-    drawn = ("graft_bone_fraction", "fraction_", "micromotion_", "pullout_", "rom_")
+    drawn = ("graft_bone_fraction", "graft_bridged_area_fraction", "fraction_", "micromotion_",
+             "pullout_", "rom_")
     _numeric_table(run_dir / "timeline.csv", table,  # the columns the figures draw
                    [c for c in table.columns if c in need or c.startswith(drawn)])
     return table, report
@@ -180,9 +182,10 @@ def render_plots(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
                                       bridged_week=union, ax=ax))
     levels = {c.removeprefix("graft_bone_fraction_").replace("_", "-"): table[c]
               for c in table.columns if c.startswith("graft_bone_fraction_")}
+    area = table.get("graft_bridged_area_fraction")  # absent from runs before it existed
     save("bone_fraction", lambda ax: plot.bone_fraction_over_weeks(
         weeks, table["graft_bone_fraction"], bridged_week=union, horizon_weeks=horizon, ax=ax,
-        levels=levels))
+        levels=levels, bridged_area=area))
     phase_cols = [c for c in table.columns if c.startswith("fraction_")]
     if phase_cols:
         save("tissue_phases", lambda ax: plot.tissue_phases_over_weeks(

@@ -23,7 +23,12 @@ Columns (:data:`OUTCOME_COLUMNS`):
   ``final_graft_strain`` (-), the same median in the last step with load cycles (the fused
   graft's stimulus: how much the cage and the surrounding bone shield it), and
   ``final_resorption_window_fraction`` (-, the share of the graft by volume in the
-  Prendergast-Lacroix resorption window at the end, S <= 0.01; None for the other rules).
+  Prendergast-Lacroix resorption window at the end, S <= 0.01; None for the other rules);
+* ``final_bridged_area_fraction`` (-, the share of the fusion area bridged by bone at the end:
+  the narrowest cross-section of the bone linking the endplates over the graft's, the least
+  fused level's; :mod:`spinesim.failure.bridging`) and ``grade_i_week`` (the first week in
+  which it exceeded :data:`~spinesim.failure.bridging.CT_GRADE_I_FRACTION`, CT grade I; None
+  if never).
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ OUTCOME_COLUMNS = (*(f"{m}_{k}" for m in FAILURE_MODES for k in ("fails", "week"
                    "max_rod_stress_amplitude_mpa", "max_micromotion_um", "max_loosened_screws",
                    "max_screw_pullout_n", "pullout_safety_factor",
                    "rom_flexion_deg", "flexion_stiffness_nm_per_deg", "initial_graft_strain",
-                   "final_graft_strain", "final_resorption_window_fraction")
+                   "final_graft_strain", "final_resorption_window_fraction",
+                   "final_bridged_area_fraction", "grade_i_week")
 
 
 def _num(x: Any) -> float | None:
@@ -88,6 +94,11 @@ def outcomes(result: TimelineResult) -> dict[str, Any]:
     window = "graft_resorption_window_fraction"
     out["final_resorption_window_fraction"] = float(last[window]) if window in t.columns \
         else None
+    from spinesim.failure.bridging import CT_GRADE_I_FRACTION
+
+    area = t["graft_bridged_area_fraction"]
+    out["final_bridged_area_fraction"] = float(area.iloc[-1])
+    out["grade_i_week"] = first_week(t, area > CT_GRADE_I_FRACTION)
     return out
 
 

@@ -294,7 +294,8 @@ def bone_fraction_over_weeks(weeks: ArrayLike, bone_fraction: ArrayLike,
                              bridged_week: float | None = None,
                              horizon_weeks: float | None = None,
                              ax: Axes | None = None,
-                             levels: Mapping[str, ArrayLike] | None = None) -> Axes:
+                             levels: Mapping[str, ArrayLike] | None = None,
+                             bridged_area: ArrayLike | None = None) -> Axes:
     """Bone volume fraction of the graft (%) against weeks, bridging and nonunion horizon.
 
     Parameters
@@ -312,6 +313,11 @@ def bone_fraction_over_weeks(weeks: ArrayLike, bone_fraction: ArrayLike,
     levels : dict name -> array (n,), optional
         A multi-level fusion: each level's own graft bone fraction (fraction in [0, 1]), drawn
         as a thin dashed line labelled with the level's name (e.g. ``"L3-L4"``).
+    bridged_area : array (n,), optional
+        Share of the fusion area bridged by bone, a fraction in [0, 1] (the timeline column
+        ``graft_bridged_area_fraction``): a dotted line, with the CT grade I share (more than
+        50 % of the fusion area, :data:`spinesim.failure.bridging.CT_GRADE_I_FRACTION`) as a
+        thin horizontal line.
 
     Returns
     -------
@@ -324,6 +330,10 @@ def bone_fraction_over_weeks(weeks: ArrayLike, bone_fraction: ArrayLike,
     for name, values in (levels or {}).items():
         per_level[name] = _fraction(f"levels[{name!r}]", values)
         _same_length(f"levels[{name!r}]", per_level[name], "weeks", w.size)
+    area = None
+    if bridged_area is not None:
+        area = _fraction("bridged_area", bridged_area)
+        _same_length("bridged_area", area, "weeks", w.size)
     bw = None if bridged_week is None else _scalar("bridged_week", bridged_week)
     hw = None if horizon_weeks is None else _scalar("horizon_weeks", horizon_weeks)
     ax = _axes(ax)
@@ -331,6 +341,13 @@ def bone_fraction_over_weeks(weeks: ArrayLike, bone_fraction: ArrayLike,
     for (name, fl), color in zip(per_level.items(),
                                  itertools.cycle((_SKY, _PURPLE, _ORANGE, _BLACK, _YELLOW))):
         ax.plot(w, 100 * fl, color=color, lw=1.3, ls="--", label=f"level {name}")
+    if area is not None:
+        from spinesim.failure.bridging import CT_GRADE_I_FRACTION
+
+        ax.plot(w, 100 * area, color=_GREEN, lw=1.8, ls=":",
+                label="fusion area bridged by bone")
+        ax.axhline(100 * CT_GRADE_I_FRACTION, color=_GREEN, lw=0.8, alpha=0.6,
+                   label=f"CT grade I above {100 * CT_GRADE_I_FRACTION:g} %")
     right = max(float(w[-1]), hw or 0.0, bw or 0.0)
     if hw is not None:
         ax.axvspan(hw, right * 1.06 if right > hw else hw + 1, color=_VERMILLION, alpha=0.12,
@@ -344,7 +361,8 @@ def bone_fraction_over_weeks(weeks: ArrayLike, bone_fraction: ArrayLike,
     ax.set_xlim(float(w[0]), right * 1.06 if hw is not None and hw >= right else right)
     ax.set_ylim(0, 100)
     ax.set_xlabel("time since surgery (weeks)")
-    ax.set_ylabel("bone in graft (% of volume)")
+    ax.set_ylabel("bone in graft (% of volume)" if area is None
+                  else "bone in graft (% of volume or of fusion area)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=9, loc="lower right", framealpha=0.95)
     return ax

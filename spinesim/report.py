@@ -167,7 +167,8 @@ def _loosening(result: TimelineResult, scenario: Scenario) -> dict[str, Any] | N
 
 
 def _levels(result: TimelineResult) -> dict[str, dict[str, Any]] | None:
-    """Per fused level of a multi-level fusion: first bridged week and final bone fraction."""
+    """Per fused level of a multi-level fusion: first bridged week, final bone fraction and
+    final bridged share of its fusion area."""
     t = result.timeline
     keys = [c[len("bridged_"):] for c in t.columns if c.startswith("bridged_")]
     if not keys:
@@ -176,7 +177,8 @@ def _levels(result: TimelineResult) -> dict[str, dict[str, Any]] | None:
     for k in keys:
         out[k.replace("_", "-")] = {
             "union_week": first_week(t, t[f"bridged_{k}"].astype(bool)),
-            "final_bone_fraction": float(t[f"graft_bone_fraction_{k}"].iloc[-1])}
+            "final_bone_fraction": float(t[f"graft_bone_fraction_{k}"].iloc[-1]),
+            "final_bridged_area_fraction": float(t[f"graft_bridged_area_fraction_{k}"].iloc[-1])}
     return out
 
 
@@ -196,6 +198,20 @@ def _resorption_window(result: TimelineResult, scenario: Scenario) -> dict[str, 
             "resorbed": bool(scenario.applies(key) and scenario.get(key))}
 
 
+def _fusion_grade(result: TimelineResult) -> dict[str, Any]:
+    """The CT fusion grade at the end from the bridged share of the fusion area (column
+    ``graft_bridged_area_fraction``; :func:`spinesim.failure.bridging.ct_grade`), its value,
+    the first week it was grade I, and the grade I share."""
+    from spinesim.failure.bridging import CT_GRADE_I_FRACTION, ct_grade
+
+    t = result.timeline
+    area = t["graft_bridged_area_fraction"]
+    final = float(area.iloc[-1])
+    return {"final_grade": ct_grade(final), "final_bridged_area_fraction": final,
+            "grade_i_week": first_week(t, area > CT_GRADE_I_FRACTION),
+            "grade_i_fraction": CT_GRADE_I_FRACTION}
+
+
 def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
     """The content of report.json: ``verdicts`` (the three failure modes, each ``fails``,
     ``week``, ``driver``, ``value``, ``threshold``; non-finite values as null), ``outcomes``
@@ -208,7 +224,12 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
     day-0 stiffness, the first week it reached it, and the ``loosening.screw_share`` from
     which the screw counts as loosened),
     ``levels`` (a multi-level fusion: per fused level, e.g. ``"L3-L4"``, its first bridged
-    week ``union_week`` or null and its graft's ``final_bone_fraction``; null for one level),
+    week ``union_week`` or null, its graft's ``final_bone_fraction`` and
+    ``final_bridged_area_fraction``; null for one level),
+    ``fusion_grade`` (the CT grade at the end, ``final_grade`` "I", "II" or "III-V", from the
+    share of the fusion area bridged by bone ``final_bridged_area_fraction``, the least fused
+    level's; ``grade_i_week``, the first week above ``grade_i_fraction`` or null;
+    :mod:`spinesim.failure.bridging`),
     ``resorption_window`` (Prendergast-Lacroix rule: the share of the graft by volume whose
     stimulus lies in the rule's resorption window, S <= 0.01, which spinesim counts as mature
     bone unless ``healing.prendergast.resorption`` (``resorbed``): ``final_fraction``,
@@ -234,6 +255,7 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
         "pullout": info.get("pullout"),
         "loosening": _loosening(result, scenario),
         "levels": _levels(result),
+        "fusion_grade": _fusion_grade(result),
         "resorption_window": _resorption_window(result, scenario),
         "model": model,
         "rom_vs_intact": _rom_vs_intact(result),
@@ -254,6 +276,14 @@ def _fmt(x: Any) -> str:
         # three significant digits, without an exponent for 1 000 to 1e6 (a strength in N)
         return f"{x:.0f}" if 1e3 <= abs(x) < 1e6 else f"{x:.3g}"
     return str(x)
+
+
+def _grade_line(g: dict[str, Any]) -> str:
+    """report.txt line of the CT fusion grade (:func:`_fusion_grade`)."""
+    since = "" if g["grade_i_week"] is None else \
+        f"; over {_fmt(100.0 * g['grade_i_fraction'])} % from week {g['grade_i_week']}"
+    return (f"  fusion area bridged by bone       {_fmt(100.0 * g['final_bridged_area_fraction'])}"
+            f" % at the end: CT grade {g['final_grade']} (narrowest bony cross-section{since})")
 
 
 #: Pseudarthrosis: no bony union within 12 months after surgery (ISSLS definition, reference
@@ -290,6 +320,7 @@ def report_text(report: dict[str, Any]) -> str:
     lines += ["", "Outcomes",
               f"  union week                        {_fmt(o['union_week'])}",
               f"  graft bone fraction at the end    {_fmt(o['final_bone_fraction'])}",
+              _grade_line(report["fusion_grade"]),
               f"  rod damage (Miner sum)            {_fmt(o['rod_damage'])}",
               f"  screw damage (Miner sum)          {_fmt(o['screw_damage'])}",
               f"  largest rod stress amplitude      {_fmt(o['max_rod_stress_amplitude_mpa'])} MPa",
@@ -307,7 +338,8 @@ def report_text(report: dict[str, Any]) -> str:
                      f"endurance limit, critical point {f['critical_point_mm']} mm")
     for name, lv in (report.get("levels") or {}).items():
         lines.append(f"  level {name}: union week {_fmt(lv['union_week'])}, graft bone "
-                     f"fraction at the end {_fmt(lv['final_bone_fraction'])}")
+                     f"fraction at the end {_fmt(lv['final_bone_fraction'])}, bridged share of "
+                     f"the fusion area {_fmt(lv['final_bridged_area_fraction'])}")
     rw = report.get("resorption_window")
     if rw:
         since = "" if rw["half_week"] is None else \

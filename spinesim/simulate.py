@@ -194,7 +194,12 @@ class TimelineResult:
         and endplates and grows as the mesh is refined, the median converges: README
         "Verification"), the largest pullout and transverse load of any screw over the
         step's loaded activity peaks (``max_screw_pullout_n``, ``max_screw_transverse_n``, N;
-        :mod:`spinesim.failure.pullout`; 0 when every screw is pushed into the bone). Per
+        :mod:`spinesim.failure.pullout`; 0 when every screw is pushed into the bone), the
+        share of the fusion area bridged by bone (``graft_bridged_area_fraction``, -: the
+        narrowest cross-section of the bone linking the endplates over the graft's, 0 when not
+        bridged, the least of the levels in a multi-level fusion, per level
+        ``graft_bridged_area_fraction_<L4_L5>``; CT grade I above 0.5,
+        :func:`spinesim.failure.bridging.ct_grade`). Per
         screw ``micromotion_<screw>_um`` (µm, largest over its tied nodes),
         ``pullout_<screw>_n`` (N, its largest pullout load), ``interface_factor_<screw>``
         (mean interface stiffness over its tied nodes as a fraction of bonded: 1 bonded,
@@ -813,7 +818,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
                "median_graft_shear_strain":
                    healing.volume_quantile(gamma, volume, 0.5) if len(gamma) else 0.0,
                "max_screw_pullout_n": float(loads.screw_load_n[:, 0].max(initial=0.0)),
-               "max_screw_transverse_n": float(loads.screw_load_n[:, 1].max(initial=0.0))}
+               "max_screw_transverse_n": float(loads.screw_load_n[:, 1].max(initial=0.0)),
+               "graft_bridged_area_fraction": br.bridged_area_fraction}
         row.update(_detail_columns(active, model.roms[len(ROM_COLUMNS):], screw_keys,
                                    screw_of, loads, factor, loose_nodes, level_keys, br,
                                    state.phase, volume))
@@ -928,6 +934,7 @@ def _detail_columns(active: list, activity_roms: list[float], screw_keys: list[s
     for key, b in zip(level_keys, bridging.levels):  # a multi-level fusion: per level
         row[f"bridged_{key}"] = b.bridged
         row[f"graft_bone_fraction_{key}"] = b.bone_fraction
+        row[f"graft_bridged_area_fraction_{key}"] = b.bridged_area_fraction
     phase = np.clip(phase, 0, len(healing.Phase) - 1)
     for ph in healing.Phase:
         row[f"fraction_{ph.name.lower()}"] = float(volume[phase == ph].sum())

@@ -273,6 +273,9 @@ def test_graft_resorption_script_shows_the_shielded_graft_and_its_resorption(tmp
     assert lost.any() and resorbed["resorbed_fraction"].max() > 0.5
     assert resorbed["bridged"].iloc[union + int(lost.argmax()):].any()  # regained
     assert not t.attrs["nonunion"]["counted as bone"]["fails"]
+    # the bridged share of the fusion area: 0 exactly in the unbridged weeks
+    assert ((t["bridged_area_fraction"] > 0) == t["bridged"]).all()
+    assert kept["bridged_area_fraction"].iloc[-1] == pytest.approx(1.0, rel=1e-5)
     bad = tmp_path / "claes.toml"
     bad.write_text('[healing]\nrule = "claes"\n')
     with pytest.raises(SystemExit, match="has no resorption window"):

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spinesim.failure.bridging import bridging, face_adjacency, fusion_topology, graft_topology
+from spinesim.failure.bridging import (
+    bridging,
+    ct_grade,
+    face_adjacency,
+    fusion_topology,
+    graft_topology,
+)
 from spinesim.failure.healing import (
     ClaesHeigele,
     Phase,
@@ -340,6 +346,86 @@ def test_a_multi_level_fusion_unites_only_when_every_level_bridges(cell_type):
         np.ones(upper.sum(), bool))
     with pytest.raises(ValueError, match=r"one entry per graft cell \(%d\)" % len(graft)):
         topo.bridging(np.ones(len(graft) - 1, bool))
+
+
+def _centroids(m):
+    return np.concatenate([m.points[b.cells].mean(axis=1) for b in m.solid_blocks])
+
+
+@pytest.mark.parametrize("cell_type", ["hexahedron", "tetra"])
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_bridged_area_is_the_narrowest_bony_cross_section_on_every_mesh(cell_type, k):
+    """A 2 x 2 x 3 mm graft between z = 0 and z = 3 split into (2k, 2k, 3k) cubes (six tets
+    each for tets). By hand: its fusion area, the narrowest cross-section, is 2 x 2 = 4 mm^2; a
+    bone column over the quadrant x, y < 1 mm covers 1 mm^2 of it, 1/4, and so does a graft that
+    is bone at both endplates (z < 1 and z > 2) but joined by that column only; two quadrant
+    columns 1/2, three 3/4; all bone 1. The same on every mesh that resolves the shapes."""
+    from spinesim.mesh.generate import box
+
+    m = box((2.0, 2.0, 3.0), (2 * k, 2 * k, 3 * k), cell_type)
+    topo = graft_topology(m, np.arange(m.n_solid_cells), "zmax", "zmin")
+    assert topo.fusion_area == pytest.approx(4.0, rel=1e-5)
+    np.testing.assert_allclose([topo.upper_area.sum(), topo.lower_area.sum()], [4.0, 4.0])
+    x, y, z = _centroids(m).T
+    quadrant = [(x < 1) & (y < 1), (x > 1) & (y < 1), (x > 1) & (y > 1)]
+    column = quadrant[0]
+    neck = column | (z < 1) | (z > 2)
+    cases = {"column": (column, 0.25), "neck": (neck, 0.25),
+             "two columns": (quadrant[0] | quadrant[1], 0.5),
+             "three columns": (quadrant[0] | quadrant[1] | quadrant[2], 0.75),
+             "all": (np.ones(len(x), bool), 1.0)}
+    for name, (bone, expected) in cases.items():
+        r = topo.bridging(bone)
+        assert r.bridged, name
+        assert r.bridged_area_fraction == pytest.approx(expected, rel=1e-5), name
+        assert topo.bridged_area(bone) == pytest.approx(4.0 * expected, rel=1e-5), name
+    # a column broken by one missing layer, and no bone at all, bridge nothing
+    for bone in (column & ~((z > 1) & (z < 1.0 + 1.0 / k)), np.zeros(len(x), bool)):
+        r = topo.bridging(bone)
+        assert not r.bridged and r.bridged_area_fraction == 0.0 == topo.bridged_area(bone)
+
+
+def test_the_fusion_area_is_the_narrowest_of_the_endplate_contacts_and_the_graft():
+    """The upper endplate node set covers only the half x <= 1 mm of the 2 x 2 mm top face: the
+    graft's fusion area is that 2 mm^2 contact, and a bone column over the quadrant x, y < 1 mm
+    bridges half of it. A graft whose lower half is a 1 mm wide neck (the cubes x > 1 mm of the
+    lower half left out) has a 2 mm^2 fusion area too."""
+    from spinesim.mesh.generate import box
+
+    m = box((2.0, 2.0, 2.0), (2, 2, 2), "hexahedron")
+    top = np.flatnonzero(np.isclose(m.points[:, 2], 2.0) & (m.points[:, 0] <= 1.0 + 1e-9))
+    topo = graft_topology(m, np.arange(m.n_solid_cells), top, "zmin")
+    assert topo.upper_area.sum() == pytest.approx(2.0) and topo.fusion_area == pytest.approx(2.0)
+    x, y, z = _centroids(m).T
+    assert topo.bridging((x < 1) & (y < 1)).bridged_area_fraction == pytest.approx(0.5)
+    narrow = np.flatnonzero(~((x > 1) & (z < 1)))
+    topo = graft_topology(m, narrow, "zmax", "zmin")
+    assert topo.fusion_area == pytest.approx(2.0)
+    assert topo.bridging(np.ones(len(narrow), bool)).bridged_area_fraction == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("cell_type", ["hexahedron", "tetra"])
+def test_a_multi_level_fusion_is_graded_by_its_least_bridged_level(cell_type):
+    """Two grafts of 2 x 2 mm cross-section (:func:`_two_level_graft`): the upper one all bone,
+    the lower one bone over the quadrant x, y < 1 mm only; the fusion's bridged share is the
+    lower level's 1/4."""
+    m, graft, layers, endplates = _two_level_graft(cell_type=cell_type)
+    layer = layers[graft]
+    x, y, _ = _centroids(m)[graft].T
+    topo = fusion_topology(m, graft, endplates, ["L3-L4", "L4-L5"])
+    bone = np.isin(layer, [4, 5]) | ((x < 1) & (y < 1))
+    r = topo.bridging(bone)
+    assert [b.bridged_area_fraction for b in r.levels] == pytest.approx([1.0, 0.25])
+    assert r.bridged_area_fraction == pytest.approx(0.25)
+    assert topo.bridging(np.isin(layer, [4, 5])).bridged_area_fraction == 0.0
+
+
+def test_ct_grade_from_the_bridged_share_of_the_fusion_area():
+    """[IJSS5573]: grade I over 50 % of the fusion area, grade II under, III-V not fused."""
+    assert [ct_grade(f) for f in (1.0, 0.51, 0.5, 0.01, 0.0)] == ["I", "I", "II", "II", "III-V"]
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="bridged area fraction must be in"):
+            ct_grade(bad)
 
 
 def test_fusion_topology_refuses_joined_levels_and_places_loose_pieces():

@@ -225,6 +225,20 @@ def test_bone_fraction_draws_each_level_of_a_multi_level_fusion():
         plot.bone_fraction_over_weeks(w, upper, levels={"L4-L5": upper[:-1]})
 
 
+def test_bone_fraction_draws_the_bridged_share_of_the_fusion_area_and_grade_i():
+    w = synthetic_weeks()
+    area = np.clip(2.0 * synthetic_bone(w) - 0.5, 0.0, 1.0)
+    ax = plot.bone_fraction_over_weeks(w, synthetic_bone(w), bridged_area=area)
+    assert _legend(ax)[1:3] == ["fusion area bridged by bone", "CT grade I above 50 %"]
+    assert ax.lines[1].get_ydata() == pytest.approx(100 * area)
+    assert ax.lines[2].get_ydata() == pytest.approx([50.0, 50.0])
+    assert "fusion area" in ax.get_ylabel()
+    with pytest.raises(ValueError, match="bridged_area"):
+        plot.bone_fraction_over_weeks(w, area, bridged_area=area[:-1])
+    with pytest.raises(ValueError, match="bridged_area"):
+        plot.bone_fraction_over_weeks(w, area, bridged_area=100 * area)
+
+
 @pytest.mark.parametrize("kwargs, word", [
     ({"weeks": [0, 1], "bone_fraction": [0, 0.1, 0.2]}, "bone_fraction"),
     ({"weeks": [-1, 1, 2], "bone_fraction": [0, 0.1, 0.2]}, "weeks"),

@@ -14,6 +14,7 @@ from spinesim.failure import healing
 from spinesim.failure.fatigue import section_fatigue, sn_curve
 from spinesim.model.hardware import Interface
 from spinesim.outcomes import outcomes
+from spinesim.report import report_dict, report_text
 from spinesim.scenario import Scenario, ScenarioError
 from spinesim.scenario_schema import field
 from spinesim.simulate import (
@@ -89,6 +90,18 @@ def test_median_graft_strain_is_the_volume_median_of_the_peak_strains(default_ru
     assert o["final_graft_strain"] == med.iloc[-1] < 0.1 * med.iloc[0]
     assert o["final_resorption_window_fraction"] == \
         t["graft_resorption_window_fraction"].iloc[-1] > 0.5
+    # the share of the fusion area bridged by bone: 0 until the graft bridges, then rising to
+    # the whole cross-section of the all-bone graft; grade I from the first week above 1/2
+    area = t["graft_bridged_area_fraction"]
+    assert ((area > 0) == t["bridged"]).all() and area.between(0.0, 1.0).all()
+    assert area.iloc[-1] == pytest.approx(1.0, rel=1e-5) and area.iloc[0] == 0.0
+    assert o["final_bridged_area_fraction"] == area.iloc[-1]
+    assert o["grade_i_week"] == int(t["week"][area > 0.5].iloc[0])
+    grade = report_dict(default_run, Scenario.default())["fusion_grade"]
+    assert grade == {"final_grade": "I", "final_bridged_area_fraction": area.iloc[-1],
+                     "grade_i_week": o["grade_i_week"], "grade_i_fraction": 0.5}
+    assert f"CT grade I (narrowest bony cross-section; over 50 % from week " \
+           f"{o['grade_i_week']})" in report_text(report_dict(default_run, Scenario.default()))
 
 
 def test_initial_graft_strain_is_that_of_the_first_loaded_step(default_run):

@@ -211,6 +211,12 @@ def test_a_two_level_fusion_unites_when_both_levels_have_bridged():
     text = report_text(report)
     assert all(f"level {k}: union week {w}" in text for k, (w, _) in weeks.items())
     assert report_dict(one, Scenario.default())["levels"] is None
+    # the fusion is graded by its least bridged level
+    areas = t[[f"graft_bridged_area_fraction_{k}" for k in levels]]
+    assert (t["graft_bridged_area_fraction"] == areas.min(axis=1)).all()
+    assert ((areas.to_numpy() > 0) == t[[f"bridged_{k}" for k in levels]].to_numpy()).all()
+    assert [v["final_bridged_area_fraction"] for v in report["levels"].values()] == \
+        areas.iloc[-1].tolist()
 
 
 def test_fatigue_summary_matches_a_hand_calculation_on_the_timeline():

@@ -15,10 +15,26 @@ face (all corner nodes). Elements touching along an edge or at a vertex only are
 so a diagonal staircase of bone does not bridge. An element touches an endplate if one of its
 faces has all its corner nodes in the endplate node set. Both are deliberate: a load path through
 a shared edge or vertex has no area and would make bridging mesh-dependent.
+
+**How much of the fusion area is bridged** (:attr:`Bridging.bridged_area_fraction`). CT grades
+fusion by the share of the fusion area that bridging bone covers: grade I over 50 %, grade II
+under 50 %, grades III-V not fused ([IJSS5573]: Int J Spine Surg, ijssurgery.com item 5573, CT
+fusion grading table; from the literature, not re-checked; ../shared/reference/healing.md).
+spinesim measures it as the area of the narrowest cross-section of the bone that links the two
+endplates: the minimum cut between them through the bone cells, the capacity of a shared face
+being its area and that of an endplate face its area (max-flow min-cut,
+:func:`scipy.sparse.csgraph.maximum_flow`). The fusion area is the same cut through the whole
+graft, so an all-bone graft gives 1. A bone column of a quarter of the graft's cross-section
+gives 1/4 on any mesh that resolves it, and so does a graft that is bone at both endplates but
+joined by that column only (a bone neck). The cut runs along element faces, so a cut plane
+oblique to the mesh is measured as a staircase (larger); the disc-space grafts of spinesim's
+meshes are layered parallel to the endplates. :func:`ct_grade` maps the fraction onto the
+grades.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,11 +50,19 @@ from spinesim.mesh.mesh import Mesh
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Bridging", "FaceSet", "FusionBridging", "FusionTopology", "GraftTopology",
-           "bridging", "cell_volumes", "endplate_cells", "face_adjacency", "face_sets",
-           "fusion_topology", "graft_topology"]
+__all__ = ["Bridging", "CT_GRADE_I_FRACTION", "FaceSet", "FusionBridging", "FusionTopology",
+           "GraftTopology", "bridging", "cell_volumes", "ct_grade", "endplate_cells",
+           "face_adjacency", "face_sets", "fusion_topology", "graft_topology"]
 
 _CORNERS = {"triangle": 3, "triangle6": 3, "quad": 4}
+#: CT grade I: bridging bone over more than this share of the fusion area; grade II below it
+#: [IJSS5573] (Int J Spine Surg, ijssurgery.com item 5573; ../shared/reference/healing.md,
+#: "from the literature, not re-checked").
+CT_GRADE_I_FRACTION = 0.5
+#: Integer capacity units per endplate side in the min cut (maximum_flow needs integers): an
+#: area is counted in units of (the larger endplate side's area) / 2**20, so a face loses at
+#: most 5e-7 of that area to rounding and the flow stays far inside int32.
+_CUT_UNITS = 2 ** 20
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,9 @@ class Bridging:
     n_components : number of face-connected components of bone elements
     upper_components, lower_components : ids (0 .. n_components-1) of the bone components that
         touch the upper / lower endplate
+    bridged_area_fraction : area of the narrowest cross-section of the bone linking the two
+        endplates / the graft's own (the fusion area), -; 0 when not bridged (module
+        docstring; :func:`ct_grade`)
     """
 
     bridged: bool
@@ -57,6 +84,7 @@ class Bridging:
     n_components: int
     upper_components: tuple[int, ...]
     lower_components: tuple[int, ...]
+    bridged_area_fraction: float = 0.0
 
     @property
     def bridging_components(self) -> tuple[int, ...]:
@@ -142,6 +170,15 @@ def face_sets(mesh: Mesh, cells: ArrayLike) -> list[FaceSet]:
     return out
 
 
+def _face_areas(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area (mm^2) of each face given by its corner nodes, (k, 3) or (k, 4) in cyclic order
+    (a warped quad: the norm of its vector area)."""
+    p = points[faces]
+    if faces.shape[1] == 3:
+        return 0.5 * np.linalg.norm(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]), axis=1)
+    return 0.5 * np.linalg.norm(np.cross(p[:, 2] - p[:, 0], p[:, 3] - p[:, 1]), axis=1)
+
+
 def face_adjacency(mesh: Mesh, cells: ArrayLike) -> sparse.csr_matrix:
     """Symmetric (n, n) boolean matrix: cells[i] and cells[j] share a face (corner nodes;
     :func:`face_sets`)."""
@@ -167,6 +204,70 @@ def endplate_cells(mesh: Mesh, cells: ArrayLike, nodes: ArrayLike | str) -> np.n
     return touch
 
 
+def _contact_areas(mesh: Mesh, cells: np.ndarray, upper: ArrayLike | str,
+                   lower: ArrayLike | str
+                   ) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """The area (mm^2) of the face each pair of ``cells`` shares, as a symmetric (n, n) CSR
+    matrix, and each cell's face area on the ``upper`` and ``lower`` node sets, (n,) each."""
+    n = len(cells)
+    rows, cols, areas = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
+    on = {"upper": np.zeros(n), "lower": np.zeros(n)}
+    in_set = {}
+    for side, nodes in (("upper", upper), ("lower", lower)):
+        ids = mesh.node_sets[nodes] if isinstance(nodes, str) else np.asarray(nodes, np.int64)
+        in_set[side] = np.zeros(mesh.n_nodes, bool)
+        in_set[side][ids] = True
+    for fs in face_sets(mesh, cells):
+        a = _face_areas(mesh.points, fs.shared)
+        rows += [fs.first, fs.second]
+        cols += [fs.second, fs.first]
+        areas += [a, a]
+        outer = _face_areas(mesh.points, fs.outer)
+        for side, mask in in_set.items():
+            hit = mask[fs.outer].all(axis=1)
+            on[side] += np.bincount(fs.owner[hit], outer[hit], minlength=n)
+    contact = sparse.coo_matrix((np.concatenate(areas),
+                                 (np.concatenate(rows), np.concatenate(cols))),
+                                shape=(n, n)).tocsr()
+    return contact, on["upper"], on["lower"]
+
+
+def _min_cut_units(contact: sparse.csr_matrix, upper: np.ndarray, lower: np.ndarray,
+                   unit: float) -> int:
+    """Minimum cut (in ``unit`` mm^2) between the upper and lower endplates through the cells
+    of ``contact`` (shared-face areas) with endplate face areas ``upper``, ``lower``."""
+    from scipy.sparse.csgraph import maximum_flow
+
+    n = len(upper)
+    if n == 0 or not upper.any() or not lower.any():
+        return 0
+    c = contact.tocoo()
+    up, lo = np.flatnonzero(upper), np.flatnonzero(lower)
+    row = np.concatenate([c.row, np.full(len(up), n), lo])
+    col = np.concatenate([c.col, up, np.full(len(lo), n + 1)])
+    cap = np.concatenate([c.data, upper[up], lower[lo]]) / unit
+    cap = np.minimum(np.rint(cap), 2 ** 30).astype(np.int32)
+    graph = sparse.csr_array((cap, (row, col)), shape=(n + 2, n + 2))
+    graph.sum_duplicates()
+    return int(maximum_flow(graph, n, n + 1).flow_value)
+
+
+def ct_grade(bridged_area_fraction: float) -> str:
+    """CT fusion grade from the bridged share of the fusion area
+    (:attr:`Bridging.bridged_area_fraction`, -): ``"I"`` above
+    :data:`CT_GRADE_I_FRACTION` (bridging bone over more than 50 % of the fusion area),
+    ``"II"`` for bridging bone over less, ``"III-V"`` (not fused; the model does not tell
+    those grades apart) without a bridge [IJSS5573].
+
+    >>> ct_grade(0.8), ct_grade(0.3), ct_grade(0.0)
+    ('I', 'II', 'III-V')
+    """
+    f = float(bridged_area_fraction)
+    if not 0.0 <= f <= 1.0 + 1e-9:
+        raise ValueError(f"ct_grade: the bridged area fraction must be in [0, 1], got {f!r}")
+    return "I" if f > CT_GRADE_I_FRACTION else "II" if f > 0.0 else "III-V"
+
+
 def cell_volumes(mesh: Mesh, cells: ArrayLike) -> np.ndarray:
     """Volume (mm^3) of each of ``cells`` (solid-cell indices, block order)."""
     cells = _as_cells(mesh, cells)
@@ -185,12 +286,20 @@ class GraftTopology:
     volumes : (n,) mm^3, cell volumes in the order of the graft cells
     adjacency : (n, n) boolean CSR, face adjacency (:func:`face_adjacency`)
     upper, lower : (n,) bool, the cell has a face on the upper / lower endplate
+    contact : (n, n) CSR, mm^2, the area of the face two cells share
+    upper_area, lower_area : (n,) mm^2, each cell's face area on the upper / lower endplate
+    fusion_area : mm^2, the narrowest cross-section of the whole graft between the endplates
+        (its minimum cut; module docstring)
     """
 
     volumes: np.ndarray
     adjacency: sparse.csr_matrix
     upper: np.ndarray
     lower: np.ndarray
+    contact: sparse.csr_matrix
+    upper_area: np.ndarray
+    lower_area: np.ndarray
+    fusion_area: float
 
     def bridging(self, is_bone: ArrayLike) -> Bridging:
         """:class:`Bridging` of one healing state: ``is_bone`` bool (n,) per graft cell."""
@@ -207,19 +316,46 @@ class GraftTopology:
         up = np.unique(labels[self.upper[idx]])
         lo = np.unique(labels[self.lower[idx]])
         bridged = bool(np.intersect1d(up, lo).size)
-        log.debug("bridging: %d bone cells in %d components, bridged=%s", len(idx), n_comp,
-                  bridged)
+        area = self.bridged_area(bone) if bridged else 0.0
+        log.debug("bridging: %d bone cells in %d components, bridged=%s, %.3g mm^2 of %.3g",
+                  len(idx), n_comp, bridged, area, self.fusion_area)
         return Bridging(bridged, fraction, int(n_comp), tuple(int(x) for x in up),
-                        tuple(int(x) for x in lo))
+                        tuple(int(x) for x in lo),
+                        area / self.fusion_area if self.fusion_area > 0 else 0.0)
+
+    @property
+    def _unit(self) -> float:
+        """mm^2 per integer capacity unit of the min cut (:data:`_CUT_UNITS`)."""
+        return max(self.upper_area.sum(), self.lower_area.sum(), 1e-300) / _CUT_UNITS
+
+    def bridged_area(self, is_bone: ArrayLike) -> float:
+        """Area (mm^2) of the narrowest cross-section of the bone cells (``is_bone`` bool (n,))
+        between the two endplates: their minimum cut (module docstring); 0 when the bone
+        does not bridge."""
+        idx = np.flatnonzero(np.asarray(is_bone, dtype=bool).ravel())
+        units = _min_cut_units(self.contact[idx][:, idx], self.upper_area[idx],
+                               self.lower_area[idx], self._unit)
+        return units * self._unit
+
+
+def _graft_topology(mesh: Mesh, cells: np.ndarray, upper: ArrayLike | str,
+                    lower: ArrayLike | str, volumes: np.ndarray | None = None
+                    ) -> GraftTopology:
+    """:class:`GraftTopology` of solid cells ``cells`` (volumes given or computed)."""
+    contact, up, lo = _contact_areas(mesh, cells, upper, lower)
+    volumes = cell_volumes(mesh, cells) if volumes is None else volumes
+    whole = GraftTopology(volumes, face_adjacency(mesh, cells),
+                          endplate_cells(mesh, cells, upper), endplate_cells(mesh, cells, lower),
+                          contact, up, lo, 0.0)
+    fusion = _min_cut_units(contact, up, lo, whole._unit) * whole._unit
+    return dataclasses.replace(whole, fusion_area=fusion)
 
 
 def graft_topology(mesh: Mesh, graft_cells: ArrayLike | str | int, upper: ArrayLike | str,
                    lower: ArrayLike | str) -> GraftTopology:
     """The :class:`GraftTopology` of ``graft_cells`` (as in :func:`bridging`) between the
     endplate node sets ``upper`` and ``lower`` (node indices or node-set names)."""
-    cells = _as_cells(mesh, graft_cells)
-    return GraftTopology(cell_volumes(mesh, cells), face_adjacency(mesh, cells),
-                         endplate_cells(mesh, cells, upper), endplate_cells(mesh, cells, lower))
+    return _graft_topology(mesh, _as_cells(mesh, graft_cells), upper, lower)
 
 
 def bridging(mesh: Mesh, graft_cells: ArrayLike | str | int, is_bone: ArrayLike,
@@ -258,6 +394,12 @@ class FusionBridging:
     bridged: bool
     bone_fraction: float
     levels: tuple[Bridging, ...]
+
+    @property
+    def bridged_area_fraction(self) -> float:
+        """The smallest :attr:`Bridging.bridged_area_fraction` of the levels (-): a fusion
+        is graded by its least fused level."""
+        return min((b.bridged_area_fraction for b in self.levels), default=0.0)
 
     @property
     def n_bridged(self) -> int:
@@ -343,9 +485,7 @@ def fusion_topology(mesh: Mesh, graft_cells: ArrayLike | str | int,
             level_of[c] = int(np.argmin(np.linalg.norm(mid - x, axis=1)))
     per_cell = level_of[label]
     parts = tuple(np.flatnonzero(per_cell == i) for i in range(len(endplates)))
-    levels = tuple(GraftTopology(volumes[p], sparse.csr_matrix(adjacency[p][:, p]),
-                                 endplate_cells(mesh, cells[p], upper),
-                                 endplate_cells(mesh, cells[p], lower))
+    levels = tuple(_graft_topology(mesh, cells[p], upper, lower, volumes[p])
                    for p, (upper, lower) in zip(parts, endplates))
     return FusionTopology(tuple(names), parts, levels, volumes)
 
