@@ -128,11 +128,17 @@ from spinesim.model.hardware import Interface, Screw
 from spinesim.model.implant_materials import implant_material
 from spinesim.model.loadcases import LoadCase, moment_load_cases
 from spinesim.model.segment import Segment, SegmentOptions, build_segment, case_loads
-from spinesim.outcomes import first_week
 from spinesim.scenario import Scenario
 from spinesim.scenario_schema import field as schema_field
 from spinesim.timeline_model import (Response, WeeklyModel, bonded_interfaces, cached_segment,
                                      solve_cases)
+from spinesim.verdicts import (
+    VERDICT_KEYS,
+    lasting_union_week,
+    nonunion_horizon,
+    pullout_summary,
+    timeline_verdicts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +172,6 @@ COLUMNS = ("week", "graft_bone_fraction", "bridged", "max_graft_shear_strain",
            "max_rod_stress_amplitude_mpa", "rod_damage", "screw_damage", "max_micromotion_um",
            "loosened_screws",
            *(f"rom_{c}_deg" for c in ROM_COLUMNS))
-#: Keys of :attr:`TimelineResult.verdicts`.
-VERDICT_KEYS = ("insufficient_support", "hardware_fatigue", "nonunion")
 
 
 @dataclass(frozen=True, eq=False)
@@ -685,7 +689,8 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     Returns
     -------
     TimelineResult
-        The timeline table, the verdicts and the fields of ``output.vtu_weeks``:
+        The timeline table, the verdicts (:func:`spinesim.verdicts.timeline_verdicts`) and
+        the fields of ``output.vtu_weeks``:
 
         * ``hardware_fatigue``: fails when the rod or screw damage reaches
           ``fatigue.critical_damage``; driver ``"rod_damage"`` or ``"screw_damage"``
@@ -849,7 +854,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
         if scenario.get("output.intact_reference") else None
     table = pd.DataFrame(rows)
     table = table[list(COLUMNS) + [c for c in table.columns if c not in COLUMNS]]
-    verdicts = _verdicts(table, critical, nonunion_horizon(scenario, total),
+    verdicts = timeline_verdicts(table, critical, nonunion_horizon(scenario, total),
                          {"rod": rod_curve[1], "screw": screw_curve[1]}, strength_of)
     cond = model.cond
     info = {"dofs": seg.info["dofs"], "graft_cells": len(graft), "tied_nodes": len(screw_names),
@@ -863,7 +868,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
             **model.timing,
             "healing_rate_per_week": rate,
             "healing_odds_ratio": healing_odds_ratio(scenario), "fatigue": fatigue,
-            "pullout": _pullout_summary(table, strength_of),
+            "pullout": pullout_summary(table, strength_of),
             "protocol_moment_nm": float(moment), "intact_rom_deg": intact,
             "soft_tissue": seg.options.soft_tissue,
             "cage_interface": seg.options.cage_interface, "fluid_velocity_mm_s": 0.0,
@@ -939,99 +944,3 @@ def _detail_columns(active: list, activity_roms: list[float], screw_keys: list[s
     for ph in healing.Phase:
         row[f"fraction_{ph.name.lower()}"] = float(volume[phase == ph].sum())
     return row
-
-
-def _pullout_summary(table: pd.DataFrame, strength_of: dict[str, float]) -> dict:
-    """``info["pullout"]`` of :class:`TimelineResult` from the timeline table and each
-    screw's pullout strength (N)."""
-    critical_screw = _critical_screw(table, strength_of)
-    worst = float(table[f"pullout_{critical_screw}_n"].max()) if critical_screw else None
-    return {"strengths_n": strength_of,
-            "strength_n": strength_of[critical_screw] if critical_screw
-            else min(strength_of.values(), default=None),
-            "max_pullout_n": float(table["max_screw_pullout_n"].max()),
-            "max_transverse_n": float(table["max_screw_transverse_n"].max()),
-            "critical_screw": critical_screw,
-            "critical_pullout_n": worst,
-            "safety_factor": strength_of[critical_screw] / worst if critical_screw
-            else math.inf}
-
-
-def _critical_screw(table: pd.DataFrame, strength_n: dict[str, float]) -> str | None:
-    """The screw key whose largest pullout load over ``table`` (its ``pullout_<key>_n``
-    column, N) is the largest fraction of its strength (N); None when no screw is pulled."""
-    share = {k: table[f"pullout_{k}_n"].max() / s for k, s in strength_n.items()
-             if f"pullout_{k}_n" in table}
-    worst = max(share, key=share.get, default=None)
-    return worst if worst is not None and share[worst] > 0 else None
-
-
-def nonunion_horizon(scenario: Scenario, weeks: float) -> float:
-    """The nonunion horizon (weeks) of a timeline ``weeks`` long: the scenario's
-    ``timeline.nonunion_horizon_weeks`` if given, else its default rule applied to this run's
-    length (52, or ``weeks`` if shorter), so ``run_timeline(weeks=N)`` decides like a
-    scenario with ``timeline.weeks = N``."""
-    key = "timeline.nonunion_horizon_weeks"
-    if scenario.is_given(key):
-        return float(scenario.get(key))
-    return float(schema_field(key).default.rule(weeks))
-
-
-def lasting_union_week(table: pd.DataFrame, horizon: float) -> int | None:
-    """The week (rounded up) from which a timeline table's graft stays bridged (column
-    ``bridged``) through the horizon (weeks; through the table's end when it ends before),
-    as the nonunion verdict counts union: "no continuous bridging bone between the two
-    endplates at 12 months" (the reference's design note). A graft not bridged in the
-    horizon's week has no lasting union by then: the first week it bridges after the horizon,
-    or None. Without a lost bridge this is the first bridged week."""
-    bridged = table["bridged"].to_numpy(bool)
-    upto = table["week"].to_numpy(float) <= horizon + 1e-9
-    b = bridged[upto]
-    if b.size and b[-1]:  # bridged at the horizon: the start of its last bridged run
-        start = b.size - int(np.argmin(b[::-1])) if not b.all() else 0
-        return math.ceil(table["week"].iloc[start])
-    return first_week(table[~upto], bridged[~upto])
-
-
-def _verdicts(table: pd.DataFrame, critical: float, horizon: float,
-              uts: dict[str, float], pullout_n: dict[str, float] | None = None
-              ) -> dict[str, dict]:
-    """The three verdicts of a timeline table (see :func:`run_timeline`); ``uts`` is the
-    ultimate strength (MPa) of the ``rod`` and ``screw`` material, ``pullout_n`` each screw's
-    pullout strength (N) by its column key (``pullout_<key>_n``)."""
-    rod, screw = float(table["rod_damage"].iloc[-1]), float(table["screw_damage"].iloc[-1])
-    driver = "rod_damage" if rod >= screw else "screw_damage"
-    value, threshold = max(rod, screw), critical
-    over = {p: table[f"{p}_overloaded"].astype(bool) for p in ("rod", "screw")}
-    for part in ("screw", "rod"):  # a static fracture outranks damage; the rod first
-        if over[part].any():
-            driver, threshold = f"{part}_static_overload", float(uts[part])
-            value = float(table.loc[over[part], f"max_{part}_stress_mpa"].max())
-    broken = (table["rod_damage"] >= critical) | (table["screw_damage"] >= critical) | \
-        over["rod"] | over["screw"]
-    loose = table["loosened_screws"] >= 1
-    support = {"driver": "loosened_screws", "value": float(table["loosened_screws"].max()),
-               "threshold": 1.0}
-    pulled = pd.Series(False, index=table.index)
-    for key, strength in (pullout_n or {}).items():
-        pulled |= table[f"pullout_{key}_n"] >= strength
-    if pulled.any():  # a static pullout outranks loosening, as a fracture outranks damage
-        worst = _critical_screw(table, pullout_n)
-        support = {"driver": "screw_pullout",
-                   "value": float(table[f"pullout_{worst}_n"].max()),
-                   "threshold": float(pullout_n[worst])}
-    unsupported = loose | pulled
-    union = lasting_union_week(table, horizon)
-    decided = float(table["week"].iloc[-1]) >= horizon
-    nonunion = decided and (union is None or union > horizon)
-    return {
-        "insufficient_support": {"fails": bool(unsupported.any()),
-                                 "week": first_week(table, unsupported), **support},
-        "hardware_fatigue": {"fails": bool(broken.any()), "week": first_week(table, broken),
-                             "driver": driver, "value": value, "threshold": threshold},
-        "nonunion": {"fails": bool(nonunion),
-                     "week": math.ceil(horizon) if nonunion else None,
-                     "driver": "weeks_to_union",
-                     "value": math.inf if union is None else float(union),
-                     "threshold": horizon},
-    }

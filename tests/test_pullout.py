@@ -139,26 +139,26 @@ def _table(a: list[float], b: list[float], loosened: list[int]) -> pd.DataFrame:
 def test_verdict_pullout_per_screw_outranks_loosening():
     """Screw a (strength 370 N) is pulled out in week 2 though screw b carries more: b is
     stronger (1000 N); the verdict names a's load and strength."""
-    from spinesim.simulate import _critical_screw, _verdicts
+    from spinesim.verdicts import critical_screw, timeline_verdicts
 
     uts = {"rod": 860.0, "screw": 860.0}
     strength = {"a": 370.0, "b": 1000.0}
     table = _table([100.0, 400.0, 380.0], [500.0, 600.0, 900.0], [0, 0, 2])
-    s = _verdicts(table, 1.0, 2.0, uts, strength)["insufficient_support"]
+    s = timeline_verdicts(table, 1.0, 2.0, uts, strength)["insufficient_support"]
     assert s == {"fails": True, "week": 2, "driver": "screw_pullout", "value": 400.0,
                  "threshold": 370.0}
-    assert _critical_screw(table, strength) == "a"
-    v = _verdicts(_table([100.0, 300.0, 300.0], [0.0, 999.0, 0.0], [0, 0, 2]), 1.0, 2.0, uts,
-                  strength)
+    assert critical_screw(table, strength) == "a"
+    v = timeline_verdicts(_table([100.0, 300.0, 300.0], [0.0, 999.0, 0.0], [0, 0, 2]),
+                          1.0, 2.0, uts, strength)
     assert v["insufficient_support"] == {"fails": True, "week": 3, "driver": "loosened_screws",
                                          "value": 2.0, "threshold": 1.0}
-    v = _verdicts(_table([100.0, 300.0, 300.0], [0.0, 1000.0, 0.0], [0, 0, 0]), 1.0, 2.0, uts,
-                  strength)
+    v = timeline_verdicts(_table([100.0, 300.0, 300.0], [0.0, 1000.0, 0.0], [0, 0, 0]),
+                          1.0, 2.0, uts, strength)
     assert v["insufficient_support"]["week"] == 2  # b reaches its strength exactly
-    v = _verdicts(_table([100.0, 300.0, 300.0], [0.0, 999.0, 0.0], [0, 0, 0]), 1.0, 2.0, uts,
-                  strength)
+    v = timeline_verdicts(_table([100.0, 300.0, 300.0], [0.0, 999.0, 0.0], [0, 0, 0]),
+                          1.0, 2.0, uts, strength)
     assert not v["insufficient_support"]["fails"]
-    assert _critical_screw(_table([-1.0], [-2.0], [0]), strength) is None
+    assert critical_screw(_table([-1.0], [-2.0], [0]), strength) is None
 
 
 @pytest.fixture(scope="module")

@@ -17,15 +17,12 @@ from spinesim.outcomes import outcomes
 from spinesim.report import report_dict, report_text
 from spinesim.scenario import Scenario, ScenarioError
 from spinesim.scenario_schema import field
-from spinesim.simulate import (
-    COLUMNS,
+from spinesim.simulate import COLUMNS, healing_rule, run_timeline, segment_options
+from spinesim.verdicts import (
     VERDICT_KEYS,
-    _verdicts,
-    healing_rule,
     lasting_union_week,
     nonunion_horizon,
-    run_timeline,
-    segment_options,
+    timeline_verdicts,
 )
 
 RES = 0.3
@@ -391,7 +388,7 @@ def _table(rod, screw, loose, bridged, weeks=None, rod_over=None, rod_stress=Non
 
 def test_verdicts_name_first_failure_week_and_driver():
     t = _table([0.2, 0.7, 1.3], [0.1, 0.2, 0.3], [0, 1, 2], [False] * 3)
-    v = _verdicts(t, critical=1.0, horizon=52.0, uts=UTS)
+    v = timeline_verdicts(t, critical=1.0, horizon=52.0, uts=UTS)
     assert v["hardware_fatigue"] == {"fails": True, "week": 3, "driver": "rod_damage",
                                      "value": 1.3, "threshold": 1.0}
     assert v["insufficient_support"]["fails"] and v["insufficient_support"]["week"] == 2
@@ -401,12 +398,12 @@ def test_verdicts_name_first_failure_week_and_driver():
 
 def test_nonunion_is_decided_at_the_horizon():
     late = _table([0.0] * 3, [0.5] * 3, [0] * 3, [False, False, True], weeks=[10, 20, 30])
-    v = _verdicts(late, critical=1.0, horizon=20.0, uts=UTS)
+    v = timeline_verdicts(late, critical=1.0, horizon=20.0, uts=UTS)
     assert v["nonunion"] == {"fails": True, "week": 20, "driver": "weeks_to_union",
                              "value": 30.0, "threshold": 20.0}
     assert v["hardware_fatigue"]["driver"] == "screw_damage"
     assert not v["hardware_fatigue"]["fails"]
-    early = _verdicts(late, critical=1.0, horizon=30.0, uts=UTS)
+    early = timeline_verdicts(late, critical=1.0, horizon=30.0, uts=UTS)
     assert early["nonunion"]["fails"] is False and early["nonunion"]["value"] == 30.0
 
 
@@ -415,7 +412,7 @@ def test_union_is_lasting_a_bridge_lost_by_the_horizon_is_a_nonunion():
     bridged without a break through the horizon."""
     def nonunion(bridged, horizon):
         n = len(bridged)
-        return _verdicts(_table([0.0] * n, [0.0] * n, [0] * n, bridged), critical=1.0,
+        return timeline_verdicts(_table([0.0] * n, [0.0] * n, [0] * n, bridged), critical=1.0,
                          horizon=horizon, uts=UTS)["nonunion"]
 
     lost = [False, True, True, False]
@@ -436,7 +433,7 @@ def test_union_is_lasting_a_bridge_lost_by_the_horizon_is_a_nonunion():
 def test_a_static_overload_fails_the_hardware_in_its_week():
     t = _table([0.0, 0.0, 0.0], [0.1, 0.1, 0.1], [0] * 3, [False] * 3,
                rod_over=[False, True, True], rod_stress=[500.0, 1200.0, 900.0])
-    v = _verdicts(t, critical=1.0, horizon=52.0, uts=UTS)
+    v = timeline_verdicts(t, critical=1.0, horizon=52.0, uts=UTS)
     assert v["hardware_fatigue"] == {"fails": True, "week": 2, "driver": "rod_static_overload",
                                      "value": 1200.0, "threshold": 860.0}
 
