@@ -290,6 +290,29 @@ def test_graft_resorption_script_shows_the_shielded_graft_and_its_resorption(tmp
         ex.run(bad, weeks=1, resolution=0.3)
 
 
+def test_posterolateral_graft_strain_script_is_mirror_symmetric_and_consistent(tmp_path):
+    """Resolution 0.4, instrumented segment (screws and rods, disc kept): the transverse-
+    process faces are found on both sides; the left side under a left load equals the right
+    side under the right load (the segment is mirror-symmetric); the octahedral shear strain
+    of the homogeneous column d n^T / g is sqrt(8/9 a^2 + 2/3 s^2) by hand from its axial
+    strain a and shear strain s; flexion strains the column."""
+    ex = load_example("posterolateral_graft_strain")
+    t = ex.run(resolution=0.4, out=tmp_path)
+    assert (tmp_path / "posterolateral_graft_strain.csv").is_file()
+    assert len(t) == 2 * 6 and set(t["side"]) == {"left", "right"}
+    by = t.set_index(["side", "case"])
+    for left, right in (("lateral_bending_left", "lateral_bending_right"),
+                        ("axial_rotation_left", "axial_rotation_right"),
+                        ("flexion", "flexion"), ("extension", "extension")):
+        a, b = by.loc[("left", left)], by.loc[("right", right)]
+        for col in ("gap_mm", "axial_strain", "shear_strain", "octahedral_shear_strain"):
+            assert a[col] == pytest.approx(b[col], rel=1e-6, abs=1e-9), (left, col)
+    np.testing.assert_allclose(t["octahedral_shear_strain"],
+                               np.sqrt(8.0 / 9.0 * t["axial_strain"] ** 2
+                                       + 2.0 / 3.0 * t["shear_strain"] ** 2), rtol=1e-9)
+    assert (t["gap_mm"] > 5.0).all() and by.loc[("left", "flexion"), "shear_strain"] > 1e-3
+
+
 def test_researcher_script_custom_construct_and_imported_mesh(capsys):
     ex = load_example("researcher_construct")
     rows = ex.custom_construct(weeks=2, resolution=0.3)
