@@ -24,15 +24,15 @@ import math
 import numpy as np
 import pandas as pd
 
-from spinesim.outcomes import first_week
+from spinesim.outcomes import FAILURE_MODES, first_week
 from spinesim.scenario import Scenario
 from spinesim.scenario_schema import field as schema_field
 
 __all__ = ["VERDICT_KEYS", "critical_screw", "lasting_union_week", "nonunion_horizon",
            "pullout_summary", "timeline_verdicts"]
 
-#: Keys of the verdicts (:func:`timeline_verdicts`), in report order.
-VERDICT_KEYS = ("insufficient_support", "hardware_fatigue", "nonunion")
+#: Keys of the verdicts (:func:`timeline_verdicts`), in report order: the failure modes.
+VERDICT_KEYS = FAILURE_MODES
 
 
 def pullout_summary(table: pd.DataFrame, strength_of: dict[str, float]) -> dict:

@@ -383,6 +383,8 @@ def test_bridged_area_is_the_narrowest_bony_cross_section_on_every_mesh(cell_typ
     for bone in (column & ~((z > 1) & (z < 1.0 + 1.0 / k)), np.zeros(len(x), bool)):
         r = topo.bridging(bone)
         assert not r.bridged and r.bridged_area_fraction == 0.0 == topo.bridged_area(bone)
+    with pytest.raises(ValueError, match=r"one entry per graft cell \(%d\)" % len(x)):
+        topo.bridged_area(np.ones(len(x) + 1, bool))
 
 
 def test_the_fusion_area_is_the_narrowest_of_the_endplate_contacts_and_the_graft():

@@ -332,7 +332,11 @@ class GraftTopology:
         """Area (mm^2) of the narrowest cross-section of the bone cells (``is_bone`` bool (n,))
         between the two endplates: their minimum cut (module docstring); 0 when the bone
         does not bridge."""
-        idx = np.flatnonzero(np.asarray(is_bone, dtype=bool).ravel())
+        bone = np.asarray(is_bone, dtype=bool).ravel()
+        if bone.shape != self.volumes.shape:
+            raise ValueError(f"bridged_area: is_bone must have one entry per graft cell "
+                             f"({len(self.volumes)}), got {bone.shape}")
+        idx = np.flatnonzero(bone)
         units = _min_cut_units(self.contact[idx][:, idx], self.upper_area[idx],
                                self.lower_area[idx], self._unit)
         return units * self._unit
