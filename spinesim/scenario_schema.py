@@ -56,6 +56,7 @@ CONSTRUCT_PARTS: dict[str, frozenset[str]] = {
     "bilateral-cage": frozenset({"screws", "rods", "cage", "graft"}),
     "unilateral-cage": frozenset({"screws", "rods", "cage", "graft"}),
     "cage-only": frozenset({"cage", "graft"}),
+    "posterolateral": frozenset({"screws", "rods", "graft"}),
 }
 CONSTRUCTS = tuple(CONSTRUCT_PARTS)
 #: What each part is, for error messages.
@@ -648,7 +649,9 @@ FIELDS: tuple[Field, ...] = (
           "'L3-L5' two", "", source="project default (issue 6: fused L4-L5)"),
     Field("segment.construct", "str", "bilateral-cage",
           "intact; bilateral screws and rods (disc kept); bilateral-cage or unilateral-cage "
-          "(discectomy, cage with graft, screws and rods on both or one side); cage-only",
+          "(discectomy, cage with graft, screws and rods on both or one side); cage-only; "
+          "posterolateral (disc kept, bilateral screws and rods, a graft between the "
+          "transverse processes on each side)",
           "", choices=CONSTRUCTS,
           source="project default (issue 6: PEEK cage with graft, bilateral rods)"),
     Field("segment.resolution", "float", 1.0,

@@ -95,7 +95,10 @@ Modelling choices (each a deliberate approximation):
 
 A multi-level fusion (``segment.levels = "L3-L5"``: a cage and graft in every disc space,
 screws in every vertebra, rods over all of them) unites when the graft of every level has
-bridged its own two endplates (:func:`spinesim.failure.bridging.fusion_topology`).
+bridged its own two endplates (:func:`spinesim.failure.bridging.fusion_topology`). A
+``posterolateral`` construct keeps the disc and heals a graft between the transverse processes
+on each side; it is bridged when bone links the processes' facing faces
+(:func:`graft_surfaces`), and until then the rods carry the segment.
 
 Not modelled here (left out): ``graft.volume_fraction``, imported meshes (``segment.mesh``, no
 screws), the intact reference unless ``output.intact_reference`` (the nonlinear intact
@@ -151,6 +154,7 @@ __all__ = [
     "TimelineResult",
     "day0_activity_peaks",
     "graft_state_segment",
+    "graft_surfaces",
     "graft_tissue",
     "healing_odds_ratio",
     "healing_rate",
@@ -163,7 +167,7 @@ __all__ = [
 ]
 
 #: Constructs the timeline runs on: a graft to heal and screws and rods to load.
-TIMELINE_CONSTRUCTS = ("bilateral-cage", "unilateral-cage")
+TIMELINE_CONSTRUCTS = ("bilateral-cage", "unilateral-cage", "posterolateral")
 #: Columns of :attr:`TimelineResult.timeline`, in order.
 #: Directions of the protocol-moment ROM columns (one-sided, deg).
 ROM_DIRECTIONS = ("flexion", "extension", "lateral_bending_left", "axial_rotation_left")
@@ -290,6 +294,15 @@ def _timeline_weeks(scenario: Scenario, weeks: Any) -> float:
         raise SpinesimError(f"weeks = {weeks!r} must be a number of weeks > 0 and at most "
                             f"{most:g} (the range of timeline.weeks)")
     return float(value)
+
+
+def graft_surfaces(construct: str, upper: str, lower: str) -> tuple[str, str]:
+    """Names of the node sets a fused level's graft must bridge between, (upper, lower), for
+    the vertebrae ``upper`` and ``lower``: their endplates for an interbody graft, the facing
+    faces of their transverse processes for a ``posterolateral`` one."""
+    if construct == "posterolateral":
+        return f"{upper}_transverse_inferior", f"{lower}_transverse_superior"
+    return f"{upper}_inferior_endplate", f"{lower}_superior_endplate"
 
 
 def segment_options(scenario: Scenario, resolution: float | None = None) -> SegmentOptions:
@@ -732,7 +745,7 @@ def run_timeline(scenario: Scenario | None = None, *, weeks: float | None = None
     strain_of = cell_strain_operator(mesh, graft)
     volume = strain_of.volume / strain_of.volume.sum()  # graft cell volume fractions
     pairs = list(zip(seg.geometry.levels[:-1], seg.geometry.levels[1:]))  # fused levels
-    endplates = [(f"{a}_inferior_endplate", f"{b}_superior_endplate") for a, b in pairs]
+    endplates = [graft_surfaces(seg.options.construct, a, b) for a, b in pairs]
     topology = fusion_topology(mesh, graft, endplates, [f"{a}-{b}" for a, b in pairs])
     cells = _GraftCells.of(scenario, mesh, graft, endplates)
     level_keys = [f"{a}_{b}" for a, b in pairs] if len(pairs) > 1 else []  # timeline columns

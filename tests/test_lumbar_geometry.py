@@ -267,6 +267,53 @@ def test_fused_segment_has_cage_and_graft_and_no_disc(fused):
     assert residual.mesh.cells_in_region("annulus").any()
 
 
+@pytest.mark.parametrize("levels, resolution", [("L4-L5", 1.0), ("L4-L5", 0.3),
+                                               ("L3-L5", 1.0), ("L1-S1", 1.0)])
+def test_posterolateral_segment_is_the_intact_one_plus_grafts_between_the_processes(
+        levels, resolution):
+    """The posterolateral construct keeps every cell and node of the intact segment and adds,
+    per disc and side, one graft block: its nodes on the upper vertebra's transverse process
+    (the face towards the disc) and the lower one's are the processes' own nodes (conforming);
+    no other posterior node or cell centre lies inside a graft (it keeps clear of the articular
+    processes), its cells are near-cubes, and it spans the gap between the processes."""
+    from spinesim.failure.bridging import face_adjacency
+    from scipy.sparse.csgraph import connected_components
+
+    intact = lumbar_segment(levels, resolution=resolution)
+    plf = lumbar_segment(levels, construct="posterolateral", resolution=resolution)
+    check_mesh(plf.mesh, f"{levels} posterolateral")
+    m, blk = plf.mesh, plf.mesh.blocks[0]
+    graft = m.cells_in_region("graft")
+    assert set(m.region_names.values()) == {*INTACT, "graft"}
+    assert m.n_solid_cells == intact.mesh.n_solid_cells + graft.sum()
+    np.testing.assert_array_equal(m.points[:intact.mesh.n_nodes], intact.mesh.points)
+    np.testing.assert_array_equal(np.sort(blk.cells[~graft], axis=1),
+                                  np.sort(intact.mesh.blocks[0].cells, axis=1))
+    posterior = np.unique(blk.cells[m.cells_in_region("posterior")])
+    graft_nodes = np.unique(blk.cells[graft])
+    n_pieces, _ = connected_components(face_adjacency(m, graft), directed=False)
+    assert n_pieces == 2 * (len(plf.levels) - 1)
+    for upper, lower in zip(plf.levels, plf.levels[1:]):
+        top, bottom = (m.node_sets[f"{upper}_transverse_inferior"],
+                       m.node_sets[f"{lower}_transverse_superior"])
+        assert np.isin(top, posterior).all() and np.isin(bottom, posterior).all()
+        assert np.isin(top, graft_nodes).all() and np.isin(bottom, graft_nodes).all()
+        gap = (m.points[top].mean(axis=0) - m.points[bottom].mean(axis=0))[2]
+        assert 5.0 < gap < 40.0
+    from spinesim.mesh.mesh import CellBlock, Mesh
+
+    alone = Mesh(m.points, (CellBlock("hexahedron", blk.cells[graft],
+                                      np.zeros(graft.sum(), int)),), {0: "graft"}, {})
+    others = np.setdiff1d(posterior, graft_nodes)
+    centres = m.points[blk.cells[m.cells_in_region("posterior")]].mean(axis=1)
+    assert (locate_points(alone, np.vstack([m.points[others], centres]), tol=0.0).cell
+            < 0).all()
+    from spinesim.mesh.checks import quality
+
+    assert quality(m)["scaled_jacobian"][graft].min() > 0.9
+    assert len(plf.screws) == 2 * len(plf.levels)
+
+
 def test_posterior_elements_keep_their_size_under_refinement():
     """The pedicles and arch start and end on body planes and their roots span the pedicle
     width, so their volume does not depend on the mesh. Before, the pedicle bounds snapped to

@@ -168,7 +168,7 @@ def test_rom_command_writes_the_documented_keys(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,text", [
-    (["--construct", "posterolateral"], "invalid choice: 'posterolateral'"),
+    (["--construct", "anterior"], "invalid choice: 'anterior'"),
     (["--levels", "L4-L7"], "unknown vertebra 'L7'"),
     (["--moment", "-2"], "--moment must be in [0.1, 30] N·m"),
     (["--bone-density", "3"], "--bone-density must be in [0.05, 1] g/cm3"),

@@ -219,6 +219,25 @@ def test_a_two_level_fusion_unites_when_both_levels_have_bridged():
         areas.iloc[-1].tolist()
 
 
+def test_a_posterolateral_fusion_unloads_the_rods_as_it_fuses_and_a_cage_does_not():
+    """The race: with the graft between the transverse processes (disc kept, no cage) the rods
+    carry the segment until the graft has fused; once it bridges the processes it takes load
+    off them. An interbody cage carries the column from day 0, so its fusion hardly changes
+    the rods' load. Resolution 0.3, 6 weeks, default activities."""
+    cage = _run({}, weeks=6)
+    plf = _run({"segment.construct": "posterolateral"}, weeks=6)
+    c, p = cage.timeline, plf.timeline
+    amp_c, amp_p = c["max_rod_stress_amplitude_mpa"], p["max_rod_stress_amplitude_mpa"]
+    assert amp_p.iloc[0] > 1.5 * amp_c.iloc[0]  # no cage: the rods carry more
+    assert p["median_graft_shear_strain"].iloc[0] > 2.0 * c["median_graft_shear_strain"].iloc[0]
+    union = int(p["bridged"].to_numpy().argmax())
+    assert p["bridged"].iloc[union:].all() and not p["bridged"].iloc[:union].any()
+    assert amp_p.iloc[-1] < 0.75 * amp_p.iloc[0]  # fused: the graft unloads the rods
+    assert abs(amp_c.iloc[-1] / amp_c.iloc[0] - 1.0) < 0.01  # the cage already did
+    assert p["rom_flexion_deg"].iloc[-1] < p["rom_flexion_deg"].iloc[0]
+    assert plf.info["graft_cells"] > 0 and len(plf.info["screws"]) == 4
+
+
 def test_fatigue_summary_matches_a_hand_calculation_on_the_timeline():
     """Years to crack = (critical - damage so far) / damage per year at the critical point;
     with a weak curve the rod cracks and the safety factor is below 1."""

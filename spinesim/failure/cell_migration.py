@@ -8,7 +8,8 @@ speed ([RevWIREs]: review of mechanobiological healing models, WIREs Syst Biol M
 PMC5082538; found in source, M). This module gives spinesim's graft that migration::
 
     dc/dt = D lap(c)    in the graft cells,
-    c = 1               on the endplates (the decorticated vertebral bone the cells come from),
+    c = 1               on the endplates (the decorticated vertebral bone the cells come from;
+                        for a posterolateral graft the transverse processes' faces),
     no flux             on every other graft face (the PEEK cage, free faces),
     c(0) = c0           (default 0: the graft at day 0 is granulation tissue, no cells)
 

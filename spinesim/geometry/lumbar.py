@@ -16,6 +16,7 @@ y anterior, z cranial; the lowest vertebral body is centred at the origin.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Mapping, Sequence
 
@@ -25,6 +26,8 @@ from spinesim.errors import MeshError
 from spinesim.geometry._ogrid import (
     Frame,
     NodeStore,
+    hexes_from_grid,
+    loft,
     ogrid_coords,
     ogrid_topology,
     orient_hexes,
@@ -57,6 +60,9 @@ REGION_TAGS: dict[str, int] = {"cortical": 1, "cancellous": 2, "endplate": 3, "p
 #: Goel-group lumbar FE model, ijssurgery.com item 5781] - found in source, confidence M; no
 #: sourced range.
 CORTICAL_THICKNESS_MM = 0.4
+#: Gap (mm) a posterolateral graft keeps lateral of the articular processes: a modelling
+#: choice (the graft is laid on the transverse processes, not on the facet joints).
+_GRAFT_CLEARANCE_MM = 0.5
 #: Bony endplate thickness, mm: modelled "as a 0.25 mm shell" [IJSS5781] - found in source.
 ENDPLATE_THICKNESS_MM = 0.25
 _CORE_FRACTION = 0.35      # O-grid core half-size over the semi-axes (intact; modelling choice)
@@ -122,6 +128,51 @@ def _wedge_share(z: float, band: np.ndarray, hb: float) -> float:
     return float(np.interp(z, [-hb / 2, band[0], band[1], hb / 2], [-1.0, top, top, 1.0]))
 
 
+def _transverse_face(arch, side: int, iz: int, clear_mm: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Node ids and coordinates (n_x, n_y[, 3]) of one transverse process's face at arch node
+    plane ``iz`` (0: bottom, -1: top): its node columns lateral of ``clear_mm`` (side * x, mm;
+    x is lateral in every vertebra's frame), running outwards."""
+    ix = np.arange(arch.ids.shape[0]) if side > 0 else np.arange(arch.ids.shape[0] - 1, -1, -1)
+    sel = np.ix_(ix, arch.lamina_iy)
+    ids, xyz = arch.ids[sel][:, :, iz], arch.xyz[sel][:, :, iz]
+    keep = (side * xyz[:, :, 0]).min(axis=1) > clear_mm
+    return ids[keep], xyz[keep]
+
+
+def _posterolateral_grafts(store: NodeStore, upper, lower, h: float,
+                           clear_mm: dict[int, float]
+                           ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Hex cells of a posterolateral graft on each side between two vertebrae, and the node
+    ids of the faces it shares with the upper vertebra's transverse processes (their bottom
+    faces) and with the lower one's (their top faces).
+
+    Each graft is lofted from the lower process's top face to the upper one's bottom face,
+    sharing their nodes (the mesh stays conforming), in layers of about ``h`` mm. It starts
+    lateral of ``clear_mm[side]`` (side * x, mm: the articular processes of the joint between
+    the two, so that it does not overlap them). Where the two processes then have different
+    node counts along their length or across the lamina, the graft covers the smaller grid
+    from the medial, anterior corner (the larger process's tip or posterior rows stay
+    uncovered)."""
+    cells, tops, bottoms = [], [], []
+    for side in (+1, -1):
+        up_ids, up_xyz = _transverse_face(upper, side, 0, clear_mm[side])
+        lo_ids, lo_xyz = _transverse_face(lower, side, -1, clear_mm[side])
+        m = tuple(min(a, b) for a, b in zip(up_ids.shape, lo_ids.shape))
+        if min(m) < 2:
+            raise MeshError("posterolateral graft: the transverse processes leave less than "
+                            "one element lateral of the articular processes; increase "
+                            "transverse_process_length_mm or the resolution")
+        up_ids, up_xyz = up_ids[:m[0], :m[1]], up_xyz[:m[0], :m[1]]
+        lo_ids, lo_xyz = lo_ids[:m[0], :m[1]], lo_xyz[:m[0], :m[1]]
+        gap = float(np.linalg.norm(up_xyz.mean(axis=(0, 1)) - lo_xyz.mean(axis=(0, 1))))
+        ids = loft(store, lo_ids, up_ids, lo_xyz, up_xyz, max(2, math.ceil(gap / h)))
+        cells.append(hexes_from_grid(ids))
+        tops.append(up_ids.ravel())
+        bottoms.append(lo_ids.ravel())
+    return np.concatenate(cells), (np.concatenate(tops), np.concatenate(bottoms))
+
+
 def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "intact",
                    resolution: float = 1.0, cage: CageSpec | None = None,
                    dimensions: Mapping[str, Mapping[str, float]] | None = None,
@@ -138,8 +189,11 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
     ----------
     levels : str or sequence of str
         Adjacent vertebrae, e.g. ``"L4-L5"`` or ``"L3-L5"`` (``S1`` allowed as the lowest).
-    construct : {"intact", "fused"}
-        Intact discs, or discectomy with a cage and graft at every disc.
+    construct : {"intact", "fused", "posterolateral"}
+        Intact discs; discectomy with a cage and graft at every disc; or intact discs with a
+        posterolateral graft on each side of every disc: a block lofted between the upper
+        vertebra's transverse process (its face towards the disc) and the lower one's
+        (:func:`_posterolateral_grafts`).
     resolution : float
         Scales element counts (1: about 2.5 mm elements; 2: twice as fine), within [0.3, 4].
     cage : CageSpec, optional
@@ -171,8 +225,9 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
     """
     t_start = time.perf_counter()
     names = parse_levels(levels)
-    if construct not in ("intact", "fused"):
-        raise MeshError(f"construct={construct!r}; allowed: 'intact', 'fused'")
+    if construct not in ("intact", "fused", "posterolateral"):
+        raise MeshError(f"construct={construct!r}; allowed: 'intact', 'fused', "
+                        "'posterolateral'")
     if not (0.3 <= float(resolution) <= 4.0):
         raise MeshError(f"resolution={resolution!r} is outside [0.3, 4]")
     if not (isinstance(annulus_layers, (int, np.integer)) and 1 <= annulus_layers <= 16):
@@ -196,7 +251,7 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
         raise MeshError(f"dimensions given for {unknown}, which are not in levels {list(names)}")
     dims = {n: level_dimensions(n, **over.get(n, {})) for n in names}
     if screw_levels is None:
-        screw_levels = names if fused else ()
+        screw_levels = names if construct != "intact" else ()
     screw_levels = tuple(str(s).upper() for s in screw_levels)
     for s in screw_levels:
         if s not in names:
@@ -373,6 +428,22 @@ def lumbar_segment(levels: str | Sequence[str] = "L4-L5", *, construct: str = "i
                 layer.append(np.zeros(len(c), int))
             sets[f"{tag}_inferior"], sets[f"{tag}_superior"] = fs.inferior_ids, fs.superior_ids
             pairs.append((up, lo, sname, fs))
+
+    if construct == "posterolateral":
+        xyz = store.array()
+        for j in range(nv - 1):
+            clear = {}
+            for up, lo, sname, fs in pairs[2 * j:2 * j + 2]:  # this joint's two facets
+                side = 1 if sname == "left" else -1
+                prisms = np.concatenate([fs.cells_upper.ravel(), fs.cells_lower.ravel()])
+                clear[side] = float((side * xyz[prisms, 0]).max()) + _GRAFT_CLEARANCE_MM
+            graft, faces = _posterolateral_grafts(store, arches[j], arches[j + 1], h, clear)
+            cells.append(graft)
+            region.append(np.full(len(graft), REGION_TAGS["graft"]))
+            vert.append(np.full(len(graft), -1))
+            layer.append(np.zeros(len(graft), int))
+            sets[f"{names[j]}_transverse_inferior"] = faces[0]
+            sets[f"{names[j + 1]}_transverse_superior"] = faces[1]
 
     # --------------------------------------------------------------- assembly
     points = store.array()

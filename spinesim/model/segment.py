@@ -11,7 +11,10 @@ Constructs (``CONSTRUCTS``):
 * ``bilateral-cage`` — discectomy (annulus and nucleus removed), cage with graft, bilateral
   screws and rods; ligaments and facets kept (no facetectomy or laminectomy modelled);
 * ``unilateral-cage`` — the same with screws and a rod on the left side only;
-* ``cage-only`` — discectomy and cage, no posterior fixation.
+* ``cage-only`` — discectomy and cage, no posterior fixation;
+* ``posterolateral`` — intact discs, bilateral screws and rods, and a posterolateral graft on
+  each side of every disc, between the transverse processes
+  (:func:`spinesim.geometry.lumbar.lumbar_segment`).
 
 Boundary conditions: the lower endplate of the lowest vertebra is fixed; a 6-DOF reference node
 at the centre of the top endplate is coupled to it by a distributing (RBE3-like) coupling and
@@ -67,7 +70,8 @@ DEFAULT_RESOLUTION = 0.8
 #: 18-19 kB per DOF. ``solver="auto"`` uses PARDISO while this estimate fits in half the
 #: physical memory (see :func:`segment_solver`).
 PARDISO_BYTES_PER_DOF = 19_000
-CONSTRUCTS = ("intact", "bilateral", "bilateral-cage", "unilateral-cage", "cage-only")
+CONSTRUCTS = ("intact", "bilateral", "bilateral-cage", "unilateral-cage", "cage-only",
+              "posterolateral")
 _FUSED = {"bilateral-cage", "unilateral-cage", "cage-only"}
 
 
@@ -300,7 +304,9 @@ def segment_geometry(opts: SegmentOptions | None = None
 
         return import_segment_mesh(opts.mesh_path)
     fused = opts.construct in _FUSED
-    geometry = lumbar_segment(opts.levels, construct="fused" if fused else "intact",
+    kind = "fused" if fused else \
+        "posterolateral" if opts.construct == "posterolateral" else "intact"
+    geometry = lumbar_segment(opts.levels, construct=kind,
                               resolution=opts.resolution, cage=_cage(opts) if fused else None,
                               screw_levels=lumbar_levels(opts.levels) if _sides(opts.construct)
                               else (),
