@@ -152,7 +152,7 @@ def _posterolateral_grafts(store: NodeStore, upper, lower, h: float,
     lateral of ``clear_mm[side]`` (side * x, mm: the articular processes of the joint between
     the two, so that it does not overlap them). Where the two processes then have different
     node counts along their length or across the lamina, the graft covers the smaller grid
-    from the medial, anterior corner (the larger process's tip or posterior rows stay
+    from its medial, posterior corner (the larger process's tip or anterior rows stay
     uncovered)."""
     cells, tops, bottoms = [], [], []
     for side in (+1, -1):
