@@ -88,7 +88,7 @@ def test_shipped_lumbar_samples_are_what_the_generator_makes(name, construct):
 SCENARIOS = ("healthy_fusion", "osteoporotic_loosening", "smoker_nonunion_rod_fracture")
 
 
-@pytest.mark.parametrize("name", (*SCENARIOS, "two_level_fusion"))
+@pytest.mark.parametrize("name", (*SCENARIOS, "two_level_fusion", "posterolateral_fusion"))
 def test_example_scenarios_validate_and_state_their_physical_reasons(name):
     from spinesim.scenario import Scenario
 
