@@ -198,18 +198,15 @@ def _resorption_window(result: TimelineResult, scenario: Scenario) -> dict[str, 
             "resorbed": bool(scenario.applies(key) and scenario.get(key))}
 
 
-def _fusion_grade(result: TimelineResult) -> dict[str, Any]:
-    """The CT fusion grade at the end from the bridged share of the fusion area (column
-    ``graft_bridged_area_fraction``; :func:`spinesim.failure.bridging.ct_grade`), its value,
-    the first week it was grade I, and the grade I share."""
+def _fusion_grade(o: dict[str, Any]) -> dict[str, Any]:
+    """The CT fusion grade at the end (:func:`spinesim.failure.bridging.ct_grade`) from the
+    outcomes ``o`` (:func:`spinesim.outcomes.outcomes`): the bridged share of the fusion area
+    at the end, the first week it was grade I, and the grade I share."""
     from spinesim.failure.bridging import CT_GRADE_I_FRACTION, ct_grade
 
-    t = result.timeline
-    area = t["graft_bridged_area_fraction"]
-    final = float(area.iloc[-1])
+    final = o["final_bridged_area_fraction"]
     return {"final_grade": ct_grade(final), "final_bridged_area_fraction": final,
-            "grade_i_week": first_week(t, area > CT_GRADE_I_FRACTION),
-            "grade_i_fraction": CT_GRADE_I_FRACTION}
+            "grade_i_week": o["grade_i_week"], "grade_i_fraction": CT_GRADE_I_FRACTION}
 
 
 def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
@@ -245,17 +242,18 @@ def report_dict(result: TimelineResult, scenario: Scenario) -> dict[str, Any]:
     model.update(screws=list(info.get("screws", [])), soft_tissue=info.get("soft_tissue"),
                  cage_interface=info.get("cage_interface"),
                  active_activities=list(info.get("active_activities", [])))
+    o = outcomes(result)
     return json_safe({
         "spinesim_version": __version__,
         "scenario_source": scenario.source,
         "verdicts": {m: result.verdicts[m] for m in FAILURE_MODES},
-        "outcomes": outcomes(result),
+        "outcomes": o,
         "rod_operating_points": _operating_points(result, scenario),
         "fatigue": info.get("fatigue", {}),
         "pullout": info.get("pullout"),
         "loosening": _loosening(result, scenario),
         "levels": _levels(result),
-        "fusion_grade": _fusion_grade(result),
+        "fusion_grade": _fusion_grade(o),
         "resorption_window": _resorption_window(result, scenario),
         "model": model,
         "rom_vs_intact": _rom_vs_intact(result),

@@ -21,8 +21,17 @@ RES = 0.3
 WEAK = {"fatigue.ti6al4v.endurance_mpa": 10.0}
 
 
+_RUNS: dict[tuple[str, float], object] = {}
+
+
 def _run(values: dict, weeks: float = 4):
-    return run_timeline(Scenario.default().with_values(values), weeks=weeks, resolution=RES)
+    """The timeline of the default scenario with ``values``, ``weeks`` long, at RES; run once
+    per module for each (values, weeks): several tests read the same run, none changes it."""
+    key = (repr(sorted(values.items())), float(weeks))
+    if key not in _RUNS:
+        _RUNS[key] = run_timeline(Scenario.default().with_values(values), weeks=weeks,
+                                  resolution=RES)
+    return _RUNS[key]
 
 
 def test_thicker_rods_lower_rod_damage_and_stress():
